@@ -1,0 +1,29 @@
+import type { Writable } from "node:stream";
+
+/** What a command needs from the outside world; injected so tests can run commands in-process. */
+export interface CliContext {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  /** True when a human can answer prompts: stdin is a terminal and CI is not set. */
+  interactive: boolean;
+  /** Global flags. */
+  debug: boolean;
+  yes: boolean;
+}
+
+export function defaultContext(): CliContext {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    interactive: Boolean(process.stdin.isTTY) && !process.env.CI,
+    debug: false,
+    yes: false,
+  };
+}
+
+/** Progress, warnings and diagnostics go to stderr; data never does. */
+export function note(ctx: CliContext, line: string): void {
+  ctx.stderr.write(`${line}\n`);
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { ExitCode, ExoCbaError, exitCodeFor } from "../errors.js";
+import { type CliContext, defaultContext } from "./context.js";
+import { registerCommands } from "./registry.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+export const VERSION = pkg.version;
+
+/** Build the command tree. Commands only declare options here; their work is loaded when they run. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command("exo-cba")
+    .description(
+      "Certificate-based, unattended Exchange Online automation: set up an app with one command, run any cmdlet,\n" +
+        "report mailbox usage, and keep certificates rotated — against Microsoft 365 or the built-in emulator.",
+    )
+    .version(VERSION, "-V, --version", "print the version")
+    .option("--debug", "show stack traces and diagnostic detail on errors")
+    .option("-y, --yes", "answer yes to every confirmation (required when stdin is not a terminal)")
+    .showHelpAfterError("(add --help for usage)")
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    })
+    .exitOverride();
+  program.hook("preAction", (_this, action) => {
+    const globals = action.optsWithGlobals() as { debug?: boolean; yes?: boolean };
+    ctx.debug = Boolean(globals.debug);
+    ctx.yes = Boolean(globals.yes);
+  });
+  program.addHelpText(
+    "after",
+    `
+Examples:
+  $ exo-cba demo                                   # everything, against an in-process emulator
+  $ exo-cba cert new --dns-name contoso.onmicrosoft.com
+  $ exo-cba setup --organization contoso.onmicrosoft.com --role global-reader
+  $ exo-cba invoke Get-Mailbox -ResultSize Unlimited --output ndjson
+  $ exo-cba report usage --format csv,html --out ./reports
+
+Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 authentication refused, 4 not authorized,
+5 cmdlet or server error, 6 transient failures outlasted retries, 7 partial result, 8 a check found a problem.`,
+  );
+  registerCommands(program, ctx);
+  for (const cmd of program.commands) propagate(cmd, ctx);
+  return program;
+}
+
+/** Subcommands inherit the output settings and the override so every level reports errors the same way. */
+function propagate(cmd: Command, ctx: CliContext) {
+  cmd.exitOverride().configureOutput({
+    writeOut: (s) => ctx.stdout.write(s),
+    writeErr: (s) => ctx.stderr.write(s),
+  });
+  cmd.showHelpAfterError("(add --help for usage)");
+  for (const sub of cmd.commands) propagate(sub, ctx);
+}
+
+/** Print an error the way users should see it: message, hint, ids; the stack only with --debug. */
+export function reportError(error: unknown, ctx: CliContext): void {
+  if (error instanceof ExoCbaError) {
+    ctx.stderr.write(`error: ${error.message}\n`);
+    if (error.hint) ctx.stderr.write(`hint: ${error.hint}\n`);
+    const ids = [
+      error.httpStatus !== undefined && `HTTP ${error.httpStatus}`,
+      error.requestId && `request id ${error.requestId}`,
+    ].filter(Boolean);
+    if (ids.length) ctx.stderr.write(`(${ids.join(", ")})\n`);
+    if (ctx.debug && error.stack) ctx.stderr.write(`${error.stack}\n`);
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  ctx.stderr.write(`internal error: ${message}\n`);
+  if (ctx.debug && error instanceof Error && error.stack) ctx.stderr.write(`${error.stack}\n`);
+  else ctx.stderr.write("(run again with --debug for the stack trace, and report it if it persists)\n");
+}
+
+/** Run the CLI and return the exit code; never calls process.exit itself. */
+export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<number> {
+  ctx.debug = argv.includes("--debug");
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help"
+      )
+        return ExitCode.Ok;
+      // Commander has already printed its message.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    reportError(error, ctx);
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,115 @@
+import type { Writable } from "node:stream";
+import { UsageError } from "../errors.js";
+
+export const OUTPUT_FORMATS = ["json", "ndjson", "csv", "table"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export function parseOutputFormat(value: string | undefined, fallback: OutputFormat = "table"): OutputFormat {
+  if (value === undefined) return fallback;
+  const v = value.toLowerCase();
+  if ((OUTPUT_FORMATS as readonly string[]).includes(v)) return v as OutputFormat;
+  throw new UsageError(`Unknown output format '${value}'.`, {
+    hint: `Use one of: ${OUTPUT_FORMATS.join(", ")}.`,
+  });
+}
+
+type Row = Record<string, unknown>;
+
+/** Flatten nested objects to dotted keys and arrays to `;`-joined text (for csv and table). */
+export function flattenRow(row: Row, prefix = "", out: Row = {}): Row {
+  for (const [key, value] of Object.entries(row)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Date)) {
+      flattenRow(value as Row, name, out);
+    } else if (Array.isArray(value)) {
+      out[name] = value
+        .map((v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)))
+        .join(";");
+    } else {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+const cellText = (v: unknown) =>
+  v === null || v === undefined ? "" : v instanceof Date ? v.toISOString() : String(v);
+
+/** RFC 4180 field: quote when needed, double the quotes; neutralise spreadsheet formulas. */
+export function csvField(v: unknown): string {
+  let text = cellText(v);
+  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** Render rows in a machine or human format; streams (ndjson) write as rows arrive. */
+export async function renderRows(
+  rows: AsyncIterable<Row> | Iterable<Row>,
+  format: OutputFormat,
+  out: Writable,
+): Promise<number> {
+  let count = 0;
+  if (format === "ndjson") {
+    for await (const row of rows) {
+      count++;
+      if (!out.write(`${JSON.stringify(row)}\n`)) await new Promise((r) => out.once("drain", r));
+    }
+    return count;
+  }
+  const all: Row[] = [];
+  for await (const row of rows) all.push(row);
+  count = all.length;
+  if (format === "json") {
+    out.write(`${JSON.stringify(all, null, 2)}\n`);
+    return count;
+  }
+  const flat = all.map((r) => flattenRow(r));
+  const columns: string[] = [];
+  const seen = new Set<string>();
+  for (const r of flat) {
+    for (const k of Object.keys(r)) {
+      if (!seen.has(k)) {
+        seen.add(k);
+        columns.push(k);
+      }
+    }
+  }
+  if (format === "csv") {
+    out.write(`${columns.map(csvField).join(",")}\r\n`);
+    for (const r of flat) out.write(`${columns.map((c) => csvField(r[c])).join(",")}\r\n`);
+    return count;
+  }
+  out.write(formatTable(columns, flat));
+  return count;
+}
+
+/** Render one object: json as is, table as key/value lines. */
+export function renderObject(value: unknown, format: OutputFormat, out: Writable): void {
+  if (format === "json" || format === "ndjson") {
+    out.write(`${JSON.stringify(value, null, format === "json" ? 2 : 0)}\n`);
+    return;
+  }
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const flat = flattenRow(value as Row);
+    if (format === "csv") {
+      const cols = Object.keys(flat);
+      out.write(`${cols.map(csvField).join(",")}\r\n${cols.map((c) => csvField(flat[c])).join(",")}\r\n`);
+      return;
+    }
+    const width = Math.max(0, ...Object.keys(flat).map((k) => k.length));
+    for (const [k, v] of Object.entries(flat)) out.write(`${k.padEnd(width)}  ${cellText(v)}\n`);
+    return;
+  }
+  out.write(`${cellText(value)}\n`);
+}
+
+export function formatTable(columns: string[], rows: Row[]): string {
+  if (rows.length === 0) return "(no rows)\n";
+  const maxCell = 60;
+  const clip = (s: string) => (s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => clip(cellText(r[c])).length)));
+  const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}`.trimEnd();
+  const parts = [line(columns), line(widths.map((w) => "-".repeat(w)))];
+  for (const r of rows) parts.push(line(columns.map((c) => clip(cellText(r[c])))));
+  return `${parts.join("\n")}\n`;
+}

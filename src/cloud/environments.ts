@@ -1,0 +1,113 @@
+import { UsageError } from "../errors.js";
+
+/** `-ExchangeEnvironmentName` values of Connect-ExchangeOnline that we support. */
+export const EXCHANGE_ENVIRONMENTS = [
+  "O365Default",
+  "O365USGovGCCHigh",
+  "O365USGovDoD",
+  "O365China",
+] as const;
+export type ExchangeEnvironment = (typeof EXCHANGE_ENVIRONMENTS)[number];
+
+/** Where each service lives. Every value is an `https://host[:port]` base without a trailing slash. */
+export interface CloudEndpoints {
+  environment: ExchangeEnvironment | "Custom";
+  /** Identity platform host, e.g. https://login.microsoftonline.com */
+  authorityHost: string;
+  /** Microsoft Graph base, e.g. https://graph.microsoft.com (calls go to `${graph}/v1.0/...`) */
+  graphEndpoint: string;
+  /** Exchange Online base, e.g. https://outlook.office365.com */
+  exchangeEndpoint: string;
+  /** True when any endpoint came from EXO_* overrides: then no request may leave those hosts. */
+  custom: boolean;
+}
+
+// Sources: shared/reference/exo-rest.md §1.3 and entra-provisioning.md §2 (national Graph hosts).
+const KNOWN: Record<ExchangeEnvironment, Omit<CloudEndpoints, "custom">> = {
+  O365Default: {
+    environment: "O365Default",
+    authorityHost: "https://login.microsoftonline.com",
+    graphEndpoint: "https://graph.microsoft.com",
+    exchangeEndpoint: "https://outlook.office365.com",
+  },
+  O365USGovGCCHigh: {
+    environment: "O365USGovGCCHigh",
+    authorityHost: "https://login.microsoftonline.us",
+    graphEndpoint: "https://graph.microsoft.us",
+    exchangeEndpoint: "https://outlook.office365.us",
+  },
+  O365USGovDoD: {
+    environment: "O365USGovDoD",
+    authorityHost: "https://login.microsoftonline.us",
+    graphEndpoint: "https://dod-graph.microsoft.us",
+    exchangeEndpoint: "https://outlook-dod.office365.us",
+  },
+  O365China: {
+    environment: "O365China",
+    authorityHost: "https://login.chinacloudapi.cn",
+    graphEndpoint: "https://microsoftgraph.chinacloudapi.cn",
+    exchangeEndpoint: "https://partner.outlook.cn",
+  },
+};
+
+export function parseEnvironment(value: string | undefined): ExchangeEnvironment {
+  if (!value) return "O365Default";
+  const match = EXCHANGE_ENVIRONMENTS.find((e) => e.toLowerCase() === value.toLowerCase());
+  if (!match) {
+    throw new UsageError(`Unknown Exchange environment '${value}'.`, {
+      hint: `Use one of: ${EXCHANGE_ENVIRONMENTS.join(", ")}.`,
+    });
+  }
+  return match;
+}
+
+/** Normalise an `https://host[:port]` base: https only, no path, no trailing slash. */
+export function parseEndpointBase(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${name} is not a URL: '${value}'.`, { hint: "Give an https://host[:port] base." });
+  }
+  if (url.protocol !== "https:") {
+    throw new UsageError(`${name} must use https (got '${value}').`, {
+      hint: "TLS is always verified; trust a private CA with NODE_EXTRA_CA_CERTS.",
+    });
+  }
+  if (url.pathname !== "/" && url.pathname !== "") {
+    throw new UsageError(`${name} must be a base URL without a path (got '${value}').`);
+  }
+  return url.origin;
+}
+
+/** Resolve endpoints for an environment, applying EXO_AUTHORITY_HOST / EXO_GRAPH_ENDPOINT / EXO_EXCHANGE_ENDPOINT. */
+export function resolveEndpoints(
+  environment: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): CloudEndpoints {
+  const base = KNOWN[parseEnvironment(environment)];
+  const overrides = {
+    authorityHost: env.EXO_AUTHORITY_HOST,
+    graphEndpoint: env.EXO_GRAPH_ENDPOINT,
+    exchangeEndpoint: env.EXO_EXCHANGE_ENDPOINT,
+  };
+  const custom = Object.values(overrides).some(Boolean);
+  return {
+    environment: custom ? "Custom" : base.environment,
+    authorityHost: overrides.authorityHost
+      ? parseEndpointBase("EXO_AUTHORITY_HOST", overrides.authorityHost)
+      : base.authorityHost,
+    graphEndpoint: overrides.graphEndpoint
+      ? parseEndpointBase("EXO_GRAPH_ENDPOINT", overrides.graphEndpoint)
+      : base.graphEndpoint,
+    exchangeEndpoint: overrides.exchangeEndpoint
+      ? parseEndpointBase("EXO_EXCHANGE_ENDPOINT", overrides.exchangeEndpoint)
+      : base.exchangeEndpoint,
+    custom,
+  };
+}
+
+/** App-only scope for Exchange Online: `<exchange endpoint>/.default`. */
+export const exchangeScope = (e: CloudEndpoints) => `${e.exchangeEndpoint}/.default`;
+/** App-only / admin scope for Graph: `<graph endpoint>/.default`. */
+export const graphScope = (e: CloudEndpoints) => `${e.graphEndpoint}/.default`;

@@ -1,0 +1,99 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { UsageError } from "../errors.js";
+import { ensurePrivateDir, writeFileAtomic } from "../util/fs.js";
+import { homePaths } from "./home.js";
+
+/**
+ * A profile holds identifiers only — never a key, password or token (unlike peers that store whole
+ * connection objects with secrets). The certificate is referenced by thumbprint in the local store.
+ */
+export const ProfileSchema = z.object({
+  name: z.string().min(1),
+  organization: z.string().min(1),
+  tenantId: z.string().optional(),
+  appId: z.string(),
+  appObjectId: z.string().optional(),
+  servicePrincipalId: z.string().optional(),
+  certificateThumbprint: z.string().optional(),
+  certificateFilePath: z.string().optional(),
+  environment: z.string().default("O365Default"),
+  role: z.string().optional(),
+  /** Set while a rotation is under way or an old key is kept (`--keep-old`). */
+  previousThumbprint: z.string().optional(),
+  keepOldUntil: z.string().optional(),
+  /** Custom endpoints the profile was created against (emulator, proxies). */
+  endpoints: z
+    .object({ authorityHost: z.string(), graphEndpoint: z.string(), exchangeEndpoint: z.string() })
+    .optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+});
+export type Profile = z.infer<typeof ProfileSchema>;
+
+const ProfilesFileSchema = z.object({
+  defaultProfile: z.string().optional(),
+  profiles: z.record(z.string(), ProfileSchema).default({}),
+});
+export type ProfilesFile = z.infer<typeof ProfilesFileSchema>;
+
+export async function readProfiles(home: string): Promise<ProfilesFile> {
+  const path = homePaths(home).profiles;
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { profiles: {} };
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UsageError(`The profiles file ${path} is not valid JSON.`, {
+      hint: "Fix or delete it; `exo-cba setup` writes it again.",
+    });
+  }
+  const parsed = ProfilesFileSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new UsageError(`The profiles file ${path} is not in the expected shape: ${parsed.error.message}`);
+  }
+  return parsed.data;
+}
+
+/** Save (insert or replace) a profile. The first profile saved becomes the default. */
+export async function saveProfile(home: string, profile: Profile, options: { makeDefault?: boolean } = {}) {
+  await ensurePrivateDir(home);
+  const file = await readProfiles(home);
+  const now = new Date().toISOString();
+  const existing = file.profiles[profile.name];
+  file.profiles[profile.name] = { ...profile, createdAt: existing?.createdAt ?? now, updatedAt: now };
+  if (!file.defaultProfile || options.makeDefault) file.defaultProfile = profile.name;
+  await writeFileAtomic(homePaths(home).profiles, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  return file.profiles[profile.name]!;
+}
+
+export async function removeProfile(home: string, name: string): Promise<boolean> {
+  const file = await readProfiles(home);
+  if (!file.profiles[name]) return false;
+  delete file.profiles[name];
+  if (file.defaultProfile === name) file.defaultProfile = Object.keys(file.profiles)[0];
+  await writeFileAtomic(homePaths(home).profiles, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  return true;
+}
+
+/** The named profile, or the default one when no name is given; undefined when none exists. */
+export async function findProfile(home: string, name?: string): Promise<Profile | undefined> {
+  const file = await readProfiles(home);
+  if (name) {
+    const p = file.profiles[name];
+    if (!p) {
+      const known = Object.keys(file.profiles);
+      throw new UsageError(`No profile named '${name}'.`, {
+        hint: known.length ? `Known profiles: ${known.join(", ")}.` : "Run `exo-cba setup` to create one.",
+      });
+    }
+    return p;
+  }
+  return file.defaultProfile ? file.profiles[file.defaultProfile] : undefined;
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+/**
+ * Write a file atomically: write a sibling temp file, fsync it, then rename over the target.
+ * A crash leaves either the old file or the new one, never half of either.
+ * `mode` applies to the new file from its first byte (0o600 for anything secret).
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const mode = options.mode ?? 0o644;
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const handle = await open(tmp, "wx", mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    // open() honours the umask; make the mode exact before the file becomes visible.
+    await chmod(tmp, mode);
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** Create a directory readable only by its owner (0700), tightening it if it already exists. */
+export async function ensurePrivateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  if (process.platform !== "win32") await chmod(path, 0o700);
+}
+
+/** True when a file's POSIX mode lets group or others read it (always false on Windows). */
+export async function isGroupOrWorldReadable(path: string): Promise<boolean> {
+  if (process.platform === "win32") return false;
+  const s = await stat(path);
+  return (s.mode & 0o077) !== 0;
+}
+
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
