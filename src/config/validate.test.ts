@@ -11,13 +11,17 @@ describe("normalizeThumbprint", () => {
   });
   it("refuses what is not 40 or 64 hex characters", () => {
     expect(() => normalizeThumbprint("xyz")).toThrow(UsageError);
-    expect(() => normalizeThumbprint("A1B2C3D4E5F60718293A4B5C6D7E8F901234567")).toThrow(/not a certificate thumbprint/);
+    expect(() => normalizeThumbprint("A1B2C3D4E5F60718293A4B5C6D7E8F901234567")).toThrow(
+      /not a certificate thumbprint/,
+    );
   });
 });
 
 describe("validateAppId / validateOrganization", () => {
   it("accepts GUIDs and domains, lower-cased", () => {
-    expect(validateAppId("11111111-2222-3333-4444-55555555AAAA")).toBe("11111111-2222-3333-4444-55555555aaaa");
+    expect(validateAppId("11111111-2222-3333-4444-55555555AAAA")).toBe(
+      "11111111-2222-3333-4444-55555555aaaa",
+    );
     expect(validateOrganization("Contoso.onmicrosoft.com")).toBe("contoso.onmicrosoft.com");
   });
   it("refuses malformed values with exit code 2", () => {
