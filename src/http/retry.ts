@@ -1,0 +1,203 @@
+import { TransientError } from "../errors.js";
+import { isTransientNetworkError } from "./transport.js";
+
+/**
+ * One retry policy for every client (Exchange, Graph, reports): bounded attempts, an overall deadline,
+ * capped exponential backoff with full jitter, and the server's Retry-After honoured exactly.
+ * Clock, sleep and randomness are injectable so tests never wait for real.
+ */
+export interface RetryOptions {
+  /** Total attempts including the first (default 6, like the Exchange module: 1 try + 5 retries). */
+  maxAttempts?: number;
+  /** First backoff ceiling in ms (default 2000, the module's base); doubles per retry. */
+  baseDelayMs?: number;
+  /** Cap of one backoff delay in ms (default 60 s). */
+  maxDelayMs?: number;
+  /** Give up when the next wait would end later than this many ms after the first attempt (default 10 min). */
+  deadlineMs?: number;
+  /** Injectable for tests. */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** In [0, 1); full jitter multiplies the backoff ceiling by it. */
+  random?: () => number;
+  signal?: AbortSignal;
+  /** Told about every retry before the wait (for counters and verbose logs). */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export interface RetryInfo {
+  /** The attempt that failed, 1-based. */
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+/** Thrown by an operation to say "this failure is worth another try" (with the server's wait, if any). */
+export class RetryableError extends Error {
+  readonly retryAfterMs: number | undefined;
+  readonly httpStatus: number | undefined;
+  readonly requestId: string | undefined;
+
+  constructor(
+    reason: string,
+    details: { retryAfterMs?: number; httpStatus?: number; requestId?: string; cause?: unknown } = {},
+  ) {
+    super(reason, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "RetryableError";
+    this.retryAfterMs = details.retryAfterMs;
+    this.httpStatus = details.httpStatus;
+    this.requestId = details.requestId;
+  }
+}
+
+export const DEFAULT_RETRY = {
+  maxAttempts: 6,
+  baseDelayMs: 2000,
+  maxDelayMs: 60_000,
+  deadlineMs: 10 * 60_000,
+} as const;
+
+export const realSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+/**
+ * Parse a Retry-After header into milliseconds: delta-seconds (also fractional, as Exchange sends) or an
+ * HTTP date. Undefined when absent or unparseable; never negative.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  if (text === "") return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  // Only an HTTP date (it names a weekday/month); Date.parse would read "-1" as a year.
+  if (!/[a-z]{3}/i.test(text)) return undefined;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+/** Full jitter: a uniformly random wait between 0 and min(cap, base * 2^retry). */
+export function backoffDelay(retry: number, options: RetryOptions = {}): number {
+  const base = options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs;
+  const cap = options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs;
+  const ceiling = Math.min(cap, base * 2 ** retry);
+  return Math.floor((options.random ?? Math.random)() * ceiling);
+}
+
+/**
+ * Exchange exception names that mean "try again" even when they arrive in a 400/500 body
+ * (module list from exo-rest.md §5 plus the ones a production client retries on 400, §4.3).
+ */
+export const TRANSIENT_EXCEPTION_NAMES = [
+  "DCOverloadedException",
+  "SuitabilityDirectoryException",
+  "ServerInMMException",
+  "ADServerSettingsChangedException",
+  "StorageTransientException",
+  "CmdletProxyNotAvailableFailure",
+  "ServerBusyException",
+  "TransientException",
+  "BackendCommunicationException",
+] as const;
+
+export function mentionsTransientException(text: string): string | undefined {
+  return TRANSIENT_EXCEPTION_NAMES.find((name) => text.includes(name));
+}
+
+/**
+ * Decide from a finished HTTP response whether to retry: 429 and 503/504 always, other 4xx/5xx only
+ * when the body names a transient Exchange exception. Returns undefined when the response is final.
+ */
+export function retryableResponse(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  bodyText: string,
+  nowMs: number,
+): RetryableError | undefined {
+  const retryAfterMs = parseRetryAfter(headers["retry-after"], nowMs);
+  const requestId = firstHeader(headers["request-id"]) ?? firstHeader(headers["x-ms-request-id"]);
+  const details = (reason: string) => {
+    const d: ConstructorParameters<typeof RetryableError>[1] = { httpStatus: status };
+    if (retryAfterMs !== undefined) d.retryAfterMs = retryAfterMs;
+    if (requestId !== undefined) d.requestId = requestId;
+    return new RetryableError(reason, d);
+  };
+  if (status === 429) return details("throttled (HTTP 429)");
+  if (status === 503 || status === 504) return details(`service unavailable (HTTP ${status})`);
+  if (status >= 400) {
+    const name = mentionsTransientException(bodyText);
+    if (name) return details(`${name} (HTTP ${status})`);
+  }
+  return undefined;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The reason a failure is retryable, or undefined when it must fail fast. */
+function retryReason(error: unknown): string | undefined {
+  if (error instanceof RetryableError) return error.message;
+  if (isTransientNetworkError(error)) {
+    const code = (error as { code?: string }).code;
+    return `connection failed (${code ?? (error as Error).message})`;
+  }
+  return undefined;
+}
+
+/**
+ * Run `operation` until it succeeds, fails with a non-retryable error (rethrown as is), or the budget
+ * (attempts, deadline) runs out (then a TransientError saying how many attempts were made).
+ */
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
+  const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_RETRY.maxAttempts);
+  const deadlineMs = options.deadlineMs ?? DEFAULT_RETRY.deadlineMs;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? realSleep;
+  const started = now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      const reason = retryReason(error);
+      if (reason === undefined) throw error;
+      const serverWait = error instanceof RetryableError ? error.retryAfterMs : undefined;
+      // The server's own wait is authoritative; jitter only applies to our own backoff.
+      const delayMs = serverWait ?? backoffDelay(attempt - 1, options);
+      const outOfAttempts = attempt >= maxAttempts;
+      const outOfTime = now() + delayMs - started > deadlineMs;
+      if (outOfAttempts || outOfTime) {
+        const why = outOfAttempts
+          ? `after ${attempt} attempts`
+          : `after ${attempt} attempts (deadline reached)`;
+        const details: ConstructorParameters<typeof TransientError>[1] = {
+          attempts: attempt,
+          cause: error,
+          hint: "The service is busy or unreachable; run the command again later, or raise the retry budget.",
+        };
+        if (error instanceof RetryableError) {
+          if (error.httpStatus !== undefined) details.httpStatus = error.httpStatus;
+          if (error.requestId !== undefined) details.requestId = error.requestId;
+        }
+        throw new TransientError(`Gave up ${why}: ${reason}.`, details);
+      }
+      options.onRetry?.({ attempt, delayMs, reason });
+      await sleep(delayMs, options.signal);
+    }
+  }
+}
