@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { FAKE_MAILBOXES, FAKE_TOTALS, FakeExchange } from "../../test/helpers/report-fake.js";
+import { AuthorizationError } from "../errors.js";
+import { aggregateUsage } from "./aggregate.js";
+import { collectTenantUsage } from "./collect.js";
+import { AimdLimiter } from "./limiter.js";
+
+const limiter = (max = 4) => new AimdLimiter({ max });
+
+describe("collectTenantUsage", () => {
+  it("counts recipients, types, inactive mailboxes and archives, and sums every figure", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES, 3, 2);
+    const result = await collectTenantUsage(fake, { limiter: limiter() });
+    expect(result.counts).toEqual({
+      recipients: 8, // 5 mailboxes + 3 contacts
+      mailboxes: 5,
+      mailboxesByType: { UserMailbox: 2, SharedMailbox: 1, RoomMailbox: 1, EquipmentMailbox: 1 },
+      inactiveMailboxes: 2,
+      archives: 2,
+    });
+    expect(result.failures).toEqual([]);
+    const totals = aggregateUsage(result.mailboxes);
+    expect(totals).toMatchObject(FAKE_TOTALS);
+    expect(totals.measuredByCategory).toEqual({ user: 2, shared: 1, room: 1, equipment: 1, other: 0 });
+    const alice = result.mailboxes.find((m) => m.guid === "g1")!;
+    expect(alice).toMatchObject({
+      identity: "alice@contoso.com",
+      category: "user",
+      primaryBytes: 1000,
+      archiveBytes: 5000,
+      archiveDeletedItems: 5,
+      lastLogonTime: "2026-11-01T10:00:00.0000000+00:00",
+    });
+    expect(result.mailboxes.find((m) => m.guid === "g2")).toMatchObject({
+      hasArchive: false,
+      archiveBytes: null,
+    });
+  });
+
+  it("reads statistics once per mailbox and once more only for mailboxes with an archive", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES);
+    await collectTenantUsage(fake, { limiter: limiter() });
+    const stats = fake.calls.filter((c) => c.cmdlet === "Get-MailboxStatistics");
+    expect(stats).toHaveLength(5 + 2);
+    expect(
+      stats
+        .filter((c) => c.params.Archive)
+        .map((c) => c.params.Identity)
+        .sort(),
+    ).toEqual(["g1", "g5"]);
+    expect(fake.calls.filter((c) => c.cmdlet === "Get-Mailbox")).toHaveLength(2); // active + inactive listing
+    expect(fake.calls.filter((c) => c.cmdlet === "Get-Recipient")).toHaveLength(1);
+  });
+
+  it("lists a mailbox that keeps failing as a failure instead of dropping it, and keeps the others", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES);
+    fake.failPrimary.set("g2", Number.POSITIVE_INFINITY);
+    fake.failArchive.set("g5", Number.POSITIVE_INFINITY);
+    const failed: string[] = [];
+    const result = await collectTenantUsage(fake, {
+      limiter: limiter(),
+      onMailboxFailed: (f) => failed.push(f.guid),
+    });
+    expect(result.failures.map((f) => [f.guid, f.stage, f.errorType]).sort()).toEqual([
+      ["g2", "primary", "TransientError"],
+      ["g5", "archive", "TransientError"],
+    ]);
+    expect(failed.sort()).toEqual(["g2", "g5"]);
+    expect(result.mailboxes.map((m) => m.guid)).toEqual(["g1", "g3", "g4"]);
+    expect(result.counts.mailboxes).toBe(5); // the listing still counts them
+  });
+
+  it("reuses completed mailboxes of a resumed run and fetches only the missing ones", async () => {
+    const first = new FakeExchange(FAKE_MAILBOXES);
+    first.failPrimary.set("g3", Number.POSITIVE_INFINITY);
+    const partial = await collectTenantUsage(first, { limiter: limiter() });
+    const completed = new Map(partial.mailboxes.map((m) => [m.guid, m]));
+
+    const second = new FakeExchange(FAKE_MAILBOXES);
+    const resumed = await collectTenantUsage(second, { limiter: limiter(), completed });
+    expect(second.statisticsCalls()).toBe(1);
+    expect(second.statisticsCalls("g3")).toBe(1);
+    expect(resumed.calls.reused).toBe(4);
+    expect(resumed.failures).toEqual([]);
+    expect(aggregateUsage(resumed.mailboxes)).toMatchObject(FAKE_TOTALS);
+    expect(resumed.mailboxes.map((m) => m.guid)).toEqual(["g1", "g2", "g3", "g4", "g5"]);
+  });
+
+  it("never has more calls in flight than the window and halves it when the client reports a 429", async () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      guid: `m${i}`,
+      upn: `u${i}@contoso.com`,
+      type: "UserMailbox" as const,
+      bytes: i,
+      items: 1,
+      deletedBytes: 0,
+      deletedItems: 0,
+    }));
+    const fake = new FakeExchange(many, 0, 0);
+    fake.throttle.add("m0");
+    const lim = new AimdLimiter({ max: 6 });
+    const result = await collectTenantUsage(fake, { limiter: lim });
+    expect(result.mailboxes).toHaveLength(40);
+    expect(fake.maxInFlight).toBeLessThanOrEqual(6);
+    expect(lim.decreases).toBe(1);
+  });
+
+  it("stops the tenant on an authorization error (every call would fail the same way)", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES);
+    fake.invoke = async () => {
+      throw new AuthorizationError("User is not allowed to call Get-MailboxStatistics", {
+        reason: "role-missing",
+      });
+    };
+    await expect(collectTenantUsage(fake, { limiter: limiter() })).rejects.toBeInstanceOf(AuthorizationError);
+  });
+
+  it("treats an empty statistics answer (mailbox never signed in to) as an empty mailbox", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES.slice(1, 2), 0, 0);
+    fake.invoke = async () => [];
+    const result = await collectTenantUsage(fake, { limiter: limiter() });
+    expect(result.mailboxes[0]).toMatchObject({
+      guid: "g2",
+      primaryBytes: 0,
+      primaryItems: 0,
+      lastLogonTime: null,
+    });
+  });
+
+  it("records a malformed statistics row as a failure, not as zero", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES.slice(1, 2), 0, 0);
+    fake.invoke = async () => [{ DisplayName: "bob" }];
+    const result = await collectTenantUsage(fake, { limiter: limiter() });
+    expect(result.mailboxes).toEqual([]);
+    expect(result.failures[0]).toMatchObject({ guid: "g2", stage: "primary" });
+  });
+});

@@ -1,0 +1,300 @@
+/**
+ * Collect one tenant's numbers: three listings (recipients, mailboxes, inactive mailboxes), then one
+ * Get-MailboxStatistics per mailbox and a second one (-Archive) only for mailboxes with an archive,
+ * fanned out under an adaptive concurrency window.
+ *
+ * A mailbox whose statistics fail after the client's retries is reported as a failure, never dropped
+ * silently; authentication and authorization failures stop the tenant (every call would fail alike).
+ */
+import { AuthenticationError, AuthorizationError, ExoCbaError } from "../errors.js";
+import type { AimdLimiter, LimiterTicket, Semaphore } from "./limiter.js";
+import {
+  categoryOf,
+  listingFromMailboxRow,
+  type StatisticsNumbers,
+  statisticsFromRow,
+} from "./mailbox-fields.js";
+import type {
+  MailboxFailure,
+  MailboxListing,
+  MailboxUsage,
+  RetryInfo,
+  TenantCounts,
+  UsageCallOptions,
+  UsageSource,
+} from "./types.js";
+
+export const CMDLETS = {
+  recipients: "Get-Recipient",
+  mailboxes: "Get-Mailbox",
+  statistics: "Get-MailboxStatistics",
+} as const;
+
+export interface CollectProgress {
+  phase: "listing" | "statistics" | "done";
+  listed: number;
+  /** mailboxes finished (including those taken from a resumed run) */
+  done: number;
+  failed: number;
+  /** mailboxes to process; known once listing is over */
+  total: number | null;
+  /** current concurrency window */
+  window: number;
+}
+
+export interface CollectOptions {
+  limiter: AimdLimiter;
+  /** cap shared with other tenants of the same run */
+  globalSlots?: Semaphore;
+  /** results of an unfinished earlier run (`--resume`): these mailboxes are not fetched again */
+  completed?: ReadonlyMap<string, MailboxUsage>;
+  onMailboxDone?: (usage: MailboxUsage) => void;
+  onMailboxFailed?: (failure: MailboxFailure) => void;
+  onProgress?: (progress: CollectProgress) => void;
+  /** stop issuing new calls (Ctrl-C); what is done so far is kept */
+  signal?: AbortSignal;
+}
+
+export interface TenantCollection {
+  counts: TenantCounts;
+  /** in Get-Mailbox order */
+  mailboxes: MailboxUsage[];
+  failures: MailboxFailure[];
+  /** the inactive-mailbox listing was refused (e.g. missing permission): counted as unknown */
+  warnings: string[];
+  calls: { listingPages: number; statistics: number; archiveStatistics: number; reused: number };
+}
+
+/** Exchange answered, but not with something we can count: a per-mailbox error, not a zero. */
+class MalformedStatisticsError extends Error {}
+
+export async function collectTenantUsage(
+  source: UsageSource,
+  options: CollectOptions,
+): Promise<TenantCollection> {
+  const { limiter } = options;
+  const warnings: string[] = [];
+  const calls = { listingPages: 0, statistics: 0, archiveStatistics: 0, reused: 0 };
+  const progress: CollectProgress = {
+    phase: "listing",
+    listed: 0,
+    done: 0,
+    failed: 0,
+    total: null,
+    window: limiter.limit,
+  };
+  const report = () => {
+    progress.window = limiter.limit;
+    options.onProgress?.({ ...progress });
+  };
+
+  /** Run one call under the tenant window and the global cap; 429s seen by the client cut the window. */
+  const withSlot = async <T>(fn: (callOptions: UsageCallOptions) => Promise<T>): Promise<T> => {
+    const ticket: LimiterTicket = await limiter.acquire();
+    const releaseGlobal = options.globalSlots ? await options.globalSlots.acquire() : undefined;
+    let ok = false;
+    try {
+      const result = await fn({
+        onRetry: (info: RetryInfo) => {
+          if (info.status === 429) limiter.congestion(ticket);
+        },
+      });
+      ok = true;
+      return result;
+    } catch (error) {
+      if (error instanceof ExoCbaError && error.httpStatus === 429) limiter.congestion(ticket);
+      throw error;
+    } finally {
+      releaseGlobal?.();
+      limiter.release(ticket, ok);
+    }
+  };
+
+  const countRows = (cmdlet: string, params: Record<string, unknown>) =>
+    withSlot(async (callOptions) => {
+      let n = 0;
+      for await (const _ of source.stream(cmdlet, params, callOptions)) n++;
+      return n;
+    });
+
+  // -- listings: three paged enumerations, run side by side --
+  const listing: MailboxListing[] = [];
+  const listMailboxes = withSlot(async (callOptions) => {
+    for await (const row of source.stream(CMDLETS.mailboxes, { ResultSize: "Unlimited" }, callOptions)) {
+      const entry = listingFromMailboxRow(row);
+      if (!entry) {
+        warnings.push("Get-Mailbox returned a row without ExchangeGuid/Guid; it was skipped.");
+        continue;
+      }
+      listing.push(entry);
+      progress.listed++;
+      if (progress.listed % 1000 === 0) report();
+    }
+  });
+  const recipients = countRows(CMDLETS.recipients, { ResultSize: "Unlimited" });
+  const inactive = countRows(CMDLETS.mailboxes, { InactiveMailboxOnly: true, ResultSize: "Unlimited" }).catch(
+    (error: unknown) => {
+      if (isFatal(error)) throw error;
+      warnings.push(
+        `Inactive mailboxes could not be listed (${describe(error)}); their count is shown as unknown.`,
+      );
+      return null;
+    },
+  );
+  const [recipientCount, inactiveCount] = await Promise.all([recipients, inactive, listMailboxes]);
+
+  // -- statistics fan-out --
+  progress.phase = "statistics";
+  progress.total = listing.length;
+  report();
+  const results: Array<MailboxUsage | undefined> = new Array(listing.length);
+  const failures: MailboxFailure[] = [];
+  let fatal: unknown;
+  const inFlight = new Set<Promise<void>>();
+
+  const fetchOne = async (entry: MailboxListing, index: number) => {
+    let stage: MailboxFailure["stage"] = "primary";
+    try {
+      const primary = await withSlot((o) =>
+        readStatistics(source, { Identity: entry.guid }, o).finally(() => calls.statistics++),
+      );
+      let archive: StatisticsNumbers | undefined;
+      if (entry.hasArchive && !fatal) {
+        stage = "archive";
+        archive = await withSlot((o) =>
+          readStatistics(source, { Identity: entry.guid, Archive: true }, o).finally(
+            () => calls.archiveStatistics++,
+          ),
+        );
+      }
+      const usage = toUsage(entry, primary, archive);
+      results[index] = usage;
+      progress.done++;
+      options.onMailboxDone?.(usage);
+    } catch (error) {
+      if (isFatal(error)) {
+        fatal ??= error;
+        return;
+      }
+      const failure: MailboxFailure = {
+        guid: entry.guid,
+        identity: entry.identity,
+        stage,
+        error: describe(error),
+        errorType: error instanceof Error ? error.name : "Error",
+      };
+      failures.push(failure);
+      progress.failed++;
+      options.onMailboxFailed?.(failure);
+    }
+    report();
+  };
+
+  for (let i = 0; i < listing.length; i++) {
+    if (fatal || options.signal?.aborted) break;
+    const entry = listing[i]!;
+    const earlier = options.completed?.get(entry.guid);
+    if (earlier) {
+      // Keep the stored numbers but the current listing's names and type (renames between runs).
+      results[i] = { ...earlier, identity: entry.identity, displayName: entry.displayName };
+      calls.reused++;
+      progress.done++;
+      continue;
+    }
+    // Wait for a free window slot before creating the task, so 100,000 mailboxes never become
+    // 100,000 pending promises.
+    while (inFlight.size >= Math.max(1, Math.floor(limiter.limit)) && !fatal) await Promise.race(inFlight);
+    const task = fetchOne(entry, i).finally(() => inFlight.delete(task));
+    inFlight.add(task);
+  }
+  await Promise.all(inFlight);
+  if (fatal) throw fatal;
+  if (options.signal?.aborted) {
+    // Mailboxes never attempted are failures too: the run is partial and --resume picks them up.
+    const failed = new Set(failures.map((f) => f.guid));
+    for (let i = 0; i < listing.length; i++) {
+      const entry = listing[i]!;
+      if (results[i] || failed.has(entry.guid)) continue;
+      failures.push({
+        guid: entry.guid,
+        identity: entry.identity,
+        stage: "primary",
+        error: "not fetched: the run was interrupted",
+        errorType: "Interrupted",
+      });
+    }
+  }
+
+  progress.phase = "done";
+  report();
+  const mailboxes = results.filter((r): r is MailboxUsage => r !== undefined);
+  const byType: Record<string, number> = {};
+  let archives = 0;
+  for (const entry of listing) {
+    byType[entry.recipientTypeDetails] = (byType[entry.recipientTypeDetails] ?? 0) + 1;
+    if (entry.hasArchive) archives++;
+  }
+  return {
+    counts: {
+      recipients: recipientCount,
+      mailboxes: listing.length,
+      mailboxesByType: byType,
+      inactiveMailboxes: inactiveCount,
+      archives,
+    },
+    mailboxes,
+    failures,
+    warnings,
+    calls,
+  };
+}
+
+async function readStatistics(
+  source: UsageSource,
+  params: Record<string, unknown>,
+  callOptions: UsageCallOptions,
+): Promise<StatisticsNumbers> {
+  const rows = await source.invoke(CMDLETS.statistics, params, callOptions);
+  const row = rows[0];
+  if (!row) {
+    // Exchange returns no object (only a warning) for a mailbox nobody ever signed in to: it holds nothing.
+    return { bytes: 0, items: 0, deletedBytes: 0, deletedItems: 0, lastLogonTime: null };
+  }
+  const numbers = statisticsFromRow(row);
+  if (!numbers) throw new MalformedStatisticsError("the statistics row has no TotalItemSize/ItemCount");
+  return numbers;
+}
+
+function toUsage(
+  entry: MailboxListing,
+  primary: StatisticsNumbers,
+  archive: StatisticsNumbers | undefined,
+): MailboxUsage {
+  return {
+    guid: entry.guid,
+    identity: entry.identity,
+    displayName: entry.displayName,
+    recipientTypeDetails: entry.recipientTypeDetails,
+    category: categoryOf(entry.recipientTypeDetails),
+    primaryBytes: primary.bytes,
+    primaryItems: primary.items,
+    deletedBytes: primary.deletedBytes,
+    deletedItems: primary.deletedItems,
+    hasArchive: archive !== undefined,
+    archiveBytes: archive?.bytes ?? null,
+    archiveItems: archive?.items ?? null,
+    archiveDeletedBytes: archive?.deletedBytes ?? null,
+    archiveDeletedItems: archive?.deletedItems ?? null,
+    lastLogonTime: primary.lastLogonTime,
+  };
+}
+
+/** Failures that would hit every mailbox alike: stop instead of listing thousands of identical errors. */
+function isFatal(error: unknown): boolean {
+  return error instanceof AuthenticationError || error instanceof AuthorizationError;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

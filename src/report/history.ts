@@ -1,0 +1,300 @@
+/**
+ * Run history in SQLite (`homePaths(home).history`): every run's totals, and its per-mailbox numbers
+ * so growth can be shown over time and an interrupted run can be resumed (`--resume`) without
+ * fetching again what it already has.
+ *
+ * Per-mailbox rows are written in batches while the run goes (a crash keeps what was fetched); the
+ * run's totals and final status are written in one transaction at its end, so a run is either
+ * "complete" with consistent totals or visibly unfinished. WAL keeps readers (another report) from
+ * blocking the writer. The schema is versioned with `PRAGMA user_version`.
+ */
+import { randomUUID } from "node:crypto";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { UsageError } from "../errors.js";
+import { ensurePrivateDir } from "../util/fs.js";
+import type { HistoryPoint, UsageTotals } from "./aggregate.js";
+import type { MailboxCategory, MailboxUsage, TenantCounts } from "./types.js";
+
+export const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: Record<number, string> = {
+  1: `
+    CREATE TABLE runs (
+      id TEXT PRIMARY KEY,
+      tenant TEXT NOT NULL,
+      started_at TEXT NOT NULL,
+      finished_at TEXT,
+      status TEXT NOT NULL CHECK (status IN ('running', 'partial', 'complete')),
+      recipients INTEGER,
+      mailboxes INTEGER,
+      inactive_mailboxes INTEGER,
+      archives INTEGER,
+      mailboxes_measured INTEGER,
+      primary_bytes INTEGER,
+      deleted_bytes INTEGER,
+      archive_bytes INTEGER,
+      archive_deleted_bytes INTEGER,
+      total_protected_bytes INTEGER,
+      failures INTEGER
+    );
+    CREATE INDEX runs_by_tenant ON runs (tenant, started_at);
+    CREATE TABLE mailbox_usage (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      guid TEXT NOT NULL,
+      identity TEXT NOT NULL,
+      display_name TEXT NOT NULL,
+      recipient_type_details TEXT NOT NULL,
+      category TEXT NOT NULL,
+      primary_bytes INTEGER NOT NULL,
+      primary_items INTEGER NOT NULL,
+      deleted_bytes INTEGER NOT NULL,
+      deleted_items INTEGER NOT NULL,
+      archive_bytes INTEGER,
+      archive_items INTEGER,
+      archive_deleted_bytes INTEGER,
+      archive_deleted_items INTEGER,
+      last_logon_time TEXT,
+      PRIMARY KEY (run_id, guid)
+    ) WITHOUT ROWID;
+  `,
+};
+
+export interface StoredRun {
+  id: string;
+  tenant: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: "running" | "partial" | "complete";
+}
+
+export interface FinishRun {
+  status: "partial" | "complete";
+  finishedAt: string;
+  counts: TenantCounts;
+  totals: UsageTotals;
+  failures: number;
+}
+
+interface MailboxRow {
+  guid: string;
+  identity: string;
+  display_name: string;
+  recipient_type_details: string;
+  category: string;
+  primary_bytes: number;
+  primary_items: number;
+  deleted_bytes: number;
+  deleted_items: number;
+  archive_bytes: number | null;
+  archive_items: number | null;
+  archive_deleted_bytes: number | null;
+  archive_deleted_items: number | null;
+  last_logon_time: string | null;
+}
+
+/** Rows buffered before one insert transaction: large enough to be cheap, small enough to lose little. */
+const BATCH = 500;
+
+export class UsageHistory {
+  private readonly db: Database.Database;
+  private readonly pending = new Map<string, MailboxUsage[]>();
+  private readonly insertMailbox: Database.Statement;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.insertMailbox = db.prepare(`
+      INSERT OR REPLACE INTO mailbox_usage VALUES (
+        @run_id, @guid, @identity, @display_name, @recipient_type_details, @category,
+        @primary_bytes, @primary_items, @deleted_bytes, @deleted_items,
+        @archive_bytes, @archive_items, @archive_deleted_bytes, @archive_deleted_items, @last_logon_time)`);
+  }
+
+  static async open(path: string): Promise<UsageHistory> {
+    await ensurePrivateDir(dirname(path));
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 5000");
+    migrate(db);
+    return new UsageHistory(db);
+  }
+
+  startRun(tenant: string, startedAt: string): StoredRun {
+    const run: StoredRun = { id: randomUUID(), tenant, startedAt, finishedAt: null, status: "running" };
+    this.db
+      .prepare("INSERT INTO runs (id, tenant, started_at, status) VALUES (?, ?, ?, 'running')")
+      .run(run.id, tenant, startedAt);
+    return run;
+  }
+
+  /** The newest run of the tenant that did not complete (the one `--resume` continues). */
+  findUnfinishedRun(tenant: string): StoredRun | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT id, tenant, started_at, finished_at, status FROM runs
+         WHERE tenant = ? ORDER BY started_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(tenant) as
+      | {
+          id: string;
+          tenant: string;
+          started_at: string;
+          finished_at: string | null;
+          status: StoredRun["status"];
+        }
+      | undefined;
+    if (!row || row.status === "complete") return undefined;
+    return {
+      id: row.id,
+      tenant: row.tenant,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      status: row.status,
+    };
+  }
+
+  /** Mark a resumed run as running again. */
+  reopenRun(runId: string): void {
+    this.db.prepare("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?").run(runId);
+  }
+
+  loadMailboxes(runId: string): Map<string, MailboxUsage> {
+    this.flush(runId);
+    const out = new Map<string, MailboxUsage>();
+    const rows = this.db.prepare("SELECT * FROM mailbox_usage WHERE run_id = ?").iterate(runId);
+    for (const r of rows as Iterable<MailboxRow>) {
+      out.set(r.guid, {
+        guid: r.guid,
+        identity: r.identity,
+        displayName: r.display_name,
+        recipientTypeDetails: r.recipient_type_details,
+        category: r.category as MailboxCategory,
+        primaryBytes: r.primary_bytes,
+        primaryItems: r.primary_items,
+        deletedBytes: r.deleted_bytes,
+        deletedItems: r.deleted_items,
+        hasArchive: r.archive_bytes !== null,
+        archiveBytes: r.archive_bytes,
+        archiveItems: r.archive_items,
+        archiveDeletedBytes: r.archive_deleted_bytes,
+        archiveDeletedItems: r.archive_deleted_items,
+        lastLogonTime: r.last_logon_time,
+      });
+    }
+    return out;
+  }
+
+  /** Buffer one mailbox's numbers; written in batches. */
+  recordMailbox(runId: string, usage: MailboxUsage): void {
+    let buffer = this.pending.get(runId);
+    if (!buffer) {
+      buffer = [];
+      this.pending.set(runId, buffer);
+    }
+    buffer.push(usage);
+    if (buffer.length >= BATCH) this.flush(runId);
+  }
+
+  flush(runId: string): void {
+    const buffer = this.pending.get(runId);
+    if (!buffer || buffer.length === 0) return;
+    this.pending.set(runId, []);
+    const insert = this.db.transaction((rows: MailboxUsage[]) => {
+      for (const m of rows) {
+        this.insertMailbox.run({
+          run_id: runId,
+          guid: m.guid,
+          identity: m.identity,
+          display_name: m.displayName,
+          recipient_type_details: m.recipientTypeDetails,
+          category: m.category,
+          primary_bytes: m.primaryBytes,
+          primary_items: m.primaryItems,
+          deleted_bytes: m.deletedBytes,
+          deleted_items: m.deletedItems,
+          archive_bytes: m.archiveBytes,
+          archive_items: m.archiveItems,
+          archive_deleted_bytes: m.archiveDeletedBytes,
+          archive_deleted_items: m.archiveDeletedItems,
+          last_logon_time: m.lastLogonTime,
+        });
+      }
+    });
+    insert(buffer);
+  }
+
+  /** Totals and final status in one transaction, after the last mailbox rows. */
+  finishRun(runId: string, finish: FinishRun): void {
+    this.db.transaction(() => {
+      this.flush(runId);
+      this.db
+        .prepare(
+          `UPDATE runs SET finished_at = @finished_at, status = @status, recipients = @recipients,
+             mailboxes = @mailboxes, inactive_mailboxes = @inactive, archives = @archives,
+             mailboxes_measured = @measured, primary_bytes = @primary, deleted_bytes = @deleted,
+             archive_bytes = @archive, archive_deleted_bytes = @archive_deleted,
+             total_protected_bytes = @total, failures = @failures
+           WHERE id = @id`,
+        )
+        .run({
+          id: runId,
+          finished_at: finish.finishedAt,
+          status: finish.status,
+          recipients: finish.counts.recipients,
+          mailboxes: finish.counts.mailboxes,
+          inactive: finish.counts.inactiveMailboxes,
+          archives: finish.counts.archives,
+          measured: finish.totals.mailboxesMeasured,
+          primary: finish.totals.primaryBytes,
+          deleted: finish.totals.deletedBytes,
+          archive: finish.totals.archiveBytes,
+          archive_deleted: finish.totals.archiveDeletedBytes,
+          total: finish.totals.totalProtectedBytes,
+          failures: finish.failures,
+        });
+    })();
+  }
+
+  /** Completed runs of a tenant, oldest first: the points of the growth trend. */
+  completedPoints(tenant: string): HistoryPoint[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, finished_at, total_protected_bytes, mailboxes FROM runs
+         WHERE tenant = ? AND status = 'complete' ORDER BY finished_at`,
+      )
+      .all(tenant) as Array<{
+      id: string;
+      finished_at: string;
+      total_protected_bytes: number;
+      mailboxes: number;
+    }>;
+    return rows.map((r) => ({
+      runId: r.id,
+      at: r.finished_at,
+      totalProtectedBytes: r.total_protected_bytes,
+      mailboxes: r.mailboxes,
+    }));
+  }
+
+  close(): void {
+    for (const runId of this.pending.keys()) this.flush(runId);
+    this.db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new UsageError(
+      `The report history database has schema version ${current}, newer than this exo-cba understands (${SCHEMA_VERSION}).`,
+      { hint: "Upgrade exo-cba, or point EXO_CBA_HOME at another state home." },
+    );
+  }
+  for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v}`);
+    })();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * A fake Exchange connection for report unit tests: a small tenant whose numbers are written out
+ * here (not computed by the report code), call counters, and switchable failures.
+ */
+import { ServerError, TransientError } from "../../src/errors.js";
+import type { UsageCallOptions, UsageSource } from "../../src/report/types.js";
+
+export interface FakeMailbox {
+  guid: string;
+  upn: string;
+  type: "UserMailbox" | "SharedMailbox" | "RoomMailbox" | "EquipmentMailbox" | "DiscoveryMailbox";
+  bytes: number;
+  items: number;
+  deletedBytes: number;
+  deletedItems: number;
+  archive?: { bytes: number; items: number; deletedBytes: number; deletedItems: number };
+}
+
+const size = (n: number) => `${(n / 1024).toFixed(3)} KB (${n.toLocaleString("en-US")} bytes)`;
+
+export class FakeExchange implements UsageSource {
+  /** guid → remaining failures of its primary statistics call (Infinity = always) */
+  readonly failPrimary = new Map<string, number>();
+  readonly failArchive = new Map<string, number>();
+  /** guids whose call reports a 429 retry through onRetry before answering */
+  readonly throttle = new Set<string>();
+  readonly calls: Array<{ cmdlet: string; params: Record<string, unknown> }> = [];
+  inFlight = 0;
+  maxInFlight = 0;
+
+  constructor(
+    readonly mailboxes: FakeMailbox[],
+    readonly extraRecipients = 3,
+    readonly inactive = 2,
+  ) {}
+
+  statisticsCalls(guid?: string): number {
+    return this.calls.filter(
+      (c) => c.cmdlet === "Get-MailboxStatistics" && (guid === undefined || c.params.Identity === guid),
+    ).length;
+  }
+
+  async *stream(cmdlet: string, params: Record<string, unknown> = {}, _o?: UsageCallOptions) {
+    this.calls.push({ cmdlet, params });
+    await Promise.resolve();
+    if (cmdlet === "Get-Recipient") {
+      for (const m of this.mailboxes) yield { Name: m.upn, RecipientTypeDetails: m.type };
+      for (let i = 0; i < this.extraRecipients; i++)
+        yield { Name: `contact${i}`, RecipientTypeDetails: "MailContact" };
+      return;
+    }
+    if (cmdlet === "Get-Mailbox" && params.InactiveMailboxOnly) {
+      for (let i = 0; i < this.inactive; i++)
+        yield { ExchangeGuid: `inactive-${i}`, IsInactiveMailbox: true };
+      return;
+    }
+    if (cmdlet === "Get-Mailbox") {
+      for (const m of this.mailboxes) {
+        yield {
+          ExchangeGuid: m.guid,
+          UserPrincipalName: m.upn,
+          DisplayName: m.upn.split("@")[0],
+          RecipientTypeDetails: m.type,
+          ArchiveStatus: m.archive ? "Active" : "None",
+          ArchiveGuid: m.archive ? `a-${m.guid}` : "00000000-0000-0000-0000-000000000000",
+        };
+      }
+      return;
+    }
+    throw new ServerError(`fake: unexpected stream ${cmdlet}`);
+  }
+
+  async invoke(
+    cmdlet: string,
+    params: Record<string, unknown> = {},
+    o?: UsageCallOptions,
+  ): Promise<Record<string, unknown>[]> {
+    this.calls.push({ cmdlet, params });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((r) => setImmediate(r));
+      if (cmdlet !== "Get-MailboxStatistics") throw new ServerError(`fake: unexpected invoke ${cmdlet}`);
+      const m = this.mailboxes.find((x) => x.guid === params.Identity);
+      if (!m) throw new ServerError("The specified mailbox doesn't exist.", { httpStatus: 404 });
+      if (this.throttle.has(m.guid)) o?.onRetry?.({ status: 429, attempt: 1, delayMs: 0 });
+      const failures = params.Archive ? this.failArchive : this.failPrimary;
+      const left = failures.get(m.guid) ?? 0;
+      if (left > 0) {
+        failures.set(m.guid, left - 1);
+        throw new TransientError("Exchange kept answering 503 after 6 attempts.", {
+          httpStatus: 503,
+          attempts: 6,
+        });
+      }
+      const s = params.Archive ? m.archive : m;
+      if (!s) throw new ServerError("no archive");
+      return [
+        {
+          DisplayName: m.upn,
+          TotalItemSize: size(s.bytes),
+          TotalDeletedItemSize: size(s.deletedBytes),
+          ItemCount: s.items,
+          DeletedItemCount: s.deletedItems,
+          LastLogonTime: "2026-11-01T10:00:00.0000000+00:00",
+        },
+      ];
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+/** Five mailboxes with hand-picked numbers; their sums are spelled out in FAKE_TOTALS. */
+export const FAKE_MAILBOXES: FakeMailbox[] = [
+  {
+    guid: "g1",
+    upn: "alice@contoso.com",
+    type: "UserMailbox",
+    bytes: 1000,
+    items: 10,
+    deletedBytes: 100,
+    deletedItems: 1,
+    archive: { bytes: 5000, items: 50, deletedBytes: 500, deletedItems: 5 },
+  },
+  {
+    guid: "g2",
+    upn: "bob@contoso.com",
+    type: "UserMailbox",
+    bytes: 2000,
+    items: 20,
+    deletedBytes: 200,
+    deletedItems: 2,
+  },
+  {
+    guid: "g3",
+    upn: "info@contoso.com",
+    type: "SharedMailbox",
+    bytes: 3000,
+    items: 30,
+    deletedBytes: 0,
+    deletedItems: 0,
+  },
+  {
+    guid: "g4",
+    upn: "room1@contoso.com",
+    type: "RoomMailbox",
+    bytes: 400,
+    items: 4,
+    deletedBytes: 40,
+    deletedItems: 4,
+  },
+  {
+    guid: "g5",
+    upn: "beamer@contoso.com",
+    type: "EquipmentMailbox",
+    bytes: 500,
+    items: 5,
+    deletedBytes: 50,
+    deletedItems: 5,
+    archive: { bytes: 7000, items: 70, deletedBytes: 700, deletedItems: 7 },
+  },
+];
+
+export const FAKE_TOTALS = {
+  primaryBytes: 1000 + 2000 + 3000 + 400 + 500, // 6900
+  primaryItems: 10 + 20 + 30 + 4 + 5, // 69
+  deletedBytes: 100 + 200 + 0 + 40 + 50, // 390
+  deletedItems: 1 + 2 + 0 + 4 + 5, // 12
+  archiveBytes: 5000 + 7000, // 12000
+  archiveItems: 50 + 70, // 120
+  archiveDeletedBytes: 500 + 700, // 1200
+  archiveDeletedItems: 12,
+  totalProtectedBytes: 6900 + 390 + 12000 + 1200, // 20490
+};
