@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import type { Logger } from "../ops/log.js";
 
 /** What a command needs from the outside world; injected so tests can run commands in-process. */
 export interface CliContext {
@@ -10,6 +11,8 @@ export interface CliContext {
   /** Global flags. */
   debug: boolean;
   yes: boolean;
+  /** Structured logger when --log-format/--log-file is given (features log events through it). */
+  logger?: Logger;
 }
 
 export function defaultContext(): CliContext {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { ExitCode, ExoCbaError, exitCodeFor } from "../errors.js";
+import { finishCommandLog, startCommandLog } from "../ops/command-log.js";
 import { type CliContext, defaultContext } from "./context.js";
 import { registerCommands } from "./registry.js";
 
@@ -19,6 +20,11 @@ export function buildProgram(ctx: CliContext): Command {
     .version(VERSION, "-V, --version", "print the version")
     .option("--debug", "show stack traces and diagnostic detail on errors")
     .option("-y, --yes", "answer yes to every confirmation (required when stdin is not a terminal)")
+    .option(
+      "--log-format <format>",
+      "structured logs on stderr for unattended runs: json or text (secrets redacted)",
+    )
+    .option("--log-file <file>", "also append the logs to this file (created owner-only, 0600)")
     .showHelpAfterError("(add --help for usage)")
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),
@@ -26,9 +32,15 @@ export function buildProgram(ctx: CliContext): Command {
     })
     .exitOverride();
   program.hook("preAction", (_this, action) => {
-    const globals = action.optsWithGlobals() as { debug?: boolean; yes?: boolean };
+    const globals = action.optsWithGlobals() as {
+      debug?: boolean;
+      yes?: boolean;
+      logFormat?: string;
+      logFile?: string;
+    };
     ctx.debug = Boolean(globals.debug);
     ctx.yes = Boolean(globals.yes);
+    startCommandLog(ctx, action, globals);
   });
   program.addHelpText(
     "after",
@@ -83,8 +95,10 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv, { from: "user" });
+    finishCommandLog(ctx);
     return ExitCode.Ok;
   } catch (error) {
+    finishCommandLog(ctx, error);
     if (error instanceof CommanderError) {
       if (
         error.code === "commander.helpDisplayed" ||

@@ -1,15 +1,16 @@
 import type { Command } from "commander";
-import type { CliContext } from "./context.js";
-
 /**
  * Every command of the CLI, one file each under ./commands. Command files keep their top-level imports
  * light (commander, zod, small helpers) and import the feature that does the work inside the action,
  * so `exo-cba --version` stays fast.
  */
 // -- command imports (keep sorted) --
+import { register as registerSchedule } from "./commands/schedule.js";
+import type { CliContext } from "./context.js";
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   // -- command registrations (keep sorted) --
+  registerSchedule(program, ctx);
   void program;
   void ctx;
 }
