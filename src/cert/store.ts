@@ -1,0 +1,255 @@
+/**
+ * The local certificate store, for unattended use on any OS (Linux has no CurrentUser\My):
+ *
+ *   <home>/certificates/            0700
+ *     keys/<keyId>.pem              0600  PKCS#8 private key, encrypted when EXO_CERT_STORE_PASSPHRASE is set
+ *     certs/<THUMBPRINT>.json       0600  certificate, chain, friendly name, origin, key id
+ *
+ * `keyId` is the SHA-256 of the public key, so an issued certificate finds the key its CSR left
+ * waiting. Write order is key first, certificate last (each file atomic): an interrupted command
+ * leaves at worst a key without a certificate, which `list` does not show and a later import pairs.
+ */
+import type { KeyObject } from "node:crypto";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { homePaths } from "../config/home.js";
+import { normalizeThumbprint } from "../config/validate.js";
+import { UsageError } from "../errors.js";
+import { ensurePrivateDir, fileExists, isGroupOrWorldReadable, writeFileAtomic } from "../util/fs.js";
+import { parseCertificate } from "./inspect.js";
+import { encryptedPkcs8Pem, keyIdOf, pkcs8Pem, readPrivateKey } from "./keys.js";
+import { toPem } from "./pem.js";
+import type { CertificateCredential, CertificateInfo, CertificateOrigin } from "./types.js";
+
+export const STORE_PASSPHRASE_ENV = "EXO_CERT_STORE_PASSPHRASE";
+
+const StoredCertificateSchema = z.object({
+  version: z.literal(1),
+  thumbprint: z.string(),
+  keyId: z.string(),
+  origin: z.enum(["self-signed", "ca", "imported"]),
+  friendlyName: z.string().optional(),
+  certificatePem: z.string(),
+  chainPem: z.array(z.string()).default([]),
+  addedAt: z.string(),
+});
+type StoredCertificate = z.infer<typeof StoredCertificateSchema>;
+
+export interface CertStoreOptions {
+  /** Clock for `daysLeft`; injectable so tests do not depend on the date. */
+  now?: () => Date;
+}
+
+export class CertStore {
+  readonly dir: string;
+  private readonly keysDir: string;
+  private readonly certsDir: string;
+
+  private constructor(
+    home: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly now: () => Date,
+  ) {
+    this.dir = homePaths(home).certStore;
+    this.keysDir = join(this.dir, "keys");
+    this.certsDir = join(this.dir, "certs");
+  }
+
+  /** Open the store. Nothing is created until something is written. */
+  static async open(home: string, env: NodeJS.ProcessEnv = process.env, options: CertStoreOptions = {}) {
+    return new CertStore(home, env, options.now ?? (() => new Date()));
+  }
+
+  /** Every certificate of the store, soonest expiry first. Keys waiting for a certificate are not listed. */
+  async list(): Promise<CertificateInfo[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.certsDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    const infos: CertificateInfo[] = [];
+    for (const name of names.filter((n) => /^[0-9A-F]{40}\.json$/.test(n))) {
+      const stored = await this.readRecord(join(this.certsDir, name));
+      if (stored) infos.push(await this.toInfo(stored));
+    }
+    return infos.sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime());
+  }
+
+  /** One certificate by SHA-1 (or SHA-256) thumbprint, in any case, with or without spaces/colons. */
+  async get(thumbprint: string): Promise<CertificateInfo> {
+    return this.toInfo(await this.record(thumbprint));
+  }
+
+  /** The certificate and its decrypted key, ready to sign a client assertion. */
+  async credential(thumbprint: string): Promise<CertificateCredential> {
+    const stored = await this.record(thumbprint);
+    const key = await this.loadKey(stored.keyId, stored.thumbprint);
+    const parsed = parseCertificate(stored.certificatePem, this.now());
+    const credential: CertificateCredential = {
+      certificatePem: stored.certificatePem,
+      privateKeyPem: pkcs8Pem(key),
+      thumbprint: parsed.thumbprint,
+      thumbprintSha256: parsed.thumbprintSha256,
+      notBefore: parsed.notBefore,
+      notAfter: parsed.notAfter,
+      subject: parsed.subject,
+    };
+    if (stored.chainPem.length) credential.chainPem = stored.chainPem;
+    return credential;
+  }
+
+  /** The certificate alone (PEM), without touching its key. */
+  async certificatePem(thumbprint: string): Promise<string> {
+    return (await this.record(thumbprint)).certificatePem;
+  }
+
+  /** Friendly name recorded for a certificate, if any. */
+  async friendlyName(thumbprint: string): Promise<string | undefined> {
+    return (await this.record(thumbprint)).friendlyName;
+  }
+
+  /** Delete a certificate, and its key unless another certificate of the store uses the same key. */
+  async remove(thumbprint: string): Promise<void> {
+    const stored = await this.record(thumbprint);
+    await rm(this.certPath(stored.thumbprint));
+    const others = await this.list();
+    if (!others.some((c) => c.keyId === stored.keyId)) await rm(this.keyPath(stored.keyId), { force: true });
+  }
+
+  async hasKey(keyId: string): Promise<boolean> {
+    return fileExists(this.keyPath(keyId));
+  }
+
+  async hasCertificate(thumbprint: string): Promise<boolean> {
+    return fileExists(this.certPath(normalizeThumbprint(thumbprint)));
+  }
+
+  /** Store a private key (encrypted when EXO_CERT_STORE_PASSPHRASE is set); returns its key id. */
+  async saveKey(key: KeyObject): Promise<string> {
+    const keyId = keyIdOf(key);
+    await this.ensureDirs();
+    const passphrase = this.env[STORE_PASSPHRASE_ENV];
+    const pem = passphrase ? encryptedPkcs8Pem(key, passphrase) : pkcs8Pem(key);
+    await writeFileAtomic(this.keyPath(keyId), pem, { mode: 0o600 });
+    return keyId;
+  }
+
+  /**
+   * Load a private key, refusing one whose file other users can read (as ssh does) and decrypting in
+   * memory with EXO_CERT_STORE_PASSPHRASE when it is encrypted.
+   */
+  async loadKey(keyId: string, label = keyId): Promise<KeyObject> {
+    const path = this.keyPath(keyId);
+    let pem: string;
+    try {
+      pem = await readFile(path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        throw new UsageError(`The private key of certificate ${label} is not in the store.`, {
+          hint: "Import the certificate again together with its key (a PFX, or PEM with the key).",
+        });
+      }
+      throw error;
+    }
+    if (await isGroupOrWorldReadable(path)) {
+      throw new UsageError(`The private key file ${path} is readable by other users; refusing to use it.`, {
+        hint: `Run \`chmod 600 ${path}\` (and \`chmod 700 ${this.dir}\`), then try again.`,
+      });
+    }
+    const passphrase = this.env[STORE_PASSPHRASE_ENV];
+    return readPrivateKey(pem, {
+      ...(passphrase ? { password: passphrase } : {}),
+      what: `the certificate store (${path})`,
+      passwordHint: `Set ${STORE_PASSPHRASE_ENV} to the passphrase the key was stored with.`,
+    });
+  }
+
+  /** Record a certificate whose key is already stored (the key is written first). */
+  async addCertificate(input: {
+    certificateDer: Uint8Array;
+    chainDer?: Uint8Array[];
+    origin: CertificateOrigin;
+    friendlyName?: string;
+  }): Promise<CertificateInfo> {
+    const parsed = parseCertificate(input.certificateDer, this.now());
+    if (!(await this.hasKey(parsed.keyId))) {
+      throw new UsageError(`The private key of certificate ${parsed.thumbprint} is not in the store.`);
+    }
+    const record: StoredCertificate = {
+      version: 1,
+      thumbprint: parsed.thumbprint,
+      keyId: parsed.keyId,
+      origin: input.origin,
+      certificatePem: toPem("CERTIFICATE", input.certificateDer),
+      chainPem: (input.chainDer ?? []).map((der) => toPem("CERTIFICATE", der)),
+      addedAt: this.now().toISOString(),
+    };
+    if (input.friendlyName) record.friendlyName = input.friendlyName;
+    await this.ensureDirs();
+    await writeFileAtomic(this.certPath(parsed.thumbprint), `${JSON.stringify(record, null, 2)}\n`, {
+      mode: 0o600,
+    });
+    return this.toInfo(record);
+  }
+
+  private keyPath = (keyId: string) => join(this.keysDir, `${keyId}.pem`);
+  private certPath = (thumbprint: string) => join(this.certsDir, `${thumbprint}.json`);
+
+  private async ensureDirs() {
+    await ensurePrivateDir(this.dir);
+    await ensurePrivateDir(this.keysDir);
+    await ensurePrivateDir(this.certsDir);
+  }
+
+  private async record(thumbprint: string): Promise<StoredCertificate> {
+    const normalized = normalizeThumbprint(thumbprint);
+    if (normalized.length === 40) {
+      const stored = await this.readRecord(this.certPath(normalized));
+      if (stored) return stored;
+    } else {
+      for (const info of await this.list()) {
+        if (info.thumbprintSha256 === normalized)
+          return (await this.readRecord(this.certPath(info.thumbprint)))!;
+      }
+    }
+    throw new UsageError(`No certificate with thumbprint ${normalized} in the local store.`, {
+      hint: "`exo-cba cert list` shows the certificates of the store.",
+    });
+  }
+
+  private async readRecord(path: string): Promise<StoredCertificate | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+    let parsed: ReturnType<typeof StoredCertificateSchema.safeParse>;
+    try {
+      parsed = StoredCertificateSchema.safeParse(JSON.parse(text));
+    } catch {
+      parsed = StoredCertificateSchema.safeParse(undefined);
+    }
+    if (!parsed.success) {
+      throw new UsageError(`The store entry ${path} is damaged.`, {
+        hint: "Remove that file and import the certificate again.",
+      });
+    }
+    return parsed.data;
+  }
+
+  private async toInfo(stored: StoredCertificate): Promise<CertificateInfo> {
+    const parsed = parseCertificate(stored.certificatePem, this.now());
+    const info: CertificateInfo = {
+      ...parsed,
+      hasKey: await this.hasKey(stored.keyId),
+      origin: stored.origin,
+    };
+    if (stored.friendlyName) info.friendlyName = stored.friendlyName;
+    return info;
+  }
+}

@@ -1,0 +1,62 @@
+/** Shared helpers for certificate tests: an independent checker (the openssl CLI), temp homes, store snapshots. */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Run openssl; returns stdout followed by stderr. Throws (with the output) when it exits non-zero. */
+export function openssl(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
+): string {
+  const result = opensslResult(args, options);
+  if (!result.ok) throw new Error(`openssl ${args.join(" ")} failed:\n${result.output}`);
+  return result.output;
+}
+
+/** openssl with stdout and stderr together; `ok` says whether it exited 0. */
+export function opensslResult(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
+) {
+  const r = spawnSync("openssl", args, {
+    env: { ...process.env, ...options.env },
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    encoding: "utf8",
+  });
+  return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+export async function tempDir(prefix = "exo-cba-cert-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Every file under a directory with its mode and content hash, to prove that nothing was written. */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(d: string) {
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        out[`${p}/`] = ((await stat(p)).mode & 0o777).toString(8);
+        await walk(p);
+      } else {
+        const hash = createHash("sha256")
+          .update(await readFile(p))
+          .digest("hex");
+        out[p] = `${((await stat(p)).mode & 0o777).toString(8)} ${hash}`;
+      }
+    }
+  }
+  await walk(dir);
+  return out;
+}
+
+export const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
