@@ -1,0 +1,314 @@
+import { X509Certificate } from "node:crypto";
+import { CachingTokenProvider } from "../auth/cache.js";
+import { ClientCertificateTokenProvider } from "../auth/certificate.js";
+import { ManagedIdentityTokenProvider } from "../auth/managed-identity.js";
+import { StaticTokenProvider } from "../auth/static-token.js";
+import type { ExternalSigner, TokenProvider } from "../auth/types.js";
+import { type CloudEndpoints, parseEndpointBase, resolveEndpoints } from "../cloud/environments.js";
+import type { CertificateReference, ResolvedConnection } from "../config/connection.js";
+import { stateHome } from "../config/home.js";
+import { validateAppId, validateOrganization } from "../config/validate.js";
+import { UsageError } from "../errors.js";
+import type { RetryOptions } from "../http/retry.js";
+import { HttpTransport } from "../http/transport.js";
+import { ExchangeClient, type ExchangeStats, type InvokeOptions } from "./client.js";
+import type { CmdletParameters } from "./serialize.js";
+
+/** A certificate as the library accepts it (DESIGN.md "Library contract"), plus a signer for vault keys. */
+export type CertificateInput =
+  | { thumbprint: string }
+  | { path: string; password?: string }
+  | { certificatePem: string; privateKeyPem: string }
+  | { certificatePem: string; sign: ExternalSigner };
+
+export interface ConnectOptions {
+  appId: string;
+  organization: string;
+  certificate?: CertificateInput;
+  /** Any token provider (e.g. an @azure/identity credential adapted to this interface). */
+  credential?: TokenProvider;
+  /** `true` for the system-assigned identity, `{ clientId }` for a user-assigned one. */
+  managedIdentity?: { clientId?: string } | true;
+  /** A token obtained elsewhere (like `Connect-ExchangeOnline -AccessToken`); the caller renews it. */
+  accessToken?: string;
+  /** O365Default (default), O365USGovGCCHigh, O365USGovDoD, O365China. */
+  environment?: string;
+  /** Custom endpoints (emulator, proxies): each an `https://host[:port]` base. */
+  endpoints?: Partial<Pick<CloudEndpoints, "authorityHost" | "graphEndpoint" | "exchangeEndpoint">>;
+  /** State home for `{ thumbprint }` certificates (default: EXO_CBA_HOME or the platform config dir). */
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+  transport?: HttpTransport;
+  /** Extra trusted CAs (PEM) when no transport is given. */
+  caPem?: string[];
+  retry?: RetryOptions;
+  /** Tenant id to use in the authority instead of the organization (known from a profile). */
+  tenantId?: string;
+  /** Fully resolved endpoints (the CLI path); wins over environment/endpoints. */
+  cloud?: CloudEndpoints;
+}
+
+/** What the connection knows about its certificate (for `exo-cba test` and expiry warnings). */
+export interface ConnectionCertificateInfo {
+  thumbprint?: string;
+  thumbprintSha256?: string;
+  subject?: string;
+  notAfter?: Date;
+}
+
+export interface ExchangeConnection {
+  readonly appId: string;
+  readonly organization: string;
+  readonly endpoints: CloudEndpoints;
+  readonly connectionId: string;
+  readonly certificate: ConnectionCertificateInfo | undefined;
+  stream(
+    cmdlet: string,
+    params?: CmdletParameters,
+    options?: InvokeOptions,
+  ): AsyncIterable<Record<string, unknown>>;
+  invoke(
+    cmdlet: string,
+    params?: CmdletParameters,
+    options?: InvokeOptions,
+  ): Promise<Record<string, unknown>[]>;
+  /** Cached, refreshing token provider for the Exchange resource. */
+  readonly tokenProvider: TokenProvider;
+  /** Drop the cached token and close the sockets this connection opened. Purely client-side. */
+  disconnect(): Promise<void>;
+  /** Live counters: token requests to the identity platform, Exchange requests, retries. */
+  readonly stats: ExchangeStats;
+}
+
+/** The certificate module's loader (src/cert), imported lazily so a token-only connection never loads it. */
+interface LoadedCertificate {
+  certificatePem: string;
+  privateKeyPem: string;
+  thumbprint: string;
+  thumbprintSha256: string;
+  notAfter: Date;
+  subject: string;
+}
+
+async function loadFromStoreOrFile(
+  ref: CertificateReference,
+  home: string,
+  env: NodeJS.ProcessEnv,
+): Promise<LoadedCertificate> {
+  // A computed specifier keeps the type checker from requiring src/cert at build time of this module.
+  const specifier = "../cert/index.js";
+  const mod = (await import(specifier)) as {
+    loadCertificateCredential(
+      r: CertificateReference,
+      o: { home: string; env: NodeJS.ProcessEnv },
+    ): Promise<LoadedCertificate>;
+  };
+  return mod.loadCertificateCredential(ref, { home, env });
+}
+
+function countCredentials(options: ConnectOptions): string[] {
+  const given: string[] = [];
+  if (options.certificate) given.push("certificate");
+  if (options.credential) given.push("credential");
+  if (options.managedIdentity) given.push("managedIdentity");
+  if (options.accessToken) given.push("accessToken");
+  return given;
+}
+
+function endpointsFor(options: ConnectOptions, env: NodeJS.ProcessEnv): CloudEndpoints {
+  if (options.cloud) return options.cloud;
+  const resolved = resolveEndpoints(options.environment, env);
+  const custom = options.endpoints;
+  if (!custom) return resolved;
+  const out = { ...resolved };
+  if (custom.authorityHost) out.authorityHost = parseEndpointBase("authorityHost", custom.authorityHost);
+  if (custom.graphEndpoint) out.graphEndpoint = parseEndpointBase("graphEndpoint", custom.graphEndpoint);
+  if (custom.exchangeEndpoint)
+    out.exchangeEndpoint = parseEndpointBase("exchangeEndpoint", custom.exchangeEndpoint);
+  if (custom.authorityHost || custom.graphEndpoint || custom.exchangeEndpoint) {
+    out.custom = true;
+    out.environment = "Custom";
+  }
+  return out;
+}
+
+/** Validate everything that can be validated offline; throws UsageError (exit 2) before any request. */
+export function validateConnectOptions(options: ConnectOptions): { appId: string; organization: string } {
+  const appId = validateAppId(options.appId);
+  const organization = validateOrganization(options.organization);
+  const given = countCredentials(options);
+  if (given.length === 0) {
+    throw new UsageError("No credential given.", {
+      hint: "Pass a certificate ({ thumbprint } | { path } | { certificatePem, privateKeyPem }), a managed identity, or an access token.",
+    });
+  }
+  if (given.length > 1) {
+    throw new UsageError(`Conflicting credentials: ${given.join(" and ")}.`, { hint: "Give exactly one." });
+  }
+  return { appId, organization };
+}
+
+/**
+ * Connect to Exchange Online app-only. Nothing is sent until the first cmdlet (or getToken) runs, except
+ * that a `{ thumbprint }`/`{ path }` certificate is read from disk here so a bad file fails early.
+ */
+export async function connectExchangeOnline(options: ConnectOptions): Promise<ExchangeConnection> {
+  const { appId, organization } = validateConnectOptions(options);
+  const env = options.env ?? process.env;
+  const endpoints = endpointsFor(options, env);
+  const ownTransport = options.transport === undefined;
+  const transport = options.transport ?? new HttpTransport(options.caPem ? { caPem: options.caPem } : {});
+  const scope = `${endpoints.exchangeEndpoint}/.default`;
+  const tenant = options.tenantId ?? organization;
+
+  let inner: TokenProvider;
+  let certificate: ConnectionCertificateInfo | undefined;
+  try {
+    if (options.certificate) {
+      const c = options.certificate;
+      let credential: ConstructorParameters<typeof ClientCertificateTokenProvider>[0]["credential"];
+      if ("thumbprint" in c || "path" in c) {
+        const ref: CertificateReference =
+          "thumbprint" in c
+            ? { kind: "thumbprint", thumbprint: c.thumbprint }
+            : c.password === undefined
+              ? { kind: "file", path: c.path }
+              : { kind: "file", path: c.path, password: c.password };
+        const loaded = await loadFromStoreOrFile(ref, options.home ?? stateHome(env), env);
+        credential = {
+          certificatePem: loaded.certificatePem,
+          privateKeyPem: loaded.privateKeyPem,
+          thumbprintSha256: loaded.thumbprintSha256,
+        };
+        certificate = {
+          thumbprint: loaded.thumbprint,
+          thumbprintSha256: loaded.thumbprintSha256,
+          subject: loaded.subject,
+          notAfter: loaded.notAfter,
+        };
+      } else {
+        credential = c;
+        certificate = describeCertificate(c.certificatePem);
+      }
+      inner = new ClientCertificateTokenProvider({
+        appId,
+        tenant,
+        authorityHost: endpoints.authorityHost,
+        scope,
+        transport,
+        credential,
+      });
+    } else if (options.managedIdentity) {
+      const mi = options.managedIdentity;
+      const miOptions: ConstructorParameters<typeof ManagedIdentityTokenProvider>[0] = {
+        resource: endpoints.exchangeEndpoint,
+        env,
+      };
+      if (mi !== true && mi.clientId) miOptions.clientId = mi.clientId;
+      inner = new ManagedIdentityTokenProvider(miOptions);
+    } else if (options.accessToken) {
+      inner = new StaticTokenProvider(options.accessToken);
+    } else {
+      inner = options.credential!;
+    }
+  } catch (error) {
+    if (ownTransport) transport.close();
+    throw error;
+  }
+
+  const tokens = new CachingTokenProvider(inner);
+  const counters = { requests: 0, retries: 0 };
+  const stats: ExchangeStats = {
+    get tokenRequests() {
+      return tokens.fetches;
+    },
+    get requests() {
+      return counters.requests;
+    },
+    set requests(v: number) {
+      counters.requests = v;
+    },
+    get retries() {
+      return counters.retries;
+    },
+    set retries(v: number) {
+      counters.retries = v;
+    },
+  } as ExchangeStats;
+  const clientOptions: ConstructorParameters<typeof ExchangeClient>[0] = {
+    exchangeEndpoint: endpoints.exchangeEndpoint,
+    organization,
+    tokenProvider: tokens,
+    transport,
+    stats,
+  };
+  if (options.retry) clientOptions.retry = options.retry;
+  const client = new ExchangeClient(clientOptions);
+
+  return {
+    appId,
+    organization,
+    endpoints,
+    connectionId: client.connectionId,
+    certificate,
+    stream: (cmdlet, params, opts) => client.stream(cmdlet, params, opts),
+    invoke: (cmdlet, params, opts) => client.invoke(cmdlet, params, opts),
+    tokenProvider: tokens,
+    stats,
+    disconnect: async () => {
+      tokens.clear();
+      if (ownTransport) transport.close();
+    },
+  };
+}
+
+function describeCertificate(certificatePem: string): ConnectionCertificateInfo {
+  try {
+    const x = new X509Certificate(certificatePem);
+    return {
+      thumbprint: x.fingerprint.replace(/:/g, ""),
+      thumbprintSha256: x.fingerprint256.replace(/:/g, ""),
+      subject: x.subject,
+      notAfter: new Date(x.validTo),
+    };
+  } catch {
+    throw new UsageError("The certificate PEM could not be read.", {
+      hint: "Give the PEM of an X.509 certificate (-----BEGIN CERTIFICATE-----).",
+    });
+  }
+}
+
+/** Options for connecting from a resolved CLI connection (flags → env → profile). */
+export interface ResolvedConnectOptions {
+  env?: NodeJS.ProcessEnv;
+  transport?: HttpTransport;
+  caPem?: string[];
+  retry?: RetryOptions;
+}
+
+/** Connect with what `resolveConnection` produced (the CLI path). */
+export function connectFromResolved(
+  resolved: ResolvedConnection,
+  options: ResolvedConnectOptions = {},
+): Promise<ExchangeConnection> {
+  const cert = resolved.certificate;
+  const certificate: CertificateInput =
+    cert.kind === "thumbprint"
+      ? { thumbprint: cert.thumbprint }
+      : cert.password === undefined
+        ? { path: cert.path }
+        : { path: cert.path, password: cert.password };
+  const connect: ConnectOptions = {
+    appId: resolved.appId,
+    organization: resolved.organization,
+    certificate,
+    home: resolved.home,
+    cloud: resolved.endpoints,
+  };
+  if (resolved.tenantId) connect.tenantId = resolved.tenantId;
+  if (options.env) connect.env = options.env;
+  if (options.transport) connect.transport = options.transport;
+  if (options.caPem) connect.caPem = options.caPem;
+  if (options.retry) connect.retry = options.retry;
+  return connectExchangeOnline(connect);
+}

@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import { fakeJwt } from "../../test/helpers/invoke-wire.js";
+import { AuthorizationError, ServerError } from "../errors.js";
+import { exchangeErrorFromResponse, parseCmdletFailure } from "./errors.js";
+
+const envelope = (detail: string) =>
+  JSON.stringify({
+    error: {
+      code: "NotFound",
+      message: "Error executing cmdlet",
+      details: [{ code: "Client", target: "", message: detail }],
+      innererror: {
+        message: "Error executing cmdlet",
+        type: "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+      },
+    },
+  });
+
+describe("parseCmdletFailure (exo-rest.md §4.2, all three variants)", () => {
+  it("variant 1: module JSON with localizedString/ClassName/Message", () => {
+    const detail = JSON.stringify({
+      localizedString: { stringId: "Ex6F9304" },
+      ClassName: "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+      Message:
+        "The operation couldn't be performed because object 'nobody' couldn't be found on 'X.PROD.OUTLOOK.COM'.",
+    });
+    expect(parseCmdletFailure(envelope(detail))).toEqual({
+      code: "NotFound",
+      stringId: "Ex6F9304",
+      errorClass: "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+      message:
+        "The operation couldn't be performed because object 'nobody' couldn't be found on 'X.PROD.OUTLOOK.COM'.",
+    });
+  });
+  it("variant 2: Message/TypeName JSON", () => {
+    const detail = JSON.stringify({
+      Message: "The object 'x' already exists.",
+      TypeName: "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException",
+      StackTrace: null,
+      InnerError: null,
+    });
+    expect(parseCmdletFailure(envelope(detail))).toMatchObject({
+      message: "The object 'x' already exists.",
+      errorClass: "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException",
+    });
+  });
+  it("variant 3: the piped string", () => {
+    expect(
+      parseCmdletFailure(
+        envelope(
+          "Ex41BAF5|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The specified mailbox doesn't exist.",
+        ),
+      ),
+    ).toMatchObject({
+      stringId: "Ex41BAF5",
+      errorClass: "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+      message: "The specified mailbox doesn't exist.",
+    });
+  });
+  it("falls back to internalexception, then error.message", () => {
+    expect(
+      parseCmdletFailure(
+        JSON.stringify({
+          error: {
+            code: "BadRequest",
+            message: "Error executing cmdlet",
+            innererror: {
+              internalexception: {
+                message: "Cannot bind parameter 'Foo'.",
+                type: "ParameterBindingException",
+              },
+            },
+          },
+        }),
+      ),
+    ).toEqual({
+      code: "BadRequest",
+      message: "Cannot bind parameter 'Foo'.",
+      errorClass: "ParameterBindingException",
+    });
+    expect(
+      parseCmdletFailure(
+        '{"error":{"code":"Unauthorized","message":"User is not allowed to call Get-Mailbox"}}',
+      ),
+    ).toEqual({
+      code: "Unauthorized",
+      message: "User is not allowed to call Get-Mailbox",
+    });
+    expect(parseCmdletFailure("<html>")).toBeUndefined();
+  });
+});
+
+describe("exchangeErrorFromResponse", () => {
+  it("404 → ServerError with the cmdlet's message, class, request id and a hint", () => {
+    const e = exchangeErrorFromResponse({
+      status: 404,
+      headers: { "request-id": "req-1" },
+      bodyText: envelope(
+        "Ex41BAF5|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The specified mailbox doesn't exist.",
+      ),
+      cmdlet: "Get-Mailbox",
+    }) as ServerError;
+    expect(e).toBeInstanceOf(ServerError);
+    expect(e.exitCode).toBe(5);
+    expect(e.message).toBe(
+      "Get-Mailbox failed: Ex41BAF5|ManagementObjectNotFoundException|The specified mailbox doesn't exist.",
+    );
+    expect(e.requestId).toBe("req-1");
+    expect(e.httpStatus).toBe(404);
+    expect(e.errorClass).toMatch(/ManagementObjectNotFoundException$/);
+    expect(e.hint).toMatch(/-Identity/);
+  });
+
+  const denied = (token: string, cmdlet = "Get-Mailbox") =>
+    exchangeErrorFromResponse({
+      status: 403,
+      headers: {},
+      bodyText: "\0\0",
+      cmdlet,
+      token,
+    }) as AuthorizationError;
+
+  it("403 diagnosis from the token: permission missing, role missing, read-only role, propagating", () => {
+    const noPermission = denied(fakeJwt({ roles: [], wids: ["29232cdf-9323-42fd-ade2-1d097af3e4de"] }));
+    expect(noPermission).toBeInstanceOf(AuthorizationError);
+    expect(noPermission.exitCode).toBe(4);
+    expect(noPermission.reason).toBe("permission-missing");
+    expect(noPermission.hint).toMatch(/Exchange.ManageAsApp/);
+
+    const noRole = denied(
+      fakeJwt({ roles: ["Exchange.ManageAsApp"], wids: ["b79fbf4d-3ef9-4689-8143-76b194e85509"] }),
+    );
+    expect(noRole.reason).toBe("role-missing");
+
+    const reader = denied(
+      fakeJwt({ roles: ["Exchange.ManageAsApp"], wids: ["f2ef992c-3afb-46b9-b7cf-a126ee74c451"] }),
+      "Set-Mailbox",
+    );
+    expect(reader.reason).toBe("read-only-role");
+    expect(reader.hint).toMatch(/Global Reader/);
+
+    const fine = denied(
+      fakeJwt({ roles: ["Exchange.ManageAsApp"], wids: ["29232cdf-9323-42fd-ade2-1d097af3e4de"] }),
+    );
+    expect(fine.reason).toBe("propagating");
+    expect(fine.hint).toMatch(/if you just ran setup, wait a few minutes/);
+  });
+});

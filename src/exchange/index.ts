@@ -1,0 +1,26 @@
+export {
+  ExchangeClient,
+  type ExchangeClientOptions,
+  type ExchangeStats,
+  type InvokeOptions,
+  MAX_PAGE_SIZE,
+  validateCmdletName,
+} from "./client.js";
+export {
+  type CertificateInput,
+  type ConnectOptions,
+  connectExchangeOnline,
+  connectFromResolved,
+  type ExchangeConnection,
+  type ResolvedConnectOptions,
+  validateConnectOptions,
+} from "./connect.js";
+export { exchangeErrorFromResponse, parseCmdletFailure, parseDetailMessage } from "./errors.js";
+export { anchorMailbox, invokeHeaders } from "./headers.js";
+export { normalizeRow, parseByteQuantifiedSize } from "./normalize.js";
+export {
+  type CmdletParameters,
+  invokeCommandBody,
+  type ParameterValue,
+  serializeParameters,
+} from "./serialize.js";
