@@ -1,0 +1,102 @@
+import { isGuid } from "../config/validate.js";
+import { UsageError } from "../errors.js";
+
+/**
+ * Which certificate setup registers: one from the local store (`--certificate-thumbprint`), one from a
+ * file (`--certificate-file-path`), the one a previous run used (so a re-run never adds a second key),
+ * or a new self-signed one, created only when the plan is applied (never by `--dry-run`).
+ */
+export type CertificateChoice = { thumbprint: string } | { path: string; password?: string };
+
+/** A certificate with everything setup needs; `privateKeyPem` is absent for a public-only .cer file. */
+export interface SetupCredential {
+  thumbprint: string;
+  certificatePem: string;
+  privateKeyPem?: string;
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export type ResolvedCertificate =
+  | { kind: "existing"; origin: "store" | "file" | "previous-run"; credential: SetupCredential }
+  | { kind: "new"; dnsName: string; create: () => Promise<SetupCredential> };
+
+export interface ResolveCertificateOptions {
+  choice?: CertificateChoice;
+  /** Thumbprint used by an earlier run for the same app (profile or journal). */
+  previousThumbprint?: string;
+  home: string;
+  env: NodeJS.ProcessEnv;
+  organization: string;
+  appName: string;
+  years?: number;
+}
+
+/** Same rule as `cert new`: the organization's domain, or a name derived from the app for a tenant id. */
+export function dnsNameFor(organization: string, appName: string): string {
+  if (!isGuid(organization)) return organization;
+  const label =
+    appName
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "exo-cba";
+  return `${label}.${organization}.invalid`;
+}
+
+export async function resolveSetupCertificate(
+  options: ResolveCertificateOptions,
+): Promise<ResolvedCertificate> {
+  const { CertStore } = await import("../cert/store.js");
+  const store = await CertStore.open(options.home, options.env);
+  const choice = options.choice;
+  if (choice && "thumbprint" in choice) {
+    return { kind: "existing", origin: "store", credential: await store.credential(choice.thumbprint) };
+  }
+  if (choice && "path" in choice) {
+    // A computed specifier: the loader lands in the certificate module's index.
+    const specifier = "../cert/index.js";
+    const mod = (await import(specifier)) as {
+      loadCertificateCredential(
+        ref: { kind: "file"; path: string; password?: string },
+        o: { home: string; env: NodeJS.ProcessEnv },
+      ): Promise<SetupCredential>;
+    };
+    const ref =
+      choice.password === undefined
+        ? { kind: "file" as const, path: choice.path }
+        : { kind: "file" as const, path: choice.path, password: choice.password };
+    return {
+      kind: "existing",
+      origin: "file",
+      credential: await mod.loadCertificateCredential(ref, options),
+    };
+  }
+  if (options.previousThumbprint && (await store.hasCertificate(options.previousThumbprint))) {
+    try {
+      const credential = await store.credential(options.previousThumbprint);
+      if (credential.notAfter.getTime() > Date.now()) {
+        return { kind: "existing", origin: "previous-run", credential };
+      }
+    } catch (error) {
+      // The key is gone or unreadable: fall through to a new certificate, which the plan shows.
+      if (!(error instanceof UsageError)) throw error;
+    }
+  }
+  const dnsName = dnsNameFor(options.organization, options.appName);
+  return {
+    kind: "new",
+    dnsName,
+    create: async () => {
+      const { createSelfSignedCertificate } = await import("../cert/create.js");
+      const info = await createSelfSignedCertificate({
+        home: options.home,
+        env: options.env,
+        dnsName,
+        friendlyName: `exo-cba ${options.appName} (${options.organization})`,
+        ...(options.years ? { years: options.years } : {}),
+      });
+      return store.credential(info.thumbprint);
+    },
+  };
+}

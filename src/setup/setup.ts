@@ -1,0 +1,465 @@
+import { type AdminSession, type AdminSignInOptions, resolveTenantId, signInAdmin } from "../auth/admin.js";
+import { type CloudEndpoints, resolveEndpoints } from "../cloud/environments.js";
+import { stateHome } from "../config/home.js";
+import { findProfile, saveProfile } from "../config/profiles.js";
+import { normalizeThumbprint, validateOrganization } from "../config/validate.js";
+import { AuthenticationError, AuthorizationError, UsageError } from "../errors.js";
+import { GraphClient } from "../graph/client.js";
+import { DirectoryApi } from "../graph/directory.js";
+import { HttpTransport } from "../http/transport.js";
+import { type CertificateChoice, type ResolvedCertificate, resolveSetupCertificate } from "./certificate.js";
+import { type ConnectionSnippets, connectionSnippets } from "./connection-snippets.js";
+import { DIRECTORY_ROLES, type DirectoryRoleChoice, findRole } from "./constants.js";
+import { JournalWriter, journalPath, readJournal } from "./journal.js";
+import {
+  applyPlan,
+  type DesiredState,
+  type PlanItem,
+  type ProvisionedIds,
+  planFrom,
+  readTenantState,
+  STEP_TITLES,
+  type StepId,
+  type StepProgress,
+} from "./steps.js";
+import { exchangeVerifier, isPropagationFailure, type Verifier } from "./verify.js";
+import { type Clock, Deadline, systemClock, waitFor } from "./wait.js";
+
+export const DEFAULT_APP_NAME = "exo-cba";
+export const DEFAULT_SETUP_TIMEOUT_MS = 5 * 60_000;
+
+export interface SetupOptions {
+  /** Tenant: its `*.onmicrosoft.com` domain (recommended) or tenant id. */
+  organization: string;
+  /** `--role` value (e.g. `global-reader`) or a role template id. */
+  role: string;
+  appName?: string;
+  /** Omit to reuse the certificate of an earlier run, or else create a new self-signed one. */
+  certificate?: CertificateChoice;
+  /** Validity of a newly created certificate in years (default 1). */
+  certificateYears?: number;
+  /** Profile to save (default: the organization). */
+  profile?: string;
+  /** Stop after the plan. */
+  dryRun?: boolean;
+  /** Deadline for applying and verifying, in ms (default 5 min). */
+  timeoutMs?: number;
+  /** Skip the live Exchange check (not recommended; for tenants without Exchange Online licences). */
+  skipVerify?: boolean;
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+  endpoints?: CloudEndpoints;
+  transport?: HttpTransport;
+  /** How to sign the admin in (ignored when `admin` is given). */
+  signIn?: Pick<AdminSignInOptions, "method" | "clientId" | "accessToken" | "onMessage" | "openBrowser">;
+  /** An admin session made by the caller (tests, or a host that already signed in). */
+  admin?: AdminSession;
+  /** Asked after the plan is shown and before any change; absent = go ahead. */
+  confirm?: (plan: PlanItem[]) => Promise<boolean>;
+  /** Progress per step, with elapsed time (the CLI prints these on stderr). */
+  progress?: (event: StepProgress) => void;
+  /** Replaces the Exchange verification (tests). */
+  verifier?: Verifier;
+  clock?: Clock;
+  /** Test hook: called after each step; throwing there simulates a crash after that step. */
+  afterStep?: (step: StepId) => void | Promise<void>;
+  /** Observe Graph responses (tests count writes). */
+  onGraphResponse?: (entry: { method: string; path: string; status: number }) => void;
+}
+
+export interface SetupResult {
+  status: "planned" | "cancelled" | "unchanged" | "applied";
+  organization: string;
+  tenantId: string;
+  environment: string;
+  appName: string;
+  uniqueName: string;
+  role: { name: string; displayName: string; templateId: string };
+  plan: PlanItem[];
+  appId?: string;
+  appObjectId?: string;
+  servicePrincipalId?: string;
+  exchangeServicePrincipalId?: string;
+  consentId?: string;
+  roleAssignmentId?: string;
+  certificate?: { thumbprint: string; subject: string; notAfter: string; origin: string };
+  verification?: {
+    ok: boolean;
+    attempts: number;
+    elapsedMs: number;
+    organizationName?: string;
+    skipped?: string;
+  };
+  profile?: string;
+  journal: string;
+  elapsedMs: number;
+  connect?: ConnectionSnippets;
+}
+
+/** A deterministic, readable alternate key: the same app name in the same tenant is always the same app. */
+export function uniqueNameFor(appName: string, tenantId: string): string {
+  const slug =
+    appName
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "") || DEFAULT_APP_NAME;
+  return `${slug}-${tenantId.toLowerCase()}`;
+}
+
+export function parseRole(value: string): DirectoryRoleChoice {
+  const role = findRole(value);
+  if (!role) {
+    throw new UsageError(`Unknown role '${value}'.`, {
+      hint: `Use one of: ${DIRECTORY_ROLES.map((r) => r.name).join(", ")}.`,
+    });
+  }
+  return role;
+}
+
+/**
+ * Provision (or converge) everything app-only Exchange access needs, prove it works, save a profile.
+ * Reads the tenant, builds a plan, asks `confirm`, applies, verifies. Safe to run again at any point.
+ */
+export async function setupExchangeApp(options: SetupOptions): Promise<SetupResult> {
+  const env = options.env ?? process.env;
+  const home = options.home ?? stateHome(env);
+  const clock = options.clock ?? systemClock;
+  const started = clock.now();
+  const elapsed = () => clock.now() - started;
+  const organization = validateOrganization(options.organization);
+  const role = parseRole(options.role);
+  const appName = options.appName ?? DEFAULT_APP_NAME;
+  if (!appName.trim() || appName.length > 90) {
+    throw new UsageError("--app-name must be 1 to 90 characters.");
+  }
+  const endpoints = options.endpoints ?? resolveEndpoints(env.EXO_ENVIRONMENT, env);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS;
+  const ownTransport = !options.transport;
+  const transport = options.transport ?? new HttpTransport();
+  const progress = options.progress ?? (() => {});
+  const say = (step: StepProgress["step"], status: StepProgress["status"], title: string, detail?: string) =>
+    progress({ step, title, status, elapsedMs: elapsed(), ...(detail ? { detail } : {}) });
+
+  try {
+    say("read", "start", "organization");
+    const tenantId = await resolveTenantId(endpoints, organization, transport);
+    const uniqueName = uniqueNameFor(appName, tenantId);
+    const profileName = options.profile ?? organization;
+
+    // What an earlier run used, so a re-run without --certificate-* registers no second key.
+    const previous = await previousThumbprint(home, profileName, uniqueName);
+    const cert = await resolveSetupCertificate({
+      ...(options.certificate ? { choice: options.certificate } : {}),
+      ...(previous ? { previousThumbprint: previous } : {}),
+      home,
+      env,
+      organization,
+      appName,
+      ...(options.certificateYears ? { years: options.certificateYears } : {}),
+    });
+
+    say("sign-in", "start", "admin sign-in");
+    const admin =
+      options.admin ??
+      (await signInAdmin({
+        endpoints,
+        organization,
+        transport,
+        ...options.signIn,
+        ...(options.signIn?.accessToken === undefined && env.EXO_ADMIN_ACCESS_TOKEN
+          ? { accessToken: env.EXO_ADMIN_ACCESS_TOKEN }
+          : {}),
+      }));
+    say("sign-in", "done", "admin sign-in", admin.username ?? admin.method);
+
+    const graph = new GraphClient({
+      endpoint: endpoints.graphEndpoint,
+      transport,
+      getToken: () => admin.getToken(),
+      ...(options.onGraphResponse ? { onResponse: options.onGraphResponse } : {}),
+    });
+    const api = new DirectoryApi(graph);
+    const desired: DesiredState = {
+      uniqueName,
+      displayName: appName,
+      role,
+      certificate: cert.kind === "existing" ? cert.credential : undefined,
+      ...(cert.kind === "new" ? { newCertificateDnsName: cert.dnsName } : {}),
+    };
+    say("read", "start", "current state of the tenant");
+    const state = await readTenantState(api, desired);
+    const plan = planFrom(state, desired);
+    say("read", "done", "current state of the tenant");
+
+    const base: SetupResult = {
+      status: "planned",
+      organization,
+      tenantId,
+      environment: endpoints.environment,
+      appName,
+      uniqueName,
+      role: { name: role.name, displayName: role.displayName, templateId: role.templateId },
+      plan,
+      journal: journalPath(home, uniqueName),
+      elapsedMs: elapsed(),
+      ...(state.application ? { appId: state.application.appId, appObjectId: state.application.id } : {}),
+      ...(cert.kind === "existing" ? { certificate: describe(cert) } : {}),
+    };
+    if (options.dryRun) return { ...base, elapsedMs: elapsed() };
+    const changes = plan.some((p) => p.action !== "exists");
+    if (changes && options.confirm && !(await options.confirm(plan))) {
+      return { ...base, status: "cancelled", elapsedMs: elapsed() };
+    }
+
+    // The deadline covers the work, not the time a human spent reading the plan.
+    const deadline = new Deadline(clock, timeoutMs);
+    const journal = await JournalWriter.start(home, uniqueName, organization, tenantId);
+    let ids: ProvisionedIds;
+    let credential = cert.kind === "existing" ? cert.credential : undefined;
+    try {
+      if (!credential && cert.kind === "new") {
+        say("certificate", "start", "new self-signed certificate");
+        credential = await cert.create();
+        await journal.step(
+          "local-certificate",
+          { status: "done", action: "created" },
+          {
+            certificateThumbprint: credential.thumbprint,
+          },
+        );
+        say("certificate", "done", "new self-signed certificate", credential.thumbprint);
+      }
+      desired.certificate = credential;
+      await journal.step(
+        "plan",
+        { status: "done", action: "exists" },
+        { certificateThumbprint: credential!.thumbprint },
+      );
+      ids = await applyPlan(
+        {
+          api,
+          desired,
+          deadline,
+          progress,
+          journal,
+          ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+        },
+        state,
+        plan,
+      );
+    } catch (error) {
+      await journal.finish("failed", (error as Error).message);
+      say("read", "failed", "setup stopped", failureSummary(journal.journal.steps, organization, appName));
+      throw error;
+    }
+
+    const result: SetupResult = {
+      ...base,
+      status: changes ? "applied" : "unchanged",
+      ...ids,
+      certificate: {
+        thumbprint: credential!.thumbprint,
+        subject: credential!.subject,
+        notAfter: credential!.notAfter.toISOString(),
+        origin: cert.kind === "new" ? "created" : cert.origin,
+      },
+    };
+
+    // Save the profile before verifying: a slow propagation should not lose what was created.
+    await saveProfile(home, {
+      name: profileName,
+      organization,
+      tenantId,
+      appId: ids.appId as string,
+      ...(ids.appObjectId ? { appObjectId: ids.appObjectId } : {}),
+      ...(ids.servicePrincipalId ? { servicePrincipalId: ids.servicePrincipalId } : {}),
+      certificateThumbprint: normalizeThumbprint(credential!.thumbprint),
+      environment: endpoints.custom ? "O365Default" : endpoints.environment,
+      role: role.name,
+      ...(endpoints.custom
+        ? {
+            endpoints: {
+              authorityHost: endpoints.authorityHost,
+              graphEndpoint: endpoints.graphEndpoint,
+              exchangeEndpoint: endpoints.exchangeEndpoint,
+            },
+          }
+        : {}),
+    });
+    result.profile = profileName;
+
+    if (options.skipVerify) {
+      result.verification = { ok: false, attempts: 0, elapsedMs: 0, skipped: "--skip-verify" };
+    } else if (!credential!.privateKeyPem) {
+      result.verification = {
+        ok: false,
+        attempts: 0,
+        elapsedMs: 0,
+        skipped: "the certificate file has no private key, so this machine cannot sign in as the app",
+      };
+    } else {
+      try {
+        result.verification = await verifyWithRetry({
+          verifier: options.verifier ?? exchangeVerifier,
+          input: {
+            appId: ids.appId as string,
+            organization,
+            tenantId,
+            certificate: {
+              certificatePem: credential!.certificatePem,
+              privateKeyPem: credential!.privateKeyPem,
+            },
+            endpoints,
+            transport,
+          },
+          deadline,
+          progress: (status, detail) => say("verify", status, "Exchange Online accepts the app", detail),
+          clock,
+        });
+      } catch (error) {
+        await journal.finish("failed", (error as Error).message);
+        throw error;
+      }
+    }
+    await journal.finish("completed");
+    result.connect = connectionSnippets({
+      appId: ids.appId as string,
+      organization,
+      thumbprint: credential!.thumbprint,
+      profile: profileName,
+      endpoints,
+    });
+    result.elapsedMs = elapsed();
+    return result;
+  } finally {
+    if (ownTransport) transport.close();
+  }
+}
+
+function describe(cert: ResolvedCertificate & { kind: "existing" }) {
+  return {
+    thumbprint: cert.credential.thumbprint,
+    subject: cert.credential.subject,
+    notAfter: cert.credential.notAfter.toISOString(),
+    origin: cert.origin,
+  };
+}
+
+async function previousThumbprint(home: string, profileName: string, uniqueName: string) {
+  const journal = await readJournal(home, uniqueName);
+  if (journal?.ids.certificateThumbprint) return journal.ids.certificateThumbprint;
+  try {
+    return (await findProfile(home, profileName))?.certificateThumbprint;
+  } catch {
+    return undefined; // no such profile yet
+  }
+}
+
+/** What exists after a failed run, and how to go on: re-run to resume, or tear down. */
+export function failureSummary(
+  steps: Record<string, { status: string; action: string; objectId?: string }>,
+  organization: string,
+  appName: string,
+): string {
+  const done = Object.entries(steps)
+    .filter(([name, s]) => s.status === "done" && name in STEP_TITLES)
+    .map(([name, s]) => `${STEP_TITLES[name as StepId]} (${s.action}${s.objectId ? ` ${s.objectId}` : ""})`);
+  const failed = Object.entries(steps).find(([, s]) => s.status === "failed");
+  const appFlag = appName === DEFAULT_APP_NAME ? "" : ` --app-name ${appName}`;
+  return [
+    failed ? `Stopped at: ${STEP_TITLES[failed[0] as StepId] ?? failed[0]}.` : "Stopped.",
+    done.length ? `In place: ${done.join("; ")}.` : "Nothing was changed in the tenant.",
+    `Run the same command again to resume, or \`exo-cba teardown --organization ${organization}${appFlag}\` to remove what exists.`,
+  ].join(" ");
+}
+
+async function verifyWithRetry(input: {
+  verifier: Verifier;
+  input: Parameters<Verifier>[0];
+  deadline: Deadline;
+  progress: (status: StepProgress["status"], detail?: string) => void;
+  clock: Clock;
+}): Promise<NonNullable<SetupResult["verification"]>> {
+  const started = input.clock.now();
+  let attempts = 0;
+  let lastError: unknown;
+  input.progress("start");
+  try {
+    const outcome = await waitFor(
+      async () => {
+        attempts++;
+        try {
+          return await input.verifier(input.input);
+        } catch (error) {
+          lastError = error;
+          throw error;
+        }
+      },
+      {
+        deadline: input.deadline,
+        what: "Exchange Online to accept the app (step: verification)",
+        retryOn: isPropagationFailure,
+        onWait: (info) =>
+          input.progress(
+            "waiting",
+            `not yet (${(info.waitedMs / 1000).toFixed(1)} s): ${shortReason(lastError)}`,
+          ),
+      },
+    );
+    input.progress("done", outcome.organizationName);
+    return {
+      ok: true,
+      attempts,
+      elapsedMs: input.clock.now() - started,
+      ...(outcome.organizationName ? { organizationName: outcome.organizationName } : {}),
+    };
+  } catch (error) {
+    input.progress("failed", (error as Error).message);
+    // The deadline passed while Exchange still refused: report the last refusal (it names what is missing).
+    if (lastError && isPropagationFailure(lastError) && error !== lastError) {
+      throw stillRefused(
+        lastError,
+        Math.round((input.clock.now() - started) / 1000),
+        input.input.organization,
+      );
+    }
+    throw error;
+  }
+}
+
+const shortReason = (error: unknown) =>
+  ((error as Error | undefined)?.message ?? "").split(/\r?\n/)[0]?.slice(0, 160);
+
+/** Everything is provisioned but the live check still fails at the deadline: say what is missing and what next. */
+function stillRefused(last: unknown, seconds: number, organization: string): Error {
+  const next = `Everything is in place in Entra ID; run \`exo-cba test --profile ${organization}\` again in a few minutes (propagation can take up to an hour), or raise --timeout.`;
+  if (last instanceof AuthorizationError) {
+    const what =
+      last.reason === "permission-missing"
+        ? "the Exchange.ManageAsApp permission (admin consent) is not in the app's token yet"
+        : last.reason === "role-missing"
+          ? "the directory role is not in the app's token yet"
+          : "Exchange has not applied the role yet";
+    return new AuthorizationError(
+      `Exchange Online still refuses the app after ${seconds} s: ${what}. (${last.message})`,
+      {
+        reason: last.reason === "unknown" ? "propagating" : last.reason,
+        ...(last.httpStatus !== undefined ? { httpStatus: last.httpStatus } : {}),
+        ...(last.requestId ? { requestId: last.requestId } : {}),
+        hint: next,
+        cause: last,
+      },
+    );
+  }
+  if (last instanceof AuthenticationError) {
+    return new AuthenticationError(
+      `The token service does not know the app or its certificate yet after ${seconds} s. (${last.message})`,
+      {
+        ...(last.aadstsCode !== undefined ? { aadstsCode: last.aadstsCode } : {}),
+        hint: next,
+        cause: last,
+      },
+    );
+  }
+  return last as Error;
+}
