@@ -4,6 +4,7 @@ import { AuthorizationError } from "../errors.js";
 import { aggregateUsage } from "./aggregate.js";
 import { collectTenantUsage } from "./collect.js";
 import { AimdLimiter } from "./limiter.js";
+import { ThrottleSignal } from "./throttle-signal.js";
 
 const limiter = (max = 4) => new AimdLimiter({ max });
 
@@ -98,8 +99,9 @@ describe("collectTenantUsage", () => {
     }));
     const fake = new FakeExchange(many, 0, 0);
     fake.throttle.add("m0");
+    fake.retrySignal = new ThrottleSignal();
     const lim = new AimdLimiter({ max: 6 });
-    const result = await collectTenantUsage(fake, { limiter: lim });
+    const result = await collectTenantUsage(fake, { limiter: lim, throttle: fake.retrySignal });
     expect(result.mailboxes).toHaveLength(40);
     expect(fake.maxInFlight).toBeLessThanOrEqual(6);
     expect(lim.decreases).toBe(1);

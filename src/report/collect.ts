@@ -14,15 +14,8 @@ import {
   type StatisticsNumbers,
   statisticsFromRow,
 } from "./mailbox-fields.js";
-import type {
-  MailboxFailure,
-  MailboxListing,
-  MailboxUsage,
-  RetryInfo,
-  TenantCounts,
-  UsageCallOptions,
-  UsageSource,
-} from "./types.js";
+import type { ThrottleSignal } from "./throttle-signal.js";
+import type { MailboxFailure, MailboxListing, MailboxUsage, TenantCounts, UsageSource } from "./types.js";
 
 export const CMDLETS = {
   recipients: "Get-Recipient",
@@ -44,6 +37,8 @@ export interface CollectProgress {
 
 export interface CollectOptions {
   limiter: AimdLimiter;
+  /** the connection's retry notices (429s the client retried), attributed to our calls */
+  throttle?: ThrottleSignal;
   /** cap shared with other tenants of the same run */
   globalSlots?: Semaphore;
   /** results of an unfinished earlier run (`--resume`): these mailboxes are not fetched again */
@@ -89,16 +84,13 @@ export async function collectTenantUsage(
   };
 
   /** Run one call under the tenant window and the global cap; 429s seen by the client cut the window. */
-  const withSlot = async <T>(fn: (callOptions: UsageCallOptions) => Promise<T>): Promise<T> => {
+  const withSlot = async <T>(fn: () => Promise<T>): Promise<T> => {
     const ticket: LimiterTicket = await limiter.acquire();
     const releaseGlobal = options.globalSlots ? await options.globalSlots.acquire() : undefined;
     let ok = false;
     try {
-      const result = await fn({
-        onRetry: (info: RetryInfo) => {
-          if (info.status === 429) limiter.congestion(ticket);
-        },
-      });
+      const onThrottle = () => limiter.congestion(ticket);
+      const result = await (options.throttle ? options.throttle.run(onThrottle, fn) : fn());
       ok = true;
       return result;
     } catch (error) {
@@ -110,17 +102,17 @@ export async function collectTenantUsage(
     }
   };
 
-  const countRows = (cmdlet: string, params: Record<string, unknown>) =>
-    withSlot(async (callOptions) => {
+  const countRows = (cmdlet: string, params: Record<string, string | boolean>) =>
+    withSlot(async () => {
       let n = 0;
-      for await (const _ of source.stream(cmdlet, params, callOptions)) n++;
+      for await (const _ of source.stream(cmdlet, params)) n++;
       return n;
     });
 
   // -- listings: three paged enumerations, run side by side --
   const listing: MailboxListing[] = [];
-  const listMailboxes = withSlot(async (callOptions) => {
-    for await (const row of source.stream(CMDLETS.mailboxes, { ResultSize: "Unlimited" }, callOptions)) {
+  const listMailboxes = withSlot(async () => {
+    for await (const row of source.stream(CMDLETS.mailboxes, { ResultSize: "Unlimited" })) {
       const entry = listingFromMailboxRow(row);
       if (!entry) {
         warnings.push("Get-Mailbox returned a row without ExchangeGuid/Guid; it was skipped.");
@@ -155,14 +147,14 @@ export async function collectTenantUsage(
   const fetchOne = async (entry: MailboxListing, index: number) => {
     let stage: MailboxFailure["stage"] = "primary";
     try {
-      const primary = await withSlot((o) =>
-        readStatistics(source, { Identity: entry.guid }, o).finally(() => calls.statistics++),
+      const primary = await withSlot(() =>
+        readStatistics(source, { Identity: entry.guid }).finally(() => calls.statistics++),
       );
       let archive: StatisticsNumbers | undefined;
       if (entry.hasArchive && !fatal) {
         stage = "archive";
-        archive = await withSlot((o) =>
-          readStatistics(source, { Identity: entry.guid, Archive: true }, o).finally(
+        archive = await withSlot(() =>
+          readStatistics(source, { Identity: entry.guid, Archive: true }).finally(
             () => calls.archiveStatistics++,
           ),
         );
@@ -251,10 +243,9 @@ export async function collectTenantUsage(
 
 async function readStatistics(
   source: UsageSource,
-  params: Record<string, unknown>,
-  callOptions: UsageCallOptions,
+  params: Record<string, string | boolean>,
 ): Promise<StatisticsNumbers> {
-  const rows = await source.invoke(CMDLETS.statistics, params, callOptions);
+  const rows = await source.invoke(CMDLETS.statistics, params);
   const row = rows[0];
   if (!row) {
     // Exchange returns no object (only a warning) for a mailbox nobody ever signed in to: it holds nothing.

@@ -3,33 +3,19 @@
  * raw cmdlet rows), so a 100,000-mailbox tenant stays a few tens of megabytes in memory.
  */
 
-/** What the report needs from an Exchange connection; `connectExchangeOnline()` satisfies it, tests use fakes. */
+/**
+ * What the report needs from an Exchange connection: `connectExchangeOnline()` satisfies it, unit tests
+ * use fakes. Throttling is observed through the connection's `retry.onRetry` (see throttle-signal.ts).
+ */
 export interface UsageSource {
   stream(
     cmdlet: string,
-    params?: Record<string, unknown>,
-    options?: UsageCallOptions,
+    params?: Record<string, string | number | boolean>,
   ): AsyncIterable<Record<string, unknown>>;
   invoke(
     cmdlet: string,
-    params?: Record<string, unknown>,
-    options?: UsageCallOptions,
+    params?: Record<string, string | number | boolean>,
   ): Promise<Record<string, unknown>[]>;
-}
-
-/** Per-call options we pass; a client that does not know them ignores them. */
-export interface UsageCallOptions {
-  /** Called by the client before it retries a throttled/failed attempt: our congestion signal. */
-  onRetry?: (info: RetryInfo) => void;
-  signal?: AbortSignal;
-  [key: string]: unknown;
-}
-
-export interface RetryInfo {
-  status?: number;
-  attempt?: number;
-  delayMs?: number;
-  [key: string]: unknown;
 }
 
 /** The report's mailbox categories (RecipientTypeDetails folded into five buckets). */

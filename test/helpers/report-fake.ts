@@ -3,7 +3,8 @@
  * here (not computed by the report code), call counters, and switchable failures.
  */
 import { ServerError, TransientError } from "../../src/errors.js";
-import type { UsageCallOptions, UsageSource } from "../../src/report/types.js";
+import type { ThrottleSignal } from "../../src/report/throttle-signal.js";
+import type { UsageSource } from "../../src/report/types.js";
 
 export interface FakeMailbox {
   guid: string;
@@ -22,8 +23,9 @@ export class FakeExchange implements UsageSource {
   /** guid → remaining failures of its primary statistics call (Infinity = always) */
   readonly failPrimary = new Map<string, number>();
   readonly failArchive = new Map<string, number>();
-  /** guids whose call reports a 429 retry through onRetry before answering */
+  /** guids whose call reports a 429 retry to `retrySignal` before answering (like the real client's retry.onRetry) */
   readonly throttle = new Set<string>();
+  retrySignal: ThrottleSignal | undefined;
   readonly calls: Array<{ cmdlet: string; params: Record<string, unknown> }> = [];
   inFlight = 0;
   maxInFlight = 0;
@@ -40,7 +42,7 @@ export class FakeExchange implements UsageSource {
     ).length;
   }
 
-  async *stream(cmdlet: string, params: Record<string, unknown> = {}, _o?: UsageCallOptions) {
+  async *stream(cmdlet: string, params: Record<string, unknown> = {}) {
     this.calls.push({ cmdlet, params });
     await Promise.resolve();
     if (cmdlet === "Get-Recipient") {
@@ -70,11 +72,7 @@ export class FakeExchange implements UsageSource {
     throw new ServerError(`fake: unexpected stream ${cmdlet}`);
   }
 
-  async invoke(
-    cmdlet: string,
-    params: Record<string, unknown> = {},
-    o?: UsageCallOptions,
-  ): Promise<Record<string, unknown>[]> {
+  async invoke(cmdlet: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
     this.calls.push({ cmdlet, params });
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -83,7 +81,7 @@ export class FakeExchange implements UsageSource {
       if (cmdlet !== "Get-MailboxStatistics") throw new ServerError(`fake: unexpected invoke ${cmdlet}`);
       const m = this.mailboxes.find((x) => x.guid === params.Identity);
       if (!m) throw new ServerError("The specified mailbox doesn't exist.", { httpStatus: 404 });
-      if (this.throttle.has(m.guid)) o?.onRetry?.({ status: 429, attempt: 1, delayMs: 0 });
+      if (this.throttle.has(m.guid)) this.retrySignal?.onRetry({ reason: "throttled (HTTP 429)" });
       const failures = params.Archive ? this.failArchive : this.failPrimary;
       const left = failures.get(m.guid) ?? 0;
       if (left > 0) {

@@ -1,0 +1,72 @@
+/**
+ * CSV (RFC 4180, CRLF): one row per mailbox, archive figures as columns of the same row, byte
+ * columns named `...Bytes` and holding plain integers.
+ */
+import { csvField } from "../cli/render.js";
+import { protectedBytesOf } from "./aggregate.js";
+import type { MailboxFailure, MailboxUsage } from "./types.js";
+
+export const MAILBOX_CSV_COLUMNS = [
+  "Tenant",
+  "Identity",
+  "DisplayName",
+  "RecipientTypeDetails",
+  "Category",
+  "ExchangeGuid",
+  "PrimaryBytes",
+  "PrimaryItems",
+  "DeletedItemsBytes",
+  "DeletedItems",
+  "HasArchive",
+  "ArchiveBytes",
+  "ArchiveItems",
+  "ArchiveDeletedItemsBytes",
+  "ArchiveDeletedItems",
+  "TotalProtectedBytes",
+  "LastLogonTime",
+] as const;
+
+function mailboxCells(tenant: string, m: MailboxUsage): unknown[] {
+  return [
+    tenant,
+    m.identity,
+    m.displayName,
+    m.recipientTypeDetails,
+    m.category,
+    m.guid,
+    m.primaryBytes,
+    m.primaryItems,
+    m.deletedBytes,
+    m.deletedItems,
+    m.hasArchive,
+    m.archiveBytes,
+    m.archiveItems,
+    m.archiveDeletedBytes,
+    m.archiveDeletedItems,
+    protectedBytesOf(m),
+    m.lastLogonTime,
+  ];
+}
+
+const line = (cells: readonly unknown[]) => `${cells.map(csvField).join(",")}\r\n`;
+
+export function renderMailboxCsv(tenant: string, mailboxes: Iterable<MailboxUsage>): string {
+  const parts = [line(MAILBOX_CSV_COLUMNS)];
+  for (const m of mailboxes) parts.push(line(mailboxCells(tenant, m)));
+  return parts.join("");
+}
+
+export const FAILURE_CSV_COLUMNS = [
+  "Tenant",
+  "Identity",
+  "ExchangeGuid",
+  "Stage",
+  "ErrorType",
+  "Error",
+] as const;
+
+export function renderFailureCsv(failures: Iterable<MailboxFailure & { tenant: string }>): string {
+  const parts = [line(FAILURE_CSV_COLUMNS)];
+  for (const f of failures) parts.push(line([f.tenant, f.identity, f.guid, f.stage, f.errorType, f.error]));
+  return parts.join("");
+}

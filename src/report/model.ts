@@ -1,0 +1,107 @@
+/**
+ * The report as data: what the files and the stdout summary are rendered from. Everything volatile
+ * (run ids, times, call counters) sits under `run` so two runs over the same data differ only there.
+ */
+import {
+  type BackupComparison,
+  combineTotals,
+  computeBackupComparison,
+  FORMULAS,
+  type Growth,
+  type UsageTotals,
+} from "./aggregate.js";
+import type { MailboxFailure, MailboxUsage, TenantCounts } from "./types.js";
+
+export const REPORT_SCHEMA = "exo-cba/usage-report@1";
+export const REPORT_SOURCE =
+  "Exchange Online live statistics: Get-Recipient, Get-Mailbox, Get-Mailbox -InactiveMailboxOnly, Get-MailboxStatistics (-Archive)";
+
+export interface RunInfo {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  /** continued an unfinished earlier run (--resume) */
+  resumed: boolean;
+  calls: { listingPages: number; statistics: number; archiveStatistics: number; reused: number };
+  /** 429 retries the client reported */
+  throttled: number;
+}
+
+export interface TenantReport {
+  tenant: string;
+  organization: string;
+  status: "complete" | "partial";
+  counts: TenantCounts;
+  totals: UsageTotals;
+  growth: Growth | null;
+  backup: BackupComparison | null;
+  failures: MailboxFailure[];
+  warnings: string[];
+  run: RunInfo;
+  /** per-mailbox rows, in Get-Mailbox order */
+  mailboxes: MailboxUsage[];
+}
+
+export interface CombinedSummary {
+  tenants: string[];
+  status: "complete" | "partial";
+  counts: TenantCounts;
+  totals: UsageTotals;
+  backup: BackupComparison | null;
+  failures: Array<MailboxFailure & { tenant: string }>;
+}
+
+export function combineReports(reports: TenantReport[], backupStoredBytes?: number): CombinedSummary {
+  const counts: TenantCounts = {
+    recipients: 0,
+    mailboxes: 0,
+    mailboxesByType: {},
+    inactiveMailboxes: 0,
+    archives: 0,
+  };
+  for (const r of reports) {
+    counts.recipients += r.counts.recipients;
+    counts.mailboxes += r.counts.mailboxes;
+    counts.archives += r.counts.archives;
+    counts.inactiveMailboxes =
+      counts.inactiveMailboxes === null || r.counts.inactiveMailboxes === null
+        ? null
+        : counts.inactiveMailboxes + r.counts.inactiveMailboxes;
+    for (const [type, n] of Object.entries(r.counts.mailboxesByType)) {
+      counts.mailboxesByType[type] = (counts.mailboxesByType[type] ?? 0) + n;
+    }
+  }
+  const totals = combineTotals(reports.map((r) => r.totals));
+  return {
+    tenants: reports.map((r) => r.tenant),
+    status: reports.every((r) => r.status === "complete") ? "complete" : "partial",
+    counts,
+    totals,
+    backup: backupStoredBytes === undefined ? null : computeBackupComparison(totals, backupStoredBytes),
+    failures: reports.flatMap((r) => r.failures.map((f) => ({ tenant: r.tenant, ...f }))),
+  };
+}
+
+/** The short summary printed on stdout (and the rows of `--output table`). */
+export function summaryRows(
+  summary: CombinedSummary,
+  reports: TenantReport[],
+): Array<Record<string, unknown>> {
+  const rowFor = (tenant: string, counts: TenantCounts, totals: UsageTotals, failures: number) => ({
+    tenant,
+    recipients: counts.recipients,
+    mailboxes: counts.mailboxes,
+    inactiveMailboxes: counts.inactiveMailboxes,
+    archives: counts.archives,
+    primaryBytes: totals.primaryBytes,
+    deletedBytes: totals.deletedBytes,
+    archiveBytes: totals.archiveBytes + totals.archiveDeletedBytes,
+    totalProtectedBytes: totals.totalProtectedBytes,
+    failures,
+  });
+  const rows = reports.map((r) => rowFor(r.tenant, r.counts, r.totals, r.failures.length));
+  if (reports.length > 1) rows.push(rowFor("(all)", summary.counts, summary.totals, summary.failures.length));
+  return rows;
+}
+
+export { FORMULAS };

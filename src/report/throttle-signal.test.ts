@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { isThrottleNotice, ThrottleSignal } from "./throttle-signal.js";
+
+describe("ThrottleSignal", () => {
+  it("routes a connection-wide retry notice to the call it happened in, across awaits", async () => {
+    const signal = new ThrottleSignal();
+    const hits: string[] = [];
+    const call = (name: string, throttled: boolean) =>
+      signal.run(
+        () => hits.push(name),
+        async () => {
+          await new Promise((r) => setTimeout(r, 1));
+          if (throttled) signal.onRetry({ attempt: 1, delayMs: 0, reason: "throttled (HTTP 429)" } as never);
+          await new Promise((r) => setImmediate(r));
+        },
+      );
+    await Promise.all([call("a", false), call("b", true), call("c", false)]);
+    expect(hits).toEqual(["b"]);
+    expect(signal.throttled).toBe(1);
+  });
+
+  it("ignores retries that are not throttling and notices outside any call", () => {
+    const signal = new ThrottleSignal();
+    signal.onRetry({ reason: "service unavailable (HTTP 503)" });
+    signal.onRetry({ reason: "throttled (HTTP 429)" });
+    expect(signal.throttled).toBe(1);
+    expect(isThrottleNotice({ status: 429 })).toBe(true);
+    expect(isThrottleNotice({ reason: "connection failed (ECONNRESET)" })).toBe(false);
+  });
+});

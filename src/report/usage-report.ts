@@ -1,0 +1,214 @@
+/**
+ * The usage report end to end: for every tenant (in parallel, under one global concurrency cap)
+ * collect, store in the history, aggregate and compute growth; then write the files. Returns data;
+ * the CLI decides how to print it and which exit code a partial result gets.
+ */
+import { join } from "node:path";
+import type { ExoCbaError } from "../errors.js";
+import { writeFileAtomic } from "../util/fs.js";
+import { aggregateUsage, computeBackupComparison, computeGrowth } from "./aggregate.js";
+import { type CollectProgress, collectTenantUsage } from "./collect.js";
+import { renderFailureCsv, renderMailboxCsv } from "./csv.js";
+import { UsageHistory } from "./history.js";
+import { renderCombinedHtml, renderTenantHtml } from "./html.js";
+import { renderCombinedJson, renderTenantJson } from "./json.js";
+import { AimdLimiter, Semaphore } from "./limiter.js";
+import { type CombinedSummary, combineReports, type TenantReport } from "./model.js";
+import { ThrottleSignal } from "./throttle-signal.js";
+import type { MailboxFailure, UsageSource } from "./types.js";
+
+export const REPORT_FORMATS = ["csv", "json", "html"] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+export const DEFAULT_CONCURRENCY = 8;
+
+/** A connection the report opened; `disconnect` is called when the tenant is done. */
+export type TenantConnection = UsageSource & { disconnect?: () => Promise<void> };
+
+export interface TenantTarget {
+  /** history key and file name part: the profile name, or the organization */
+  name: string;
+  organization: string;
+  /** Open the connection; give `onRetry` to the client as its `retry.onRetry` so throttling is seen. */
+  connect(onRetry: ThrottleSignal["onRetry"]): Promise<TenantConnection>;
+}
+
+export interface UsageReportOptions {
+  targets: TenantTarget[];
+  /** history database path (`homePaths(home).history`) */
+  historyPath: string;
+  /** maximum concurrent Exchange calls over all tenants (default 8) */
+  concurrency?: number;
+  /** continue each tenant's unfinished run instead of starting a new one */
+  resume?: boolean;
+  backupStoredBytes?: number;
+  formats?: ReportFormat[];
+  outDir?: string;
+  /** injectable clock (run dates in the history and files) */
+  now?: () => Date;
+  onProgress?: (tenant: string, progress: CollectProgress) => void;
+  onFailure?: (tenant: string, failure: MailboxFailure) => void;
+  signal?: AbortSignal;
+}
+
+export interface TenantError {
+  tenant: string;
+  error: ExoCbaError | Error;
+}
+
+export interface UsageReportResult {
+  summary: CombinedSummary;
+  reports: TenantReport[];
+  /** tenants that could not be reported at all (authentication, authorization, connection) */
+  tenantErrors: TenantError[];
+  files: string[];
+  /** some mailbox or tenant is missing: exit 7 */
+  partial: boolean;
+}
+
+export async function runUsageReport(options: UsageReportOptions): Promise<UsageReportResult> {
+  const now = options.now ?? (() => new Date());
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const globalSlots = new Semaphore(concurrency);
+  const history = await UsageHistory.open(options.historyPath);
+  const tenantErrors: TenantError[] = [];
+  const reports: TenantReport[] = [];
+  try {
+    const settled = await Promise.all(
+      options.targets.map((target) =>
+        reportTenant(target, { ...options, now, concurrency, globalSlots, history }).then(
+          (report) => ({ report }),
+          (error: unknown) => ({ error: error instanceof Error ? error : new Error(String(error)) }),
+        ),
+      ),
+    );
+    settled.forEach((s, i) => {
+      if ("report" in s) reports.push(s.report);
+      else tenantErrors.push({ tenant: options.targets[i]!.name, error: s.error });
+    });
+  } finally {
+    history.close();
+  }
+  // Nothing to show at all: the single cause is the most useful answer (and its exit code).
+  if (reports.length === 0 && tenantErrors.length > 0) throw tenantErrors[0]!.error;
+
+  const summary = combineReports(reports, options.backupStoredBytes);
+  const generatedAt = now().toISOString();
+  const files = options.outDir
+    ? await writeReportFiles(options.outDir, options.formats ?? ["json"], summary, reports, generatedAt)
+    : [];
+  return {
+    summary,
+    reports,
+    tenantErrors,
+    files,
+    partial: summary.status === "partial" || tenantErrors.length > 0,
+  };
+}
+
+interface TenantRunContext extends UsageReportOptions {
+  now: () => Date;
+  concurrency: number;
+  globalSlots: Semaphore;
+  history: UsageHistory;
+}
+
+async function reportTenant(target: TenantTarget, ctx: TenantRunContext): Promise<TenantReport> {
+  const throttle = new ThrottleSignal();
+  const connection = await target.connect(throttle.onRetry);
+  try {
+    const { history } = ctx;
+    const unfinished = ctx.resume ? history.findUnfinishedRun(target.name) : undefined;
+    const run = unfinished ?? history.startRun(target.name, ctx.now().toISOString());
+    if (unfinished) history.reopenRun(unfinished.id);
+    const completed = unfinished ? history.loadMailboxes(unfinished.id) : undefined;
+
+    const limiter = new AimdLimiter({ max: ctx.concurrency });
+    const collection = await collectTenantUsage(connection, {
+      limiter,
+      throttle,
+      globalSlots: ctx.globalSlots,
+      ...(completed ? { completed } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onMailboxDone: (usage) => history.recordMailbox(run.id, usage),
+      onMailboxFailed: (failure) => ctx.onFailure?.(target.name, failure),
+      onProgress: (progress) => ctx.onProgress?.(target.name, progress),
+    });
+
+    const totals = aggregateUsage(collection.mailboxes);
+    const status = collection.failures.length === 0 ? "complete" : "partial";
+    const finishedAt = ctx.now().toISOString();
+    history.finishRun(run.id, {
+      status,
+      finishedAt,
+      counts: collection.counts,
+      totals,
+      failures: collection.failures.length,
+    });
+    return {
+      tenant: target.name,
+      organization: target.organization,
+      status,
+      counts: collection.counts,
+      totals,
+      growth: computeGrowth(history.completedPoints(target.name)),
+      backup:
+        ctx.backupStoredBytes === undefined || ctx.targets.length > 1
+          ? null
+          : computeBackupComparison(totals, ctx.backupStoredBytes),
+      failures: collection.failures,
+      warnings: collection.warnings,
+      run: {
+        runId: run.id,
+        startedAt: run.startedAt,
+        finishedAt,
+        resumed: unfinished !== undefined,
+        calls: collection.calls,
+        throttled: throttle.throttled,
+      },
+      mailboxes: collection.mailboxes,
+    };
+  } finally {
+    await connection.disconnect?.();
+  }
+}
+
+/** File-name-safe tenant name. */
+export const fileSlug = (name: string): string =>
+  name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 100) || "tenant";
+
+/** Every file is written complete or not at all; mailbox names are personal data, so owner-only. */
+async function writeReportFiles(
+  outDir: string,
+  formats: ReportFormat[],
+  summary: CombinedSummary,
+  reports: TenantReport[],
+  generatedAt: string,
+): Promise<string[]> {
+  const files: string[] = [];
+  const write = async (name: string, text: string) => {
+    const path = join(outDir, name);
+    await writeFileAtomic(path, text, { mode: 0o600 });
+    files.push(path);
+  };
+  for (const report of reports) {
+    const base = `usage-${fileSlug(report.tenant)}`;
+    if (formats.includes("json")) await write(`${base}.json`, renderTenantJson(report, generatedAt));
+    if (formats.includes("csv")) {
+      await write(`${base}.csv`, renderMailboxCsv(report.tenant, report.mailboxes));
+      if (report.failures.length > 0) {
+        await write(
+          `${base}-errors.csv`,
+          renderFailureCsv(report.failures.map((f) => ({ tenant: report.tenant, ...f }))),
+        );
+      }
+    }
+    if (formats.includes("html")) await write(`${base}.html`, renderTenantHtml(report, generatedAt));
+  }
+  if (reports.length > 1) {
+    if (formats.includes("json"))
+      await write("usage-all.json", renderCombinedJson(summary, reports, generatedAt));
+    if (formats.includes("html"))
+      await write("usage-all.html", renderCombinedHtml(summary, reports, generatedAt));
+  }
+  return files;
+}
