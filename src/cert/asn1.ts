@@ -40,12 +40,12 @@ export function int(node: Node | undefined): number {
 /** Content bytes of an OCTET STRING, primitive or constructed, universal or implicitly tagged. */
 export function octets(node: Node | undefined): Buffer {
   if (!node) throw new Asn1FormatError("expected an OCTET STRING");
-  const block = (node as asn1js.Constructed).valueBlock as { value?: unknown; valueHexView?: Uint8Array };
-  if (Array.isArray(block.value) && block.value.length > 0) {
-    return Buffer.concat((block.value as Node[]).map((c) => octets(c)));
+  if (!node.idBlock.isConstructed) {
+    // Primitive: the content bytes. (asn1js may also have decoded them as ASN.1 into `value`; ignore that.)
+    return Buffer.from((node as asn1js.Primitive).valueBlock.valueHexView);
   }
-  if (node.idBlock.isConstructed) return Buffer.alloc(0);
-  return Buffer.from((node as asn1js.Primitive).valueBlock.valueHexView);
+  const parts = (node as asn1js.Constructed).valueBlock.value as Node[] | undefined;
+  return Buffer.concat((parts ?? []).map((c) => octets(c)));
 }
 
 export function toDer(node: Node): Buffer {
