@@ -5,11 +5,13 @@ import type { Command } from "commander";
  * so `exo-cba --version` stays fast.
  */
 // -- command imports (keep sorted) --
+import { register as registerReport } from "./commands/report/index.js";
 import { register as registerSchedule } from "./commands/schedule.js";
 import type { CliContext } from "./context.js";
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   // -- command registrations (keep sorted) --
+  registerReport(program, ctx);
   registerSchedule(program, ctx);
   void program;
   void ctx;

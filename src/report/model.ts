@@ -83,11 +83,28 @@ export function combineReports(reports: TenantReport[], backupStoredBytes?: numb
 }
 
 /** The short summary printed on stdout (and the rows of `--output table`). */
-export function summaryRows(
-  summary: CombinedSummary,
-  reports: TenantReport[],
-): Array<Record<string, unknown>> {
-  const rowFor = (tenant: string, counts: TenantCounts, totals: UsageTotals, failures: number) => ({
+export interface SummaryRow {
+  [column: string]: unknown;
+  tenant: string;
+  recipients: number;
+  mailboxes: number;
+  inactiveMailboxes: number | null;
+  archives: number;
+  primaryBytes: number;
+  deletedBytes: number;
+  /** archive items + archive deleted items */
+  archiveBytes: number;
+  totalProtectedBytes: number;
+  failures: number;
+}
+
+export function summaryRows(summary: CombinedSummary, reports: TenantReport[]): SummaryRow[] {
+  const rowFor = (
+    tenant: string,
+    counts: TenantCounts,
+    totals: UsageTotals,
+    failures: number,
+  ): SummaryRow => ({
     tenant,
     recipients: counts.recipients,
     mailboxes: counts.mailboxes,

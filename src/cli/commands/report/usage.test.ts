@@ -1,0 +1,117 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UsageError } from "../../../errors.js";
+import type { CliContext } from "../../context.js";
+import { main } from "../../main.js";
+import { parseConcurrency, parseFormats, parseStoredBytes, readStoredBytesFile } from "./usage.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "exo-report-cli-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function context(env: NodeJS.ProcessEnv = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d) => {
+    out += d;
+  });
+  stderr.on("data", (d) => {
+    err += d;
+  });
+  const ctx: CliContext = {
+    stdout,
+    stderr,
+    env: { EXO_CBA_HOME: join(dir, "home"), ...env },
+    interactive: false,
+    debug: false,
+    yes: false,
+  };
+  return { ctx, out: () => out, err: () => err };
+}
+
+describe("report usage option parsing", () => {
+  it("parses --format lists in canonical order and rejects unknown formats", () => {
+    expect(parseFormats("html, CSV")).toEqual(["csv", "html"]);
+    expect(parseFormats(undefined)).toBeUndefined();
+    expect(() => parseFormats("csv,pdf")).toThrow(/pdf/);
+    expect(() => parseFormats(",")).toThrow(UsageError);
+  });
+
+  it("accepts --concurrency 1..256 only", () => {
+    expect(parseConcurrency("16")).toBe(16);
+    expect(parseConcurrency(undefined)).toBe(8);
+    for (const bad of ["0", "257", "2.5", "-1", "x"]) expect(() => parseConcurrency(bad)).toThrow(UsageError);
+  });
+
+  it("reads stored bytes as a number, with separators, or from a file (number or JSON)", async () => {
+    expect(parseStoredBytes("1,234,567", "x")).toBe(1234567);
+    expect(() => parseStoredBytes("12 GB", "x")).toThrow(UsageError);
+    const plain = join(dir, "stored.txt");
+    await writeFile(plain, "987654321\n");
+    expect(await readStoredBytesFile(plain)).toBe(987654321);
+    const json = join(dir, "stored.json");
+    await writeFile(json, '{ "storedBytes": 42 }');
+    expect(await readStoredBytesFile(json)).toBe(42);
+    await writeFile(json, '{ "stored": 42 }');
+    await expect(readStoredBytesFile(json)).rejects.toThrow(/storedBytes/);
+    await expect(readStoredBytesFile(join(dir, "missing"))).rejects.toThrow(UsageError);
+  });
+});
+
+describe("exo-cba report usage (usage errors, before any network call)", () => {
+  it("needs --out with --format", async () => {
+    const c = context();
+    expect(await main(["report", "usage", "--format", "csv"], c.ctx)).toBe(2);
+    expect(c.err()).toContain("--format needs --out");
+  });
+
+  it("refuses both --profiles and --all-profiles, and connection flags with --profiles", async () => {
+    const a = context();
+    expect(await main(["report", "usage", "--profiles", "a", "--all-profiles"], a.ctx)).toBe(2);
+    expect(a.err()).toContain("not both");
+    const b = context();
+    expect(await main(["report", "usage", "--profiles", "a", "--app-id", "x"], b.ctx)).toBe(2);
+    expect(b.err()).toContain("drop the connection flags");
+  });
+
+  it("says how to get a profile when there is none", async () => {
+    const c = context();
+    expect(await main(["report", "usage", "--all-profiles"], c.ctx)).toBe(2);
+    expect(c.err()).toContain("exo-cba setup");
+  });
+
+  it("rejects a bad --concurrency and conflicting backup options", async () => {
+    const a = context();
+    expect(await main(["report", "usage", "--concurrency", "0"], a.ctx)).toBe(2);
+    const b = context();
+    expect(
+      await main(["report", "usage", "--backup-stored-bytes", "1", "--backup-stored-file", "f"], b.ctx),
+    ).toBe(2);
+    expect(b.err()).toContain("not both");
+  });
+
+  it("lists the command and its options in --help", async () => {
+    const c = context();
+    expect(await main(["report", "usage", "--help"], c.ctx)).toBe(0);
+    for (const flag of [
+      "--format",
+      "--out",
+      "--concurrency",
+      "--profiles",
+      "--all-profiles",
+      "--resume",
+      "--backup-stored-bytes",
+    ]) {
+      expect(c.out()).toContain(flag);
+    }
+  });
+});

@@ -1,0 +1,323 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import type { ConnectionOptions } from "../../../config/connection.js";
+import { PartialResultError, UsageError } from "../../../errors.js";
+import type { ReportFormat, TenantTarget, UsageReportResult } from "../../../report/usage-report.js";
+import { type CliContext, note } from "../../context.js";
+import {
+  addConnectionOptions,
+  addOutputOption,
+  connectionOptionsFrom,
+  outputFormatFrom,
+  withExamples,
+} from "../../options.js";
+import { type OutputFormat, renderObject, renderRows } from "../../render.js";
+
+const FORMATS: readonly ReportFormat[] = ["csv", "json", "html"];
+const MAX_CONCURRENCY = 256;
+
+/** `--format csv,json,html` → the list, in that canonical order. */
+export function parseFormats(value: unknown): ReportFormat[] | undefined {
+  if (value === undefined) return undefined;
+  const asked = String(value)
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const unknown = asked.filter((f) => !(FORMATS as readonly string[]).includes(f));
+  if (asked.length === 0 || unknown.length > 0) {
+    throw new UsageError(`Unknown report format '${unknown[0] ?? value}'.`, {
+      hint: "Use --format with one or more of csv, json, html, e.g. --format csv,html.",
+    });
+  }
+  return FORMATS.filter((f) => asked.includes(f));
+}
+
+export function parseConcurrency(value: unknown): number {
+  if (value === undefined) return 8;
+  const text = String(value);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_CONCURRENCY) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, not '${text}'.`);
+  }
+  return n;
+}
+
+/** A byte count: plain digits, optionally with thousands separators. */
+export function parseStoredBytes(text: string, source: string): number {
+  const cleaned = text.trim().replace(/[,_\s]/g, "");
+  if (!/^\d+$/.test(cleaned) || !Number.isSafeInteger(Number(cleaned))) {
+    throw new UsageError(
+      `${source} must be a number of bytes (a whole number), not '${text.trim().slice(0, 40)}'.`,
+      {
+        hint: "Give the bytes your backup repository stores for these mailboxes, e.g. --backup-stored-bytes 1234567890.",
+      },
+    );
+  }
+  return Number(cleaned);
+}
+
+/** `--backup-stored-file F`: the file holds a byte count, or JSON `{ "storedBytes": N }`. */
+export async function readStoredBytesFile(path: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`Cannot read --backup-stored-file ${path}: ${(error as Error).message}`);
+  }
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{")) {
+    let json: unknown;
+    try {
+      json = JSON.parse(trimmed);
+    } catch {
+      throw new UsageError(`${path} is not valid JSON.`, {
+        hint: 'Write { "storedBytes": 1234567890 } or just the number.',
+      });
+    }
+    const v = (json as { storedBytes?: unknown }).storedBytes;
+    return parseStoredBytes(String(v ?? ""), `storedBytes in ${path}`);
+  }
+  return parseStoredBytes(trimmed, `The content of ${path}`);
+}
+
+/** Variables that would make every profile of a multi-profile run point at the same tenant. */
+const CONNECTION_VARIABLES = [
+  "EXO_APP_ID",
+  "AZURE_CLIENT_ID",
+  "EXO_ORGANIZATION",
+  "AZURE_TENANT_ID",
+  "EXO_CERTIFICATE_THUMBPRINT",
+  "EXO_CERTIFICATE_FILE_PATH",
+  "AZURE_CLIENT_CERTIFICATE_PATH",
+  "EXO_PROFILE",
+];
+
+/** `exo-cba report usage`: mailbox numbers for backup sizing. */
+export function register(parent: Command, ctx: CliContext): void {
+  const cmd = parent
+    .command("usage")
+    .description(
+      "mailbox usage for backup sizing: recipients, mailboxes by type, inactive mailboxes, archives,\n" +
+        "primary/deleted-items/archive bytes and items per mailbox, totals, top 10, growth over runs",
+    )
+    .option(
+      "--format <list>",
+      "report files to write to --out: csv, json, html (comma separated; default json)",
+    )
+    .option("--out <dir>", "directory for the report files (without it only the summary is printed)")
+    .option("--concurrency <n>", "most concurrent Exchange calls; lowered automatically while throttled", "8")
+    .option("--profiles <names>", "report several tenants: saved profiles, comma separated")
+    .option("--all-profiles", "report every saved profile's tenant")
+    .option("--resume", "continue the last unfinished run: fetch only the mailboxes it is missing")
+    .option(
+      "--backup-stored-bytes <n>",
+      "bytes the backup stores, to compute data reduction and capacity per mailbox",
+    )
+    .option("--backup-stored-file <file>", 'file holding that byte count (or JSON {"storedBytes": n})');
+  addConnectionOptions(cmd);
+  addOutputOption(cmd);
+  withExamples(cmd, [
+    "exo-cba report usage",
+    "exo-cba report usage --format csv,json,html --out ./reports",
+    "exo-cba report usage --all-profiles --concurrency 16 --format html --out /srv/reports",
+    "exo-cba report usage --resume --format csv --out ./reports   # after a partial run (exit 7)",
+    "exo-cba report usage --backup-stored-bytes 1234567890123 --output json",
+  ]);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const output = outputFormatFrom(opts);
+    const formats = parseFormats(opts.format);
+    const outDir = typeof opts.out === "string" ? opts.out : undefined;
+    if (formats && !outDir) {
+      throw new UsageError("--format needs --out DIR: the directory to write the report files to.");
+    }
+    const concurrency = parseConcurrency(opts.concurrency);
+    if (opts.backupStoredBytes !== undefined && opts.backupStoredFile !== undefined) {
+      throw new UsageError("Give either --backup-stored-bytes or --backup-stored-file, not both.");
+    }
+    const backupStoredBytes =
+      typeof opts.backupStoredBytes === "string"
+        ? parseStoredBytes(opts.backupStoredBytes, "--backup-stored-bytes")
+        : typeof opts.backupStoredFile === "string"
+          ? await readStoredBytesFile(opts.backupStoredFile)
+          : undefined;
+
+    const targets = await buildTargets(opts, ctx);
+    const [{ runUsageReport }, { homePaths, stateHome }, { ProgressReporter }] = await Promise.all([
+      import("../../../report/usage-report.js"),
+      import("../../../config/home.js"),
+      import("../../../report/progress.js"),
+    ]);
+    const progress = new ProgressReporter(ctx.stderr, {
+      tty: Boolean((ctx.stderr as { isTTY?: boolean }).isTTY),
+    });
+    // Ctrl-C stops issuing calls; what is done is stored, so --resume continues from there.
+    const abort = new AbortController();
+    const onSigint = () => abort.abort();
+    process.once("SIGINT", onSigint);
+    let result: UsageReportResult;
+    try {
+      result = await runUsageReport({
+        targets,
+        historyPath: homePaths(stateHome(ctx.env)).history,
+        concurrency,
+        resume: opts.resume === true,
+        ...(backupStoredBytes === undefined ? {} : { backupStoredBytes }),
+        ...(outDir ? { outDir, formats: formats ?? ["json"] } : {}),
+        onProgress: (tenant, p) => progress.update(tenant, p),
+        signal: abort.signal,
+      });
+    } finally {
+      process.removeListener("SIGINT", onSigint);
+      progress.finish();
+    }
+    await printSummary(result, output, ctx);
+    for (const file of result.files) note(ctx, `wrote ${file}`);
+    reportProblems(result, ctx);
+  });
+}
+
+async function buildTargets(opts: Record<string, unknown>, ctx: CliContext): Promise<TenantTarget[]> {
+  const [{ resolveConnection }, { readProfiles }, { stateHome }, { connectFromResolved }] = await Promise.all(
+    [
+      import("../../../config/connection.js"),
+      import("../../../config/profiles.js"),
+      import("../../../config/home.js"),
+      import("../../../exchange/connect.js"),
+    ],
+  );
+  const connection = connectionOptionsFrom(opts);
+  let profileNames: string[] | undefined;
+  if (opts.allProfiles === true || typeof opts.profiles === "string") {
+    if (opts.allProfiles === true && typeof opts.profiles === "string") {
+      throw new UsageError("Give either --profiles or --all-profiles, not both.");
+    }
+    const explicit = Object.keys(connection).filter((k) => k !== "exchangeEnvironment");
+    if (explicit.length > 0) {
+      throw new UsageError(
+        "--profiles/--all-profiles take the connection of each profile; drop the connection flags.",
+        {
+          hint: "Run one tenant with --profile and flags, or several with --profiles only.",
+        },
+      );
+    }
+    const known = Object.keys((await readProfiles(stateHome(ctx.env))).profiles);
+    profileNames =
+      opts.allProfiles === true
+        ? known
+        : String(opts.profiles)
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean);
+    if (profileNames.length === 0) {
+      throw new UsageError("No profile to report on.", { hint: "Run `exo-cba setup` to create one." });
+    }
+  }
+
+  const env = ctx.env;
+  const resolvedAll = profileNames
+    ? await Promise.all(
+        profileNames.map((profile) => {
+          const isolated = { ...env };
+          for (const v of CONNECTION_VARIABLES) delete isolated[v];
+          const options: ConnectionOptions = { profile };
+          if (connection.exchangeEnvironment) options.exchangeEnvironment = connection.exchangeEnvironment;
+          return resolveConnection(options, isolated);
+        }),
+      )
+    : [await resolveConnection(connection, env)];
+
+  // The tenant (organization) is the history key: two profiles of one tenant are reported once.
+  const seen = new Set<string>();
+  const targets: TenantTarget[] = [];
+  for (const resolved of resolvedAll) {
+    const name = resolved.organization.toLowerCase();
+    if (seen.has(name)) {
+      note(
+        ctx,
+        `warning: ${resolved.organization} is reached by more than one profile; it is reported once.`,
+      );
+      continue;
+    }
+    seen.add(name);
+    targets.push({
+      name,
+      organization: resolved.organization,
+      connect: (onRetry) => connectFromResolved(resolved, { env, retry: { onRetry } }),
+    });
+  }
+  return targets;
+}
+
+async function printSummary(result: UsageReportResult, output: OutputFormat, ctx: CliContext): Promise<void> {
+  const { summaryRows } = await import("../../../report/model.js");
+  if (output === "json") {
+    renderObject(
+      {
+        combined: result.summary,
+        tenants: result.reports.map(({ mailboxes: _rows, ...rest }) => rest),
+        tenantErrors: result.tenantErrors.map((e) => ({ tenant: e.tenant, error: errorJson(e.error) })),
+        files: result.files,
+      },
+      "json",
+      ctx.stdout,
+    );
+    return;
+  }
+  const rows = summaryRows(result.summary, result.reports);
+  if (output === "table") {
+    const { formatBinaryBytes, UNIT_NOTE } = await import("../../../report/bytes.js");
+    const human = rows.map((r) => ({
+      tenant: r.tenant,
+      recipients: r.recipients,
+      mailboxes: r.mailboxes,
+      inactive: r.inactiveMailboxes ?? "unknown",
+      archives: r.archives,
+      primary: formatBinaryBytes(r.primaryBytes),
+      deletedItems: formatBinaryBytes(r.deletedBytes),
+      archive: formatBinaryBytes(r.archiveBytes),
+      totalProtected: formatBinaryBytes(r.totalProtectedBytes),
+      failures: r.failures,
+    }));
+    await renderRows(human, "table", ctx.stdout);
+    ctx.stdout.write(`${UNIT_NOTE} Total protected = primary + deleted items + archive.\n`);
+    return;
+  }
+  await renderRows(rows, output, ctx.stdout);
+}
+
+const errorJson = (e: Error) =>
+  typeof (e as { toJSON?: unknown }).toJSON === "function"
+    ? (e as unknown as { toJSON(): unknown }).toJSON()
+    : { error: e.name, message: e.message };
+
+/** The errors section on stderr, then exit 7 when anything is missing. */
+function reportProblems(result: UsageReportResult, ctx: CliContext): void {
+  for (const { tenant, error } of result.tenantErrors) {
+    note(ctx, `error: tenant ${tenant} was not reported: ${error.message}`);
+    const hint = (error as { hint?: string }).hint;
+    if (hint) note(ctx, `hint: ${hint}`);
+  }
+  const failures = result.summary.failures;
+  if (failures.length > 0) {
+    note(
+      ctx,
+      `errors: ${failures.length} mailbox(es) could not be measured and are missing from the totals:`,
+    );
+    for (const f of failures.slice(0, 20)) {
+      note(ctx, `  ${f.tenant}  ${f.identity}  (${f.stage}) ${f.errorType}: ${f.error}`);
+    }
+    if (failures.length > 20) note(ctx, `  … and ${failures.length - 20} more (see the report files).`);
+  }
+  if (result.partial) {
+    const parts = [
+      failures.length > 0 && `${failures.length} mailbox(es) failed`,
+      result.tenantErrors.length > 0 && `${result.tenantErrors.length} tenant(s) failed`,
+    ].filter(Boolean);
+    throw new PartialResultError(`The usage report is incomplete: ${parts.join(", ")}.`, {
+      hint:
+        failures.length > 0
+          ? "Run the same command again with --resume to fetch only what is missing."
+          : "Fix the tenant's connection (see the error above; `exo-cba doctor` helps) and run again.",
+    });
+  }
+}
