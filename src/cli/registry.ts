@@ -5,12 +5,14 @@ import type { Command } from "commander";
  * so `exo-cba --version` stays fast.
  */
 // -- command imports (keep sorted) --
+import { register as registerCert } from "./commands/cert/index.js";
 import { register as registerReport } from "./commands/report/index.js";
 import { register as registerSchedule } from "./commands/schedule.js";
 import type { CliContext } from "./context.js";
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   // -- command registrations (keep sorted) --
+  registerCert(program, ctx);
   registerReport(program, ctx);
   registerSchedule(program, ctx);
   void program;

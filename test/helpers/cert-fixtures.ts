@@ -60,3 +60,32 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
 }
 
 export const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+
+/** Run the CLI in-process with captured streams and the given environment (no terminal: prompts fail). */
+export async function runCli(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  options: { interactive?: boolean } = {},
+) {
+  const { PassThrough } = await import("node:stream");
+  const { main } = await import("../../src/cli/main.js");
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (c: Buffer) => {
+    out += c.toString("utf8");
+  });
+  stderr.on("data", (c: Buffer) => {
+    err += c.toString("utf8");
+  });
+  const code = await main(argv, {
+    stdout,
+    stderr,
+    env,
+    interactive: options.interactive ?? false,
+    debug: false,
+    yes: false,
+  });
+  return { code, stdout: out, stderr: err };
+}
