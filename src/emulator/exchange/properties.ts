@@ -1,0 +1,302 @@
+/**
+ * Wire objects of the emulated cmdlets, in the JSON form InvokeCommand returns (reference exo-rest.md
+ * §3.1, §9): GUIDs annotated `#Guid`/`System.Guid`, collections `#Collection(String)`, DateTimes with
+ * seven fractional digits and `System.DateTime`, sizes as ByteQuantifiedSize strings, enums as strings.
+ */
+
+import { formatByteQuantifiedSize, formatExchangeDateTime } from "../data/formats.js";
+import type { MailboxRecord, TenantInfo } from "../types.js";
+
+type Row = Record<string, unknown>;
+
+/** The directory server named in "couldn't be found on '…'" errors. */
+export const DIRECTORY_SERVER = "EMUPR01A001DC01.EMUPR01A001.PROD.OUTLOOK.COM";
+/** The mailbox server sent as `X-CalculatedBETarget`. */
+export const BACKEND_SERVER = "EMUPR01MB0001.EMUPR01.PROD.OUTLOOK.COM";
+
+const GIB = 1024 ** 3;
+const QUOTAS = {
+  ProhibitSendQuota: formatByteQuantifiedSize(99 * GIB),
+  ProhibitSendReceiveQuota: formatByteQuantifiedSize(100 * GIB),
+  IssueWarningQuota: formatByteQuantifiedSize(98 * GIB),
+  RecoverableItemsQuota: formatByteQuantifiedSize(30 * GIB),
+  RecoverableItemsWarningQuota: formatByteQuantifiedSize(20 * GIB),
+  CalendarLoggingQuota: formatByteQuantifiedSize(6 * GIB),
+  RulesQuota: formatByteQuantifiedSize(256 * 1024),
+  ArchiveQuota: formatByteQuantifiedSize(100 * GIB),
+  ArchiveWarningQuota: formatByteQuantifiedSize(90 * GIB),
+};
+
+export const CUSTOM_ATTRIBUTES = Array.from({ length: 15 }, (_, i) => `CustomAttribute${i + 1}`);
+
+export function putGuid(row: Row, name: string, value: string): void {
+  row[`${name}@data.type`] = "System.Guid";
+  row[`${name}@odata.type`] = "#Guid";
+  row[name] = value;
+}
+
+export function putDate(row: Row, name: string, iso: string | null): void {
+  row[`${name}@data.type`] = "System.DateTime";
+  row[name] = formatExchangeDateTime(iso);
+}
+
+export function putStrings(row: Row, name: string, values: string[]): void {
+  row[`${name}@odata.type`] = "#Collection(String)";
+  row[name] = values;
+}
+
+export function routingDomain(tenant: TenantInfo): string {
+  return tenant.domain.replace(/\.onmicrosoft\.com$/i, ".mail.onmicrosoft.com");
+}
+
+function distinguishedName(name: string, tenant: TenantInfo): string {
+  return `CN=${name},OU=${tenant.domain},OU=Microsoft Exchange Hosted Organizations,DC=EMUPR01A001,DC=PROD,DC=OUTLOOK,DC=COM`;
+}
+
+export function organizationId(tenant: TenantInfo): string {
+  return `EMUPR01A001.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/${tenant.domain}`;
+}
+
+function database(index: number): string {
+  return `EMUPR01DG${String(index % 40).padStart(3, "0")}-db${String(index % 97).padStart(3, "0")}`;
+}
+
+/** Get-Mailbox's object (the full property list Get-EXOMailbox -PropertySets All also returns). */
+export function mailboxRow(m: MailboxRecord, tenant: TenantInfo, overlay?: Row): Row {
+  const row: Row = {
+    Name: m.alias,
+    Alias: m.alias,
+    DisplayName: m.displayName,
+    Identity: m.alias,
+    Id: m.alias,
+    DistinguishedName: distinguishedName(m.alias, tenant),
+    OrganizationId: organizationId(tenant),
+    ExchangeVersion: "0.20 (15.0.0.0)",
+  };
+  putGuid(row, "Guid", m.guid);
+  putGuid(row, "ExchangeGuid", m.guid);
+  row.ExternalDirectoryObjectId = m.externalDirectoryObjectId;
+  row.UserPrincipalName = m.userPrincipalName;
+  row.PrimarySmtpAddress = m.primarySmtpAddress;
+  row.WindowsEmailAddress = m.primarySmtpAddress;
+  putStrings(row, "EmailAddresses", [
+    `SMTP:${m.primarySmtpAddress}`,
+    `smtp:${m.alias}@${routingDomain(tenant)}`,
+  ]);
+  row.RecipientType = "UserMailbox";
+  row.RecipientTypeDetails = m.recipientTypeDetails;
+  row.ResourceType =
+    m.recipientTypeDetails === "RoomMailbox"
+      ? "Room"
+      : m.recipientTypeDetails === "EquipmentMailbox"
+        ? "Equipment"
+        : null;
+  row.IsInactiveMailbox = m.inactive;
+  row.IsSoftDeletedByRemove = m.inactive;
+  putDate(row, "WhenSoftDeleted", m.inactive ? (m.lastLogonTime ?? m.whenCreatedUtc) : null);
+  row.LitigationHoldEnabled = m.inactive;
+  row.Database = database(m.index);
+  putGuid(row, "DatabaseGuid", "00000000-0000-0000-0000-000000000000");
+  row.ArchiveStatus = m.archiveStatus;
+  putGuid(row, "ArchiveGuid", m.archiveGuid);
+  putStrings(row, "ArchiveName", m.archive ? [`In-Place Archive - ${m.displayName}`] : []);
+  row.ArchiveState = m.archive ? "Local" : "None";
+  row.ArchiveDatabase = m.archive ? database(m.index + 1) : null;
+  row.ArchiveQuota = QUOTAS.ArchiveQuota;
+  row.ArchiveWarningQuota = QUOTAS.ArchiveWarningQuota;
+  row.AutoExpandingArchiveEnabled = false;
+  row.ProhibitSendQuota = QUOTAS.ProhibitSendQuota;
+  row.ProhibitSendReceiveQuota = QUOTAS.ProhibitSendReceiveQuota;
+  row.IssueWarningQuota = QUOTAS.IssueWarningQuota;
+  row.RecoverableItemsQuota = QUOTAS.RecoverableItemsQuota;
+  row.RecoverableItemsWarningQuota = QUOTAS.RecoverableItemsWarningQuota;
+  row.CalendarLoggingQuota = QUOTAS.CalendarLoggingQuota;
+  row.RulesQuota = QUOTAS.RulesQuota;
+  row.UseDatabaseQuotaDefaults = false;
+  row.HiddenFromAddressListsEnabled = m.recipientTypeDetails === "DiscoveryMailbox";
+  for (const name of CUSTOM_ATTRIBUTES) row[name] = "";
+  putDate(row, "WhenCreated", m.whenCreatedUtc);
+  putDate(row, "WhenCreatedUTC", m.whenCreatedUtc);
+  putDate(row, "WhenMailboxCreated", m.whenCreatedUtc);
+  if (overlay) Object.assign(row, overlay);
+  return row;
+}
+
+/** Get-EXOMailbox property sets (reference §9.2). "All" is the whole Get-Mailbox object. */
+export const EXO_MAILBOX_PROPERTY_SETS: Record<string, string[]> = {
+  minimum: [
+    "Alias",
+    "DisplayName",
+    "DistinguishedName",
+    "EmailAddresses",
+    "ExchangeVersion",
+    "ExternalDirectoryObjectId",
+    "Guid",
+    "Id",
+    "Name",
+    "OrganizationId",
+    "PrimarySmtpAddress",
+    "RecipientType",
+    "RecipientTypeDetails",
+    "UserPrincipalName",
+  ],
+  archive: [
+    "ArchiveDatabase",
+    "ArchiveGuid",
+    "ArchiveName",
+    "ArchiveQuota",
+    "ArchiveState",
+    "ArchiveStatus",
+    "ArchiveWarningQuota",
+    "AutoExpandingArchiveEnabled",
+    "ExternalDirectoryObjectId",
+  ],
+  quota: [
+    "ArchiveQuota",
+    "ArchiveWarningQuota",
+    "CalendarLoggingQuota",
+    "ExternalDirectoryObjectId",
+    "IssueWarningQuota",
+    "ProhibitSendQuota",
+    "ProhibitSendReceiveQuota",
+    "RecoverableItemsQuota",
+    "RecoverableItemsWarningQuota",
+    "RulesQuota",
+    "UseDatabaseQuotaDefaults",
+  ],
+  statisticsseed: ["DatabaseGuid", "ExchangeGuid", "ExternalDirectoryObjectId"],
+  custom: [...CUSTOM_ATTRIBUTES, "ExternalDirectoryObjectId"],
+  softdelete: ["IsInactiveMailbox", "IsSoftDeletedByRemove", "WhenSoftDeleted", "ExternalDirectoryObjectId"],
+};
+
+export const EXO_STATISTICS_PROPERTY_SETS: Record<string, string[]> = {
+  minimum: [
+    "DeletedItemCount",
+    "DisplayName",
+    "ItemCount",
+    "MailboxGuid",
+    "TotalDeletedItemSize",
+    "TotalItemSize",
+  ],
+};
+
+export const EXO_RECIPIENT_PROPERTY_SETS: Record<string, string[]> = {
+  minimum: [
+    "ExchangeVersion",
+    "ExternalDirectoryObjectId",
+    "Identity",
+    "Name",
+    "OrganizationId",
+    "RecipientType",
+    "RecipientTypeDetails",
+  ],
+  archive: ["ArchiveGuid", "ArchiveStatus", "ExternalDirectoryObjectId"],
+};
+
+/** Keep only `names` (case-insensitive) and their `@odata.type`/`@data.type` annotations, in row order. */
+export function selectProperties(row: Row, names: Iterable<string>): Row {
+  const wanted = new Set<string>();
+  for (const name of names) wanted.add(name.toLowerCase());
+  const out: Row = {};
+  for (const key of Object.keys(row)) {
+    const at = key.indexOf("@");
+    const base = (at === -1 ? key : key.slice(0, at)).toLowerCase();
+    if (wanted.has(base)) out[key] = row[key];
+  }
+  return out;
+}
+
+/** Get-MailboxStatistics object for the primary mailbox or, with `archive`, its archive. */
+export function statisticsRow(m: MailboxRecord, tenant: TenantInfo, archive: boolean): Row {
+  const stats = archive ? m.archive : m.primary;
+  if (!stats) throw new Error("statisticsRow: mailbox has no archive");
+  const row: Row = {
+    DisplayName: archive ? `In-Place Archive - ${m.displayName}` : m.displayName,
+  };
+  putGuid(row, "MailboxGuid", archive ? m.archiveGuid : m.guid);
+  row.Identity = archive ? m.archiveGuid : m.guid;
+  row.ItemCount = stats.itemCount;
+  row.DeletedItemCount = stats.deletedItemCount;
+  row.AssociatedItemCount = Math.round(stats.itemCount / 50);
+  row.TotalItemSize = formatByteQuantifiedSize(stats.totalItemBytes);
+  row.TotalDeletedItemSize = formatByteQuantifiedSize(stats.deletedItemBytes);
+  row.SystemMessageSize = formatByteQuantifiedSize(0);
+  putDate(row, "LastLogonTime", archive ? null : m.lastLogonTime);
+  putDate(row, "LastLogoffTime", archive ? null : m.lastLogonTime);
+  putDate(row, "LastUserActionTime", archive ? null : m.lastLogonTime);
+  putDate(row, "LastInteractionTime", archive ? null : m.lastLogonTime);
+  row.MailboxType = "Mailbox";
+  row.MailboxTypeDetail = m.recipientTypeDetails;
+  row.IsArchiveMailbox = archive;
+  row.IsQuarantined = false;
+  row.StorageLimitStatus = null;
+  row.Database = database(archive ? m.index + 1 : m.index);
+  row.OwnerADGuid = m.externalDirectoryObjectId;
+  row.ExternalDirectoryOrganizationId = tenant.id;
+  return row;
+}
+
+/** Get-User object of a mailbox's user account. */
+export function mailboxUserRow(m: MailboxRecord, tenant: TenantInfo): Row {
+  const person = m.recipientTypeDetails === "UserMailbox";
+  const [first = "", last = ""] = person ? m.displayName.split(" ") : [];
+  const row: Row = {
+    Name: m.alias,
+    Identity: m.alias,
+    DisplayName: m.displayName,
+    FirstName: first,
+    LastName: last,
+    UserPrincipalName: m.userPrincipalName,
+    WindowsEmailAddress: m.primarySmtpAddress,
+    RecipientType: "UserMailbox",
+    RecipientTypeDetails: m.recipientTypeDetails,
+    AccountDisabled: !person,
+    IsInactiveMailbox: m.inactive,
+    DistinguishedName: distinguishedName(m.alias, tenant),
+  };
+  putGuid(row, "Guid", m.externalDirectoryObjectId);
+  row.ExternalDirectoryObjectId = m.externalDirectoryObjectId;
+  putDate(row, "WhenCreatedUTC", m.whenCreatedUtc);
+  return row;
+}
+
+/** Annotate a dataset recipient object (plain values) the way the wire shows it. */
+export function recipientRow(recipient: Row, tenant: TenantInfo): Row {
+  const row: Row = {};
+  for (const [key, value] of Object.entries(recipient)) {
+    if (key === "Guid" || key === "ArchiveGuid") putGuid(row, key, String(value));
+    else if (Array.isArray(value)) putStrings(row, key, value as string[]);
+    else if (key === "WhenCreatedUTC") {
+      row[`${key}@data.type`] = "System.DateTime";
+      row[key] = value;
+    } else row[key] = value;
+  }
+  row.DistinguishedName = distinguishedName(String(recipient.Name), tenant);
+  row.OrganizationId = organizationId(tenant);
+  row.ExchangeVersion = "0.20 (15.0.0.0)";
+  return row;
+}
+
+/** Get-User object of a mail user (a recipient without a mailbox). */
+export function mailUserRow(recipient: Row, tenant: TenantInfo): Row {
+  const [first = "", last = ""] = String(recipient.DisplayName).split(" ");
+  const row: Row = {
+    Name: recipient.Name,
+    Identity: recipient.Identity,
+    DisplayName: recipient.DisplayName,
+    FirstName: first,
+    LastName: last,
+    UserPrincipalName: recipient.PrimarySmtpAddress,
+    WindowsEmailAddress: recipient.PrimarySmtpAddress,
+    RecipientType: "MailUser",
+    RecipientTypeDetails: "MailUser",
+    AccountDisabled: false,
+    IsInactiveMailbox: false,
+    DistinguishedName: distinguishedName(String(recipient.Name), tenant),
+  };
+  putGuid(row, "Guid", String(recipient.ExternalDirectoryObjectId));
+  row.ExternalDirectoryObjectId = recipient.ExternalDirectoryObjectId;
+  row["WhenCreatedUTC@data.type"] = "System.DateTime";
+  row.WhenCreatedUTC = recipient.WhenCreatedUTC;
+  return row;
+}
