@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  BodyTooLargeError,
+  clientRequestId,
+  delay,
+  type EmulatorContext,
+  type Handler,
+  readBody,
+  sendJson,
+} from "../server.js";
+import { applications, segmentNotFound } from "./applications.js";
+import { authenticate, authorize } from "./authz.js";
+import { type GraphRequest, type GraphResult, metadata, ok } from "./context.js";
+import { GraphError, graphErrorBody } from "./errors.js";
+import { applySelect } from "./odata.js";
+import { roleManagement } from "./role-management.js";
+import { servicePrincipals } from "./service-principals.js";
+
+/** The Microsoft Graph listener: the v1.0 subset that provisioning for Exchange app-only access uses. */
+
+const GRAPH_JSON =
+  "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+
+export function createGraphHandler(ctx: EmulatorContext): Handler {
+  return (req, res) => {
+    void serve(ctx, req, res);
+  };
+}
+
+async function serve(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const ids = { requestId: randomUUID(), clientRequestId: clientRequestId(req) };
+  const headers = { "request-id": ids.requestId, "client-request-id": ids.clientRequestId };
+  ctx.stats.graphRequests++;
+  try {
+    if (ctx.settings.latencyMs > 0) await delay(ctx.settings.latencyMs);
+    const result = await dispatch(ctx, req);
+    if (result.body === undefined) {
+      res.writeHead(result.status, { ...headers, ...result.headers, "cache-control": "no-cache" });
+      res.end();
+      return;
+    }
+    sendJson(res, result.status, result.body, { ...headers, ...result.headers }, GRAPH_JSON);
+  } catch (error) {
+    const e =
+      error instanceof GraphError
+        ? error
+        : error instanceof BodyTooLargeError
+          ? new GraphError(413, "Request_EntityTooLarge", "The request body is too large.")
+          : new GraphError(500, "generalException", "An internal server error occurred.");
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, e.status, graphErrorBody(e, ids, ctx.clock()), headers, GRAPH_JSON);
+  }
+}
+
+async function dispatch(ctx: EmulatorContext, req: IncomingMessage): Promise<GraphResult> {
+  const url = new URL(req.url ?? "/", ctx.origins.graph);
+  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] !== "v1.0") {
+    throw new GraphError(400, "BadRequest", `Invalid version: ${parts[0] ?? ""}`);
+  }
+  const caller = authenticate(ctx, req);
+  let bodyCache: Promise<Record<string, unknown>> | undefined;
+  const graphReq: GraphRequest = {
+    ctx,
+    caller,
+    method: req.method ?? "GET",
+    url,
+    segments: parts.slice(1),
+    body: () => {
+      bodyCache ??= readBody(req).then((text) => {
+        let parsed: unknown;
+        try {
+          parsed = text ? JSON.parse(text) : {};
+        } catch {
+          parsed = undefined;
+        }
+        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+          throw new GraphError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
+          );
+        }
+        return parsed as Record<string, unknown>;
+      });
+      return bodyCache;
+    },
+    header: (name) => {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(", ") : v;
+    },
+  };
+  const head = graphReq.segments[0] ?? "";
+  if (head === "applications" || head.startsWith("applications(")) return applications(graphReq);
+  if (head === "servicePrincipals" || head.startsWith("servicePrincipals("))
+    return servicePrincipals(graphReq);
+  if (head === "roleManagement") return roleManagement(graphReq);
+  if (head === "organization" && graphReq.segments.length === 1 && graphReq.method === "GET") {
+    authorize(caller, "read");
+    return organization(graphReq);
+  }
+  if (head === "me" && graphReq.segments.length === 1 && graphReq.method === "GET") return me(graphReq);
+  throw segmentNotFound(head);
+}
+
+function organization(req: GraphRequest): GraphResult {
+  const t = req.caller.tenant;
+  const org = {
+    id: t.tenant.id,
+    deletedDateTime: null,
+    businessPhones: [],
+    city: null,
+    country: null,
+    countryLetterCode: "US",
+    createdDateTime: t.createdDateTime,
+    displayName: t.tenant.displayName,
+    tenantType: "AAD",
+    verifiedDomains: [
+      {
+        capabilities: "Email, OfficeCommunicationsOnline",
+        isDefault: true,
+        isInitial: true,
+        name: t.tenant.domain,
+        type: "Managed",
+      },
+    ],
+  };
+  return ok({
+    "@odata.context": metadata(req, "organization"),
+    value: [applySelect(org, req.url.searchParams.get("$select"))],
+  });
+}
+
+/** The signed-in user (delegated tokens only, as in Graph). */
+function me(req: GraphRequest): GraphResult {
+  if (!req.caller.delegated) {
+    throw new GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.");
+  }
+  const user = req.caller.tenant.users.find((u) => u.id === req.caller.claims.oid);
+  if (!user)
+    throw new GraphError(
+      404,
+      "Request_ResourceNotFound",
+      `Resource '${req.caller.claims.oid}' does not exist.`,
+    );
+  return ok(
+    applySelect(
+      {
+        "@odata.context": metadata(req, "users/$entity"),
+        id: user.id,
+        displayName: user.displayName,
+        userPrincipalName: user.userPrincipalName,
+        mail: user.userPrincipalName,
+      },
+      req.url.searchParams.get("$select"),
+    ),
+  );
+}

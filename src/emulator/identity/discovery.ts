@@ -1,0 +1,75 @@
+import type { EmulatorContext } from "../server.js";
+
+/**
+ * The discovery documents MSAL reads (certs-tokens.md §1.6, §7): OIDC metadata per tenant and
+ * instance discovery. Every URL is built from the public https origin, never from the socket.
+ */
+
+/** OIDC metadata. `tenantPath` is the tenant GUID, or `organizations`/`common` (then the issuer is a template). */
+export function openIdConfiguration(ctx: EmulatorContext, tenantPath: string, tenantId: string | undefined) {
+  const base = `${ctx.origins.identity}/${tenantPath}`;
+  const issuerTenant = tenantId ?? "{tenantid}";
+  return {
+    token_endpoint: `${base}/oauth2/v2.0/token`,
+    token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+    jwks_uri: `${base}/discovery/v2.0/keys`,
+    response_modes_supported: ["query", "fragment", "form_post"],
+    subject_types_supported: ["pairwise"],
+    id_token_signing_alg_values_supported: ["RS256"],
+    response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
+    scopes_supported: ["openid", "profile", "email", "offline_access"],
+    issuer: `${ctx.origins.identity}/${issuerTenant}/v2.0`,
+    request_uri_parameter_supported: false,
+    userinfo_endpoint: `${ctx.origins.graph}/oidc/userinfo`,
+    authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+    device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+    claims_supported: [
+      "sub",
+      "iss",
+      "cloud_instance_name",
+      "cloud_instance_host_name",
+      "cloud_graph_host_name",
+      "msgraph_host",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "acr",
+      "nonce",
+      "preferred_username",
+      "name",
+      "tid",
+      "ver",
+      "at_hash",
+      "c_hash",
+      "email",
+    ],
+    kerberos_endpoint: `${base}/kerberos`,
+    tenant_region_scope: "WW",
+    cloud_instance_name: "microsoftonline.com",
+    cloud_graph_host_name: "graph.windows.net",
+    msgraph_host: new URL(ctx.origins.graph).host,
+    rbac_url: "https://pas.windows.net",
+  };
+}
+
+/** Instance discovery: the emulator host is its own (only) alias. */
+export function instanceDiscovery(ctx: EmulatorContext, authorizationEndpoint: string | null) {
+  const host = new URL(ctx.origins.identity).host;
+  let tenant = "common";
+  if (authorizationEndpoint) {
+    try {
+      tenant = new URL(authorizationEndpoint).pathname.split("/").filter(Boolean)[0] ?? "common";
+    } catch {
+      // a malformed parameter falls back to the common endpoint, as Microsoft's service does
+    }
+  }
+  return {
+    tenant_discovery_endpoint: `${ctx.origins.identity}/${tenant}/v2.0/.well-known/openid-configuration`,
+    "api-version": "1.1",
+    metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+  };
+}

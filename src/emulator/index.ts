@@ -1,0 +1,237 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { MailboxDataset } from "./data/mailboxes.js";
+import { createGraphHandler } from "./graph/handler.js";
+import { ADMIN_SCOPES, AZURE_CLI_CLIENT_ID, seedTenant } from "./graph/well-known.js";
+import { mintUserToken } from "./identity/access-tokens.js";
+import { DeviceCodeStore } from "./identity/device-code.js";
+import { createIdentityHandler } from "./identity/handler.js";
+import { delegatedPermissions } from "./identity/token-endpoint.js";
+import { TokenIssuer } from "./identity/tokens.js";
+import {
+  type EmulatorContext,
+  type EmulatorStats,
+  type Listener,
+  listen,
+  originOf,
+  type RuntimeSettings,
+} from "./server.js";
+import { StateStore } from "./state.js";
+import { loadOrCreateTls } from "./tls.js";
+import type {
+  AccessTokenClaims,
+  EmulatorOptions,
+  FaultOptions,
+  RunningEmulator,
+  TenantInfo,
+  ThrottleOptions,
+  UsageTruth,
+} from "./types.js";
+
+export type { EmulatorOptions, RunningEmulator } from "./types.js";
+
+/** Options beyond the shared contract, for tests of edge cases. */
+export interface EmulatorCoreOptions extends EmulatorOptions {
+  /** start the tenant without the Office 365 Exchange Online service principal (setup must create it) */
+  withoutExchangeServicePrincipal?: boolean;
+  /** ms epoch clock for every time check (token lifetimes, assertion windows, replication delay) */
+  clock?: () => number;
+}
+
+/** What the Exchange listener needs from the core (the contract of `exchange/handler.ts`). */
+export interface ExchangeDeps<D> {
+  origin: string;
+  verifyAccessToken(token: string): AccessTokenClaims | null;
+  resolveTenant(segment: string): TenantInfo | undefined;
+  authorizationPropagated(claims: AccessTokenClaims): boolean;
+  dataset(tenantId: string): D;
+  options(): { latencyMs: number; throttle?: ThrottleOptions; faults?: FaultOptions };
+  onStat(kind: "exchangeRequests" | "throttled" | "faultsInjected"): void;
+  clock(): number;
+}
+
+/** How the core builds the Exchange listener and the mailbox data (injected so tests can use a fake). */
+export interface ExchangeWiring<D extends { expectedUsage(): UsageTruth }> {
+  createHandler(deps: ExchangeDeps<D>): (req: IncomingMessage, res: ServerResponse) => void;
+  createDataset(options: { seed: number; count: number; domain: string; tenantId: string }): D;
+}
+
+const DEFAULT_MAILBOXES = 50;
+
+/** Start the emulator with the real Exchange Online handler and mailbox generator. */
+export async function startEmulator(
+  options: EmulatorOptions & EmulatorCoreOptions = {},
+): Promise<RunningEmulator> {
+  const [{ createExchangeHandler }, { createMailboxDataset }] = await Promise.all([
+    import("./exchange/handler.js"),
+    import("./data/mailboxes.js"),
+  ]);
+  return startEmulatorWith<MailboxDataset>(options, {
+    createHandler: (deps) => createExchangeHandler(deps),
+    createDataset: (o) => createMailboxDataset(o),
+  });
+}
+
+export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth }>(
+  options: EmulatorCoreOptions,
+  exchange: ExchangeWiring<D>,
+): Promise<RunningEmulator> {
+  const host = options.host ?? "127.0.0.1";
+  const clock = options.clock ?? Date.now;
+  const tls = await loadOrCreateTls({ stateDir: options.stateDir, host });
+  const store = await StateStore.open(options.stateDir, () => [
+    seedTenant(options.tenantDomain, {
+      withoutExchangeServicePrincipal: options.withoutExchangeServicePrincipal,
+    }),
+  ]);
+  const issuer = await TokenIssuer.open(options.stateDir);
+  const settings: RuntimeSettings = {
+    latencyMs: options.latencyMs ?? 0,
+    throttle: options.throttle,
+    faults: options.faults,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
+    replicationDelayMs: options.replicationDelayMs ?? 0,
+    deviceCodeAutoApprove: options.deviceCodeAutoApprove ?? true,
+  };
+  const stats: EmulatorStats = {
+    tokenRequests: 0,
+    graphRequests: 0,
+    exchangeRequests: 0,
+    throttled: 0,
+    faultsInjected: 0,
+  };
+  // Origins are known once the listeners are bound; handlers read them per request.
+  const ctx: EmulatorContext = {
+    store,
+    issuer,
+    origins: { identity: "", graph: "", exchange: "" },
+    settings,
+    stats,
+    clock,
+  };
+
+  const datasets = new Map<string, D>();
+  const dataset = (tenantId: string): D => {
+    let d = datasets.get(tenantId);
+    if (!d) {
+      const t = store.tenantById(tenantId);
+      if (!t) throw new Error(`No tenant ${tenantId} in the emulator`);
+      d = exchange.createDataset({
+        seed: options.seed ?? 1,
+        count: options.mailboxes ?? DEFAULT_MAILBOXES,
+        domain: t.tenant.domain,
+        tenantId,
+      });
+      datasets.set(tenantId, d);
+    }
+    return d;
+  };
+
+  const exchangeHandler = exchange.createHandler({
+    get origin() {
+      return ctx.origins.exchange;
+    },
+    verifyAccessToken: (token) => issuer.verify(token, Math.floor(clock() / 1000)),
+    resolveTenant: (segment) => store.tenant(segment)?.tenant,
+    authorizationPropagated: (claims) => authorizationPropagated(ctx, claims),
+    dataset,
+    options: () => ({ latencyMs: settings.latencyMs, throttle: settings.throttle, faults: settings.faults }),
+    onStat: (kind) => {
+      stats[kind]++;
+    },
+    clock,
+  });
+
+  const devices = new DeviceCodeStore();
+  const listeners: Listener[] = [];
+  const closeAll = async () => {
+    await Promise.all(listeners.map((l) => l.close()));
+  };
+  try {
+    const handlers = [createIdentityHandler(ctx, devices), createGraphHandler(ctx), exchangeHandler];
+    const base = options.port ?? 0;
+    for (const [i, handler] of handlers.entries()) {
+      listeners.push(
+        await listen(handler, { host, port: base === 0 ? 0 : base + i, cert: tls.certPem, key: tls.keyPem }),
+      );
+    }
+  } catch (error) {
+    await closeAll();
+    await tls.dispose();
+    const code = (error as { code?: string }).code;
+    if (code === "EADDRINUSE") {
+      throw new Error(
+        `Port ${options.port}, ${(options.port ?? 0) + 1} or ${(options.port ?? 0) + 2} on ${host} is in use; pick another --port, or 0 for free ports.`,
+      );
+    }
+    throw error;
+  }
+  const [identity, graph, exo] = listeners.map((l) => originOf(host, l.port)) as [string, string, string];
+  ctx.origins = { identity, graph, exchange: exo };
+  const t = store.defaultTenant;
+  const admin = t.users[0]!;
+
+  let closed = false;
+  return {
+    authorityHost: identity,
+    graphEndpoint: graph,
+    exchangeEndpoint: exo,
+    caPem: tls.caPem,
+    caFile: tls.caFile,
+    env: {
+      EXO_AUTHORITY_HOST: identity,
+      EXO_GRAPH_ENDPOINT: graph,
+      EXO_EXCHANGE_ENDPOINT: exo,
+      EXO_ORGANIZATION: t.tenant.domain,
+      NODE_EXTRA_CA_CERTS: tls.caFile,
+    },
+    tenant: { ...t.tenant },
+    admin: { userPrincipalName: admin.userPrincipalName, objectId: admin.id },
+    issueAdminToken(o = {}) {
+      const upn = (o.userPrincipalName ?? admin.userPrincipalName).toLowerCase();
+      const user = t.users.find((u) => u.userPrincipalName.toLowerCase() === upn);
+      if (!user)
+        throw new Error(`No seeded user ${o.userPrincipalName} in the emulator tenant ${t.tenant.domain}`);
+      return mintUserToken(ctx, t, user, AZURE_CLI_CLIENT_ID, delegatedPermissions(o.scopes ?? ADMIN_SCOPES))
+        .token;
+    },
+    get users() {
+      return t.users.map((u) => ({
+        userPrincipalName: u.userPrincipalName,
+        objectId: u.id,
+        roles: [...u.roles],
+      }));
+    },
+    expectedUsage: () => dataset(t.tenant.id).expectedUsage(),
+    configure(change) {
+      if (change.latencyMs !== undefined) settings.latencyMs = change.latencyMs;
+      if ("throttle" in change) settings.throttle = change.throttle;
+      if ("faults" in change) settings.faults = change.faults;
+      if (change.tokenLifetimeSeconds !== undefined)
+        settings.tokenLifetimeSeconds = change.tokenLifetimeSeconds;
+      if (change.replicationDelayMs !== undefined) settings.replicationDelayMs = change.replicationDelayMs;
+    },
+    stats: () => ({ ...stats }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await closeAll();
+      await store.flush();
+      await tls.dispose();
+    },
+  };
+}
+
+/**
+ * False while the newest grant (app role assignment or directory role) of the token's service
+ * principal is younger than the replication delay: Exchange has not seen it yet.
+ */
+export function authorizationPropagated(ctx: EmulatorContext, claims: AccessTokenClaims): boolean {
+  const t = ctx.store.tenantById(claims.tid);
+  if (!t) return true;
+  const times = [
+    ...t.appRoleAssignments.filter((a) => a.principalId === claims.oid).map((a) => a.createdAtMs),
+    ...t.roleAssignments.filter((a) => a.principalId === claims.oid).map((a) => a.createdAtMs),
+  ];
+  if (times.length === 0) return true;
+  return ctx.clock() - Math.max(...times) >= ctx.settings.replicationDelayMs;
+}
