@@ -6,6 +6,7 @@ import type { Command } from "commander";
  */
 // -- command imports (keep sorted) --
 import { register as registerCert } from "./commands/cert/index.js";
+import { register as registerDoctor } from "./commands/doctor.js";
 import { register as registerReport } from "./commands/report/index.js";
 import { register as registerSchedule } from "./commands/schedule.js";
 import type { CliContext } from "./context.js";
@@ -13,6 +14,7 @@ import type { CliContext } from "./context.js";
 export function registerCommands(program: Command, ctx: CliContext): void {
   // -- command registrations (keep sorted) --
   registerCert(program, ctx);
+  registerDoctor(program, ctx);
   registerReport(program, ctx);
   registerSchedule(program, ctx);
   void program;

@@ -1,11 +1,14 @@
 import type { Command } from "commander";
 import type { CliContext } from "../../context.js";
+import { register as registerCheck } from "./check.js";
 import { register as registerCsr } from "./csr.js";
 import { register as registerExport } from "./export.js";
 import { register as registerImport } from "./import.js";
 import { register as registerList } from "./list.js";
 import { register as registerNew } from "./new.js";
 import { register as registerRemove } from "./remove.js";
+import { register as registerRevoke } from "./revoke.js";
+import { register as registerRotate } from "./rotate.js";
 import { register as registerShow } from "./show.js";
 
 /** The `cert` subcommands, one file each; add a line here for a new one. */
@@ -17,6 +20,9 @@ const subcommands: Array<(parent: Command, ctx: CliContext) => void> = [
   registerShow,
   registerExport,
   registerRemove,
+  registerCheck,
+  registerRotate,
+  registerRevoke,
 ];
 
 /** `exo-cba cert ...`: create, request, import, list, show, export and remove certificates of the local store. */
