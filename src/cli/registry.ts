@@ -7,16 +7,22 @@ import type { Command } from "commander";
 // -- command imports (keep sorted) --
 import { register as registerCert } from "./commands/cert/index.js";
 import { register as registerDoctor } from "./commands/doctor.js";
+import { register as registerInvoke } from "./commands/invoke.js";
 import { register as registerReport } from "./commands/report/index.js";
 import { register as registerSchedule } from "./commands/schedule.js";
+import { register as registerTest } from "./commands/test.js";
+import { register as registerToken } from "./commands/token.js";
 import type { CliContext } from "./context.js";
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   // -- command registrations (keep sorted) --
   registerCert(program, ctx);
   registerDoctor(program, ctx);
+  registerInvoke(program, ctx);
   registerReport(program, ctx);
   registerSchedule(program, ctx);
+  registerTest(program, ctx);
+  registerToken(program, ctx);
   void program;
   void ctx;
 }

@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { CachingTokenProvider } from "../auth/cache.js";
 import { ClientCertificateTokenProvider } from "../auth/certificate.js";
 import { ManagedIdentityTokenProvider } from "../auth/managed-identity.js";
@@ -80,30 +81,10 @@ export interface ExchangeConnection {
   readonly stats: ExchangeStats;
 }
 
-/** The certificate module's loader (src/cert), imported lazily so a token-only connection never loads it. */
-interface LoadedCertificate {
-  certificatePem: string;
-  privateKeyPem: string;
-  thumbprint: string;
-  thumbprintSha256: string;
-  notAfter: Date;
-  subject: string;
-}
-
-async function loadFromStoreOrFile(
-  ref: CertificateReference,
-  home: string,
-  env: NodeJS.ProcessEnv,
-): Promise<LoadedCertificate> {
-  // A computed specifier keeps the type checker from requiring src/cert at build time of this module.
-  const specifier = "../cert/index.js";
-  const mod = (await import(specifier)) as {
-    loadCertificateCredential(
-      r: CertificateReference,
-      o: { home: string; env: NodeJS.ProcessEnv },
-    ): Promise<LoadedCertificate>;
-  };
-  return mod.loadCertificateCredential(ref, { home, env });
+/** The certificate module's loader, imported lazily so token-only and managed-identity runs never load it. */
+async function loadFromStoreOrFile(ref: CertificateReference, home: string, env: NodeJS.ProcessEnv) {
+  const { loadCertificateCredential } = await import("../cert/index.js");
+  return loadCertificateCredential(ref, { home, env });
 }
 
 function countCredentials(options: ConnectOptions): string[] {
@@ -148,69 +129,108 @@ export function validateConnectOptions(options: ConnectOptions): { appId: string
   return { appId, organization };
 }
 
+/** Which service a token is for: its scope is `<endpoint>/.default`. */
+export type TokenResource = "exchange" | "graph";
+
+/**
+ * Build the (uncached) token provider for the credential in `options`, for Exchange or Graph. Reads a
+ * `{ thumbprint }`/`{ path }` certificate from disk now, so a bad file fails before any request.
+ */
+export async function createTokenProvider(
+  options: ConnectOptions,
+  context: { endpoints: CloudEndpoints; transport: HttpTransport; resource?: TokenResource },
+): Promise<{ provider: TokenProvider; certificate: ConnectionCertificateInfo | undefined }> {
+  const { appId, organization } = validateConnectOptions(options);
+  const env = options.env ?? process.env;
+  const { endpoints, transport } = context;
+  const resourceBase = context.resource === "graph" ? endpoints.graphEndpoint : endpoints.exchangeEndpoint;
+  const tenant = options.tenantId ?? organization;
+  if (options.certificate) {
+    const c = options.certificate;
+    let credential: ConstructorParameters<typeof ClientCertificateTokenProvider>[0]["credential"];
+    let certificate: ConnectionCertificateInfo;
+    if ("thumbprint" in c || "path" in c) {
+      const ref: CertificateReference =
+        "thumbprint" in c
+          ? { kind: "thumbprint", thumbprint: c.thumbprint }
+          : c.password === undefined
+            ? { kind: "file", path: c.path }
+            : { kind: "file", path: c.path, password: c.password };
+      const loaded = await loadFromStoreOrFile(ref, options.home ?? stateHome(env), env);
+      credential = {
+        certificatePem: loaded.certificatePem,
+        privateKeyPem: loaded.privateKeyPem,
+        thumbprintSha256: loaded.thumbprintSha256,
+      };
+      certificate = {
+        thumbprint: loaded.thumbprint,
+        thumbprintSha256: loaded.thumbprintSha256,
+        subject: loaded.subject,
+        notAfter: loaded.notAfter,
+      };
+    } else {
+      credential = c;
+      certificate = describeCertificate(c.certificatePem);
+    }
+    const provider = new ClientCertificateTokenProvider({
+      appId,
+      tenant,
+      authorityHost: endpoints.authorityHost,
+      scope: `${resourceBase}/.default`,
+      transport,
+      credential,
+    });
+    return { provider, certificate };
+  }
+  if (options.managedIdentity) {
+    const mi = options.managedIdentity;
+    const miOptions: ConstructorParameters<typeof ManagedIdentityTokenProvider>[0] = {
+      resource: resourceBase,
+      env,
+    };
+    if (mi !== true && mi.clientId) miOptions.clientId = mi.clientId;
+    return { provider: new ManagedIdentityTokenProvider(miOptions), certificate: undefined };
+  }
+  if (options.accessToken)
+    return { provider: new StaticTokenProvider(options.accessToken), certificate: undefined };
+  return { provider: options.credential!, certificate: undefined };
+}
+
+/**
+ * A transport trusting `caPem` plus the NODE_EXTRA_CA_CERTS of `options.env` when that differs from the
+ * process's own (HttpTransport already reads the process's): an injected environment is honoured fully.
+ */
+export function createTransport(options: Pick<ConnectOptions, "caPem" | "env">): HttpTransport {
+  const caPem = [...(options.caPem ?? [])];
+  const extra = options.env?.NODE_EXTRA_CA_CERTS;
+  if (extra && extra !== process.env.NODE_EXTRA_CA_CERTS) {
+    try {
+      caPem.push(readFileSync(extra, "utf8"));
+    } catch (error) {
+      throw new UsageError(`Cannot read NODE_EXTRA_CA_CERTS=${extra}: ${(error as Error).message}`);
+    }
+  }
+  return new HttpTransport(caPem.length ? { caPem } : {});
+}
+
+/** Endpoints for these options: the resolved `cloud`, else the environment plus custom overrides. */
+export function connectionEndpoints(options: ConnectOptions): CloudEndpoints {
+  return endpointsFor(options, options.env ?? process.env);
+}
+
 /**
  * Connect to Exchange Online app-only. Nothing is sent until the first cmdlet (or getToken) runs, except
  * that a `{ thumbprint }`/`{ path }` certificate is read from disk here so a bad file fails early.
  */
 export async function connectExchangeOnline(options: ConnectOptions): Promise<ExchangeConnection> {
   const { appId, organization } = validateConnectOptions(options);
-  const env = options.env ?? process.env;
-  const endpoints = endpointsFor(options, env);
+  const endpoints = connectionEndpoints(options);
   const ownTransport = options.transport === undefined;
-  const transport = options.transport ?? new HttpTransport(options.caPem ? { caPem: options.caPem } : {});
-  const scope = `${endpoints.exchangeEndpoint}/.default`;
-  const tenant = options.tenantId ?? organization;
-
+  const transport = options.transport ?? createTransport(options);
   let inner: TokenProvider;
   let certificate: ConnectionCertificateInfo | undefined;
   try {
-    if (options.certificate) {
-      const c = options.certificate;
-      let credential: ConstructorParameters<typeof ClientCertificateTokenProvider>[0]["credential"];
-      if ("thumbprint" in c || "path" in c) {
-        const ref: CertificateReference =
-          "thumbprint" in c
-            ? { kind: "thumbprint", thumbprint: c.thumbprint }
-            : c.password === undefined
-              ? { kind: "file", path: c.path }
-              : { kind: "file", path: c.path, password: c.password };
-        const loaded = await loadFromStoreOrFile(ref, options.home ?? stateHome(env), env);
-        credential = {
-          certificatePem: loaded.certificatePem,
-          privateKeyPem: loaded.privateKeyPem,
-          thumbprintSha256: loaded.thumbprintSha256,
-        };
-        certificate = {
-          thumbprint: loaded.thumbprint,
-          thumbprintSha256: loaded.thumbprintSha256,
-          subject: loaded.subject,
-          notAfter: loaded.notAfter,
-        };
-      } else {
-        credential = c;
-        certificate = describeCertificate(c.certificatePem);
-      }
-      inner = new ClientCertificateTokenProvider({
-        appId,
-        tenant,
-        authorityHost: endpoints.authorityHost,
-        scope,
-        transport,
-        credential,
-      });
-    } else if (options.managedIdentity) {
-      const mi = options.managedIdentity;
-      const miOptions: ConstructorParameters<typeof ManagedIdentityTokenProvider>[0] = {
-        resource: endpoints.exchangeEndpoint,
-        env,
-      };
-      if (mi !== true && mi.clientId) miOptions.clientId = mi.clientId;
-      inner = new ManagedIdentityTokenProvider(miOptions);
-    } else if (options.accessToken) {
-      inner = new StaticTokenProvider(options.accessToken);
-    } else {
-      inner = options.credential!;
-    }
+    ({ provider: inner, certificate } = await createTokenProvider(options, { endpoints, transport }));
   } catch (error) {
     if (ownTransport) transport.close();
     throw error;
@@ -286,11 +306,11 @@ export interface ResolvedConnectOptions {
   retry?: RetryOptions;
 }
 
-/** Connect with what `resolveConnection` produced (the CLI path). */
-export function connectFromResolved(
+/** The library options equivalent to what `resolveConnection` produced (flags → env → profile). */
+export function connectOptionsFromResolved(
   resolved: ResolvedConnection,
   options: ResolvedConnectOptions = {},
-): Promise<ExchangeConnection> {
+): ConnectOptions {
   const cert = resolved.certificate;
   const certificate: CertificateInput =
     cert.kind === "thumbprint"
@@ -310,5 +330,13 @@ export function connectFromResolved(
   if (options.transport) connect.transport = options.transport;
   if (options.caPem) connect.caPem = options.caPem;
   if (options.retry) connect.retry = options.retry;
-  return connectExchangeOnline(connect);
+  return connect;
+}
+
+/** Connect with what `resolveConnection` produced (the CLI path). */
+export function connectFromResolved(
+  resolved: ResolvedConnection,
+  options: ResolvedConnectOptions = {},
+): Promise<ExchangeConnection> {
+  return connectExchangeOnline(connectOptionsFromResolved(resolved, options));
 }

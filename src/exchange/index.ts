@@ -11,8 +11,13 @@ export {
   type ConnectOptions,
   connectExchangeOnline,
   connectFromResolved,
+  connectionEndpoints,
+  connectOptionsFromResolved,
+  createTokenProvider,
+  createTransport,
   type ExchangeConnection,
   type ResolvedConnectOptions,
+  type TokenResource,
   validateConnectOptions,
 } from "./connect.js";
 export { exchangeErrorFromResponse, parseCmdletFailure, parseDetailMessage } from "./errors.js";
