@@ -38,19 +38,38 @@ describe("collectTenantUsage", () => {
     });
   });
 
-  it("reads statistics once per mailbox and once more only for mailboxes with an archive", async () => {
+  it("reads statistics once per mailbox and once more only for archives, with the cheap Get-EXO* cmdlets", async () => {
     const fake = new FakeExchange(FAKE_MAILBOXES);
-    await collectTenantUsage(fake, { limiter: limiter() });
-    const stats = fake.calls.filter((c) => c.cmdlet === "Get-MailboxStatistics");
+    const result = await collectTenantUsage(fake, { limiter: limiter() });
+    expect(result.plan).toBe("exo");
+    const stats = fake.calls.filter((c) => c.cmdlet === "Get-EXOMailboxStatistics");
     expect(stats).toHaveLength(5 + 2);
-    expect(
-      stats
-        .filter((c) => c.params.Archive)
-        .map((c) => c.params.Identity)
-        .sort(),
-    ).toEqual(["g1", "g5"]);
-    expect(fake.calls.filter((c) => c.cmdlet === "Get-Mailbox")).toHaveLength(2); // active + inactive listing
-    expect(fake.calls.filter((c) => c.cmdlet === "Get-Recipient")).toHaveLength(1);
+    const archiveIds = stats.filter((c) => c.params.Archive).map((c) => c.params.Identity);
+    expect(archiveIds.sort()).toEqual(["g1", "g5"]);
+    expect(stats.find((c) => !c.params.Archive)?.params.Properties).toBe("LastLogonTime");
+    const listings = fake.calls.filter((c) => c.cmdlet === "Get-EXOMailbox");
+    expect(listings.map((c) => c.params)).toEqual(
+      expect.arrayContaining([
+        { ResultSize: "Unlimited", PropertySets: "Minimum,Archive" },
+        { InactiveMailboxOnly: true, ResultSize: "Unlimited" },
+      ]),
+    );
+    expect(fake.calls.filter((c) => c.cmdlet === "Get-EXORecipient")).toHaveLength(1);
+    expect(fake.calls).toHaveLength(3 + 7);
+  });
+
+  it("falls back to the classic cmdlets when the service does not run Get-EXO*, with the same numbers", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES, 3, 2);
+    fake.supportsExo = false;
+    const result = await collectTenantUsage(fake, { limiter: limiter() });
+    expect(result.plan).toBe("classic");
+    expect(result.failures).toEqual([]);
+    expect(aggregateUsage(result.mailboxes)).toMatchObject(FAKE_TOTALS);
+    expect(result.counts).toMatchObject({ recipients: 8, mailboxes: 5, inactiveMailboxes: 2, archives: 2 });
+    // after the fallback, statistics go straight to the classic cmdlet: 7 calls, none wasted per mailbox
+    expect(fake.calls.filter((c) => c.cmdlet === "Get-MailboxStatistics")).toHaveLength(7);
+    expect(fake.calls.filter((c) => c.cmdlet === "Get-EXOMailboxStatistics")).toHaveLength(0);
+    expect(result.warnings.join(" ")).toContain("classic cmdlets");
   });
 
   it("lists a mailbox that keeps failing as a failure instead of dropping it, and keeps the others", async () => {

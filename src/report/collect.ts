@@ -7,6 +7,7 @@
  * silently; authentication and authorization failures stop the tenant (every call would fail alike).
  */
 import { AuthenticationError, AuthorizationError, ExoCbaError } from "../errors.js";
+import { CLASSIC_PLAN, type CmdletCall, type CmdletPlan, EXO_PLAN, isUnsupportedCmdlet } from "./cmdlets.js";
 import type { AimdLimiter, LimiterTicket, Semaphore } from "./limiter.js";
 import {
   categoryOf,
@@ -16,12 +17,6 @@ import {
 } from "./mailbox-fields.js";
 import type { ThrottleSignal } from "./throttle-signal.js";
 import type { MailboxFailure, MailboxListing, MailboxUsage, TenantCounts, UsageSource } from "./types.js";
-
-export const CMDLETS = {
-  recipients: "Get-Recipient",
-  mailboxes: "Get-Mailbox",
-  statistics: "Get-MailboxStatistics",
-} as const;
 
 export interface CollectProgress {
   phase: "listing" | "statistics" | "done";
@@ -46,6 +41,8 @@ export interface CollectOptions {
   onMailboxDone?: (usage: MailboxUsage) => void;
   onMailboxFailed?: (failure: MailboxFailure) => void;
   onProgress?: (progress: CollectProgress) => void;
+  /** cmdlets to start with (default: the cheap Get-EXO* set, falling back to the classic ones) */
+  plan?: CmdletPlan;
   /** stop issuing new calls (Ctrl-C); what is done so far is kept */
   signal?: AbortSignal;
 }
@@ -57,7 +54,9 @@ export interface TenantCollection {
   failures: MailboxFailure[];
   /** the inactive-mailbox listing was refused (e.g. missing permission): counted as unknown */
   warnings: string[];
-  calls: { listingPages: number; statistics: number; archiveStatistics: number; reused: number };
+  calls: { statistics: number; archiveStatistics: number; reused: number };
+  /** the cmdlet set that answered */
+  plan: CmdletPlan["name"];
 }
 
 /** Exchange answered, but not with something we can count: a per-mailbox error, not a zero. */
@@ -69,7 +68,33 @@ export async function collectTenantUsage(
 ): Promise<TenantCollection> {
   const { limiter } = options;
   const warnings: string[] = [];
-  const calls = { listingPages: 0, statistics: 0, archiveStatistics: 0, reused: 0 };
+  const calls = { statistics: 0, archiveStatistics: 0, reused: 0 };
+  let plan = options.plan ?? EXO_PLAN;
+  /**
+   * Run a call of the current plan; if the service does not know the Get-EXO* cmdlet (and nothing was
+   * received yet), switch this tenant to the classic cmdlets and run it again.
+   */
+  const planned = async <T>(
+    pick: (p: CmdletPlan) => CmdletCall,
+    run: (call: CmdletCall, received: () => void) => Promise<T>,
+  ): Promise<T> => {
+    const used = plan;
+    let gotRows = false;
+    try {
+      return await run(pick(used), () => {
+        gotRows = true;
+      });
+    } catch (error) {
+      if (used === CLASSIC_PLAN || gotRows || !isUnsupportedCmdlet(error)) throw error;
+      if (plan === used) {
+        plan = CLASSIC_PLAN;
+        warnings.push(
+          `The service does not run ${pick(used).cmdlet}; the classic cmdlets were used instead.`,
+        );
+      }
+      return run(pick(CLASSIC_PLAN), () => {});
+    }
+  };
   const progress: CollectProgress = {
     phase: "listing",
     listed: 0,
@@ -102,37 +127,46 @@ export async function collectTenantUsage(
     }
   };
 
-  const countRows = (cmdlet: string, params: Record<string, string | boolean>) =>
-    withSlot(async () => {
-      let n = 0;
-      for await (const _ of source.stream(cmdlet, params)) n++;
-      return n;
-    });
+  const countRows = (pick: (p: CmdletPlan) => CmdletCall) =>
+    withSlot(() =>
+      planned(pick, async ({ cmdlet, params }, received) => {
+        let n = 0;
+        for await (const _ of source.stream(cmdlet, params)) {
+          received();
+          n++;
+        }
+        return n;
+      }),
+    );
 
   // -- listings: three paged enumerations, run side by side --
   const listing: MailboxListing[] = [];
-  const listMailboxes = withSlot(async () => {
-    for await (const row of source.stream(CMDLETS.mailboxes, { ResultSize: "Unlimited" })) {
-      const entry = listingFromMailboxRow(row);
-      if (!entry) {
-        warnings.push("Get-Mailbox returned a row without ExchangeGuid/Guid; it was skipped.");
-        continue;
-      }
-      listing.push(entry);
-      progress.listed++;
-      if (progress.listed % 1000 === 0) report();
-    }
-  });
-  const recipients = countRows(CMDLETS.recipients, { ResultSize: "Unlimited" });
-  const inactive = countRows(CMDLETS.mailboxes, { InactiveMailboxOnly: true, ResultSize: "Unlimited" }).catch(
-    (error: unknown) => {
-      if (isFatal(error)) throw error;
-      warnings.push(
-        `Inactive mailboxes could not be listed (${describe(error)}); their count is shown as unknown.`,
-      );
-      return null;
-    },
+  const listMailboxes = withSlot(() =>
+    planned(
+      (p) => p.mailboxes(),
+      async ({ cmdlet, params }, received) => {
+        for await (const row of source.stream(cmdlet, params)) {
+          received();
+          const entry = listingFromMailboxRow(row);
+          if (!entry) {
+            warnings.push(`${cmdlet} returned a row without ExchangeGuid/Guid; it was skipped.`);
+            continue;
+          }
+          listing.push(entry);
+          progress.listed++;
+          if (progress.listed % 1000 === 0) report();
+        }
+      },
+    ),
   );
+  const recipients = countRows((p) => p.recipients());
+  const inactive = countRows((p) => p.inactiveMailboxes()).catch((error: unknown) => {
+    if (isFatal(error)) throw error;
+    warnings.push(
+      `Inactive mailboxes could not be listed (${describe(error)}); their count is shown as unknown.`,
+    );
+    return null;
+  });
   const [recipientCount, inactiveCount] = await Promise.all([recipients, inactive, listMailboxes]);
 
   // -- statistics fan-out --
@@ -148,15 +182,19 @@ export async function collectTenantUsage(
     let stage: MailboxFailure["stage"] = "primary";
     try {
       const primary = await withSlot(() =>
-        readStatistics(source, { Identity: entry.guid }).finally(() => calls.statistics++),
+        planned(
+          (p) => p.statistics(entry.guid),
+          (call) => readStatistics(source, call),
+        ).finally(() => calls.statistics++),
       );
       let archive: StatisticsNumbers | undefined;
       if (entry.hasArchive && !fatal) {
         stage = "archive";
         archive = await withSlot(() =>
-          readStatistics(source, { Identity: entry.guid, Archive: true }).finally(
-            () => calls.archiveStatistics++,
-          ),
+          planned(
+            (p) => p.archiveStatistics(entry.guid),
+            (call) => readStatistics(source, call),
+          ).finally(() => calls.archiveStatistics++),
         );
       }
       const usage = toUsage(entry, primary, archive);
@@ -238,14 +276,12 @@ export async function collectTenantUsage(
     failures,
     warnings,
     calls,
+    plan: plan.name,
   };
 }
 
-async function readStatistics(
-  source: UsageSource,
-  params: Record<string, string | boolean>,
-): Promise<StatisticsNumbers> {
-  const rows = await source.invoke(CMDLETS.statistics, params);
+async function readStatistics(source: UsageSource, call: CmdletCall): Promise<StatisticsNumbers> {
+  const rows = await source.invoke(call.cmdlet, call.params);
   const row = rows[0];
   if (!row) {
     // Exchange returns no object (only a warning) for a mailbox nobody ever signed in to: it holds nothing.

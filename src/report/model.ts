@@ -22,7 +22,9 @@ export interface RunInfo {
   finishedAt: string;
   /** continued an unfinished earlier run (--resume) */
   resumed: boolean;
-  calls: { listingPages: number; statistics: number; archiveStatistics: number; reused: number };
+  calls: { statistics: number; archiveStatistics: number; reused: number };
+  /** "exo" (Get-EXO* with property sets) or "classic" (Get-Mailbox, Get-MailboxStatistics, Get-Recipient) */
+  cmdlets: "exo" | "classic";
   /** 429 retries the client reported */
   throttled: number;
 }

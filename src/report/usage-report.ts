@@ -163,6 +163,7 @@ async function reportTenant(target: TenantTarget, ctx: TenantRunContext): Promis
         finishedAt,
         resumed: unfinished !== undefined,
         calls: collection.calls,
+        cmdlets: collection.plan,
         throttled: throttle.throttled,
       },
       mailboxes: collection.mailboxes,

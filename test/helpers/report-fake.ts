@@ -30,6 +30,9 @@ export class FakeExchange implements UsageSource {
   inFlight = 0;
   maxInFlight = 0;
 
+  /** false: like an endpoint that only runs the classic cmdlets (Get-EXO* are "not recognized") */
+  supportsExo = true;
+
   constructor(
     readonly mailboxes: FakeMailbox[],
     readonly extraRecipients = 3,
@@ -38,13 +41,31 @@ export class FakeExchange implements UsageSource {
 
   statisticsCalls(guid?: string): number {
     return this.calls.filter(
-      (c) => c.cmdlet === "Get-MailboxStatistics" && (guid === undefined || c.params.Identity === guid),
+      (c) =>
+        /^Get-(EXO)?MailboxStatistics$/.test(c.cmdlet) && (guid === undefined || c.params.Identity === guid),
     ).length;
   }
 
-  async *stream(cmdlet: string, params: Record<string, unknown> = {}) {
-    this.calls.push({ cmdlet, params });
+  /** Get-EXOMailbox → Get-Mailbox etc., or the "not recognized" error when the EXO set is off. */
+  private canonical(cmdlet: string): string {
+    if (!cmdlet.startsWith("Get-EXO")) return cmdlet;
+    if (!this.supportsExo) {
+      throw new ServerError(
+        `${cmdlet} failed: The term '${cmdlet}' is not recognized as the name of a cmdlet.`,
+        {
+          httpStatus: 400,
+          errorClass: "System.Management.Automation.CommandNotFoundException",
+          cmdlet,
+        },
+      );
+    }
+    return cmdlet.replace("Get-EXO", "Get-");
+  }
+
+  async *stream(name: string, params: Record<string, unknown> = {}) {
+    this.calls.push({ cmdlet: name, params });
     await Promise.resolve();
+    const cmdlet = this.canonical(name);
     if (cmdlet === "Get-Recipient") {
       for (const m of this.mailboxes) yield { Name: m.upn, RecipientTypeDetails: m.type };
       for (let i = 0; i < this.extraRecipients; i++)
@@ -72,8 +93,9 @@ export class FakeExchange implements UsageSource {
     throw new ServerError(`fake: unexpected stream ${cmdlet}`);
   }
 
-  async invoke(cmdlet: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
-    this.calls.push({ cmdlet, params });
+  async invoke(name: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
+    this.calls.push({ cmdlet: name, params });
+    const cmdlet = this.canonical(name);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
