@@ -1,0 +1,81 @@
+import type { RunningEmulator } from "../../src/emulator/types.js";
+import type { HttpTransport } from "../../src/http/transport.js";
+
+/**
+ * Register an app with a certificate in the emulator through its Graph API, the way an admin would:
+ * application with the public key, service principal, Exchange.ManageAsApp on the Exchange resource,
+ * and a directory role. Only for tests of the invoke path; the real provisioning is `src/setup`.
+ */
+export const EXCHANGE_RESOURCE_APP_ID = "00000002-0000-0ff1-ce00-000000000000";
+export const MANAGE_AS_APP_ROLE_ID = "dc50a0fb-09a3-484d-be87-e023b12c6440";
+export const ROLE = {
+  exchangeAdministrator: "29232cdf-9323-42fd-ade2-1d097af3e4de",
+  globalReader: "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+} as const;
+
+export interface ProvisionedApp {
+  appId: string;
+  applicationId: string;
+  servicePrincipalId: string;
+}
+
+export async function provisionApp(
+  emu: RunningEmulator,
+  transport: HttpTransport,
+  options: {
+    certificatePem: string;
+    displayName?: string;
+    /** grant Exchange.ManageAsApp (default true) */
+    permission?: boolean;
+    /** directory role template id, or null for none (default Exchange Administrator) */
+    role?: string | null;
+  },
+): Promise<ProvisionedApp> {
+  const token = emu.issueAdminToken();
+  const graph = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const req: Parameters<HttpTransport["request"]>[0] = {
+      method,
+      url: `${emu.graphEndpoint}/v1.0${path}`,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json",
+      },
+    };
+    if (body !== undefined) req.body = JSON.stringify(body);
+    const res = await transport.request(req);
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`Graph ${method} ${path}: HTTP ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : {}) as T;
+  };
+  const der = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(
+    options.certificatePem,
+  )?.[1];
+  const key = (der ?? "").replace(/\s+/g, "");
+  const app = await graph<{ id: string; appId: string }>("POST", "/applications", {
+    displayName: options.displayName ?? `exo-cba-invoke-test-${Date.now()}`,
+    keyCredentials: [{ type: "AsymmetricX509Cert", usage: "Verify", key }],
+  });
+  const sp = await graph<{ id: string }>("POST", "/servicePrincipals", { appId: app.appId });
+  if (options.permission !== false) {
+    const filter = encodeURIComponent(`appId eq '${EXCHANGE_RESOURCE_APP_ID}'`);
+    const exchange = (
+      await graph<{ value: Array<{ id: string }> }>("GET", `/servicePrincipals?$filter=${filter}`)
+    ).value[0];
+    if (!exchange) throw new Error("The emulator tenant has no Exchange service principal.");
+    await graph("POST", `/servicePrincipals/${exchange.id}/appRoleAssignedTo`, {
+      principalId: sp.id,
+      resourceId: exchange.id,
+      appRoleId: MANAGE_AS_APP_ROLE_ID,
+    });
+  }
+  const role = options.role === undefined ? ROLE.exchangeAdministrator : options.role;
+  if (role) {
+    await graph("POST", "/roleManagement/directory/roleAssignments", {
+      principalId: sp.id,
+      roleDefinitionId: role,
+      directoryScopeId: "/",
+    });
+  }
+  return { appId: app.appId, applicationId: app.id, servicePrincipalId: sp.id };
+}
