@@ -21,6 +21,8 @@ export const ProfileSchema = z.object({
   role: z.string().optional(),
   /** Set while a rotation is under way or an old key is kept (`--keep-old`). */
   previousThumbprint: z.string().optional(),
+  /** keyId of the certificate's entry on the app, when known: lets the app remove it itself (removeKey). */
+  certificateKeyId: z.string().optional(),
   keepOldUntil: z.string().optional(),
   /** Custom endpoints the profile was created against (emulator, proxies). */
   endpoints: z

@@ -112,18 +112,38 @@ export function selfKeyManager(
     },
     async add(cert, signer) {
       const { key, type, usage, displayName } = newKeyCredential(cert);
-      const res = await graphFor(signer).post<KeyCredential>(`/applications/${applicationObjectId}/addKey`, {
-        keyCredential: { type, usage, key, displayName },
-        passwordCredential: null,
-        proof: proof(signer),
-      });
-      return res.body?.keyId ? { keyId: res.body.keyId } : {};
+      try {
+        const res = await graphFor(signer).post<KeyCredential>(
+          `/applications/${applicationObjectId}/addKey`,
+          {
+            keyCredential: { type, usage, key, displayName },
+            passwordCredential: null,
+            proof: proof(signer),
+          },
+        );
+        return res.body?.keyId ? { keyId: res.body.keyId } : {};
+      } catch (error) {
+        // A re-run after a crash between addKey and the journal: the key is there, which is what we wanted.
+        if (
+          error instanceof GraphError &&
+          error.status === 400 &&
+          error.matches(/already (registered|exists)/i)
+        )
+          return {};
+        throw error;
+      }
     },
     async remove(keyId, signer) {
-      await graphFor(signer).post(`/applications/${applicationObjectId}/removeKey`, {
-        keyId,
-        proof: proof(signer),
-      });
+      try {
+        await graphFor(signer).post(`/applications/${applicationObjectId}/removeKey`, {
+          keyId,
+          proof: proof(signer),
+        });
+      } catch (error) {
+        // Already gone (a re-run after a crash): the goal is met.
+        if (error instanceof GraphError && error.status === 404) return;
+        throw error;
+      }
     },
   };
 }

@@ -295,3 +295,33 @@ describe("rotateCertificate — interrupted after every step, then resumed", () 
     await expect(rotateCertificate(world.deps(await world.profile()))).rejects.toThrow(/damaged/);
   });
 });
+
+describe("rotateCertificate — self mode, where the app cannot list its own keys", () => {
+  function selfDeps(profile: Profile) {
+    const deps = world.deps(profile);
+    const inner = deps.keys;
+    deps.keys = { ...inner, mode: "self", list: async () => undefined };
+    return deps;
+  }
+
+  it("keeps the old key when its id is unknown, records the new key's id, and the next rotation removes its predecessor", async () => {
+    const first = await rotateCertificate(selfDeps(await world.profile()), { newThumbprint: GIVEN });
+    let p = await world.profile();
+    expect(first.oldKeyRemoved).toBe(false);
+    expect(first.steps.at(-1)).toEqual({ step: "removed", outcome: "skipped" });
+    expect(first.notes.join(" ")).toContain(`exo-cba cert revoke ${OLD}`);
+    expect(p).toMatchObject({
+      certificateThumbprint: GIVEN,
+      previousThumbprint: OLD,
+      certificateKeyId: "key-1",
+    });
+    expect(await readRotationJournal(home, "p")).toBeUndefined();
+
+    const second = await rotateCertificate(selfDeps(p));
+    p = await world.profile();
+    expect(second.oldKeyRemoved).toBe(true);
+    expect(world.keys.map((k) => k.customKeyIdentifier)).toEqual([OLD, second.newThumbprint]);
+    expect(p.certificateKeyId).toBe("key-2");
+    expect(p.previousThumbprint).toBeUndefined();
+  });
+});

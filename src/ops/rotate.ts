@@ -39,6 +39,8 @@ const JournalSchema = z.object({
   updatedAt: z.string(),
   steps: z.record(z.string(), z.string()),
   addedKeyId: z.string().optional(),
+  /** keyId of the old certificate on the app, when the profile knew it (lets self mode remove it) */
+  oldKeyId: z.string().optional(),
 });
 export type RotationJournal = z.infer<typeof JournalSchema>;
 
@@ -134,6 +136,13 @@ export function isPropagationDelay(error: unknown): boolean {
   return error instanceof AuthorizationError && error.reason === "propagating";
 }
 
+function switchProfile(profile: Profile, j: RotationJournal) {
+  profile.certificateThumbprint = j.newThumbprint;
+  profile.previousThumbprint = j.oldThumbprint;
+  if (j.addedKeyId) profile.certificateKeyId = j.addedKeyId;
+  else delete profile.certificateKeyId;
+}
+
 export async function rotateCertificate(
   deps: RotationDeps,
   options: RotateOptions = {},
@@ -203,6 +212,7 @@ export async function rotateCertificate(
       startedAt: at,
       updatedAt: at,
       steps: { certificate: at },
+      ...(profile.certificateKeyId ? { oldKeyId: profile.certificateKeyId } : {}),
     };
     await writeJournal(deps.home, journal);
     result.steps.push({ step: "certificate", outcome: "done" });
@@ -263,16 +273,14 @@ export async function rotateCertificate(
 
   // ---- step 4: switch the profile
   if (!already("switched")) {
-    profile.certificateThumbprint = j.newThumbprint;
-    profile.previousThumbprint = j.oldThumbprint;
+    switchProfile(profile, j);
     if (options.keepOld && options.keepOldUntil) profile.keepOldUntil = options.keepOldUntil;
     else delete profile.keepOldUntil;
     await deps.saveProfile(profile);
     await done("switched");
   } else {
     // The saved profile is the truth from here on; keep our copy in step with it.
-    profile.certificateThumbprint = j.newThumbprint;
-    profile.previousThumbprint = j.oldThumbprint;
+    switchProfile(profile, j);
   }
 
   // ---- step 5: the old key leaves the app (unless kept)
@@ -289,13 +297,24 @@ export async function rotateCertificate(
       );
     } else {
       const keys = await deps.keys.list();
-      if (keys === undefined) {
-        throw new UsageError("The app cannot read its own keys, so it cannot find the old key to remove.", {
-          hint: `The new certificate is in use. Re-run with --keep-old, and remove ${j.oldThumbprint} as an admin with \`exo-cba cert revoke ${j.oldThumbprint}\`.`,
+      // Self mode usually cannot read the app's keys; the keyId recorded when the old key was added serves.
+      const oldKeyId = keys ? findKey(keys, j.oldThumbprint)?.keyId : j.oldKeyId;
+      if (keys === undefined && !oldKeyId) {
+        // Nothing is broken (the new certificate works); only the clean-up needs an admin.
+        await deps.saveProfile(profile);
+        result.steps.push({ step: "removed", outcome: "skipped" });
+        result.notes.push(
+          `The app cannot list its own keys and the old key's id is unknown, so ${j.oldThumbprint} stays on the app. Remove it as an admin: \`exo-cba cert revoke ${j.oldThumbprint}\`. (Later self-rotations can remove their predecessor: the new key's id is now recorded.)`,
+        );
+        await rm(rotationJournalPath(deps.home, profile.name), { force: true });
+        log.event("rotate.end", {
+          profile: profile.name,
+          newThumbprint: j.newThumbprint,
+          oldKeyRemoved: false,
         });
+        return result;
       }
-      const old = findKey(keys, j.oldThumbprint);
-      if (old?.keyId) await deps.keys.remove(old.keyId, newCert);
+      if (oldKeyId) await deps.keys.remove(oldKeyId, newCert);
       delete profile.previousThumbprint;
       delete profile.keepOldUntil;
       await deps.saveProfile(profile);
