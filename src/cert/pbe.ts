@@ -22,10 +22,11 @@ import {
   toDer,
 } from "./asn1.js";
 import { Pkcs12KeyPurpose, pkcs12Kdf } from "./pkcs12-kdf.js";
+import { rc2CbcDecrypt } from "./rc2.js";
 
 /** Decryption failed the way a wrong password makes it fail (bad padding). */
 export class BadPasswordError extends Error {}
-/** An algorithm we do not implement (e.g. RC2-40 used by old OpenSSL for certificate bags). */
+/** An algorithm we do not implement (e.g. PBES2 with an unusual cipher). */
 export class UnsupportedAlgorithmError extends Error {}
 
 export interface Encrypted {
@@ -115,7 +116,17 @@ export function decryptWith(algorithm: Node, ciphertext: Uint8Array, password: s
     return decipher("des-ede3-cbc", key, iv, ciphertext);
   }
   if (algOid === OID.pbeSha1And40BitRc2Cbc || algOid === OID.pbeSha1And128BitRc2Cbc) {
-    throw new UnsupportedAlgorithmError("RC2 (legacy OpenSSL PFX)");
+    // OpenSSL 1.x wrote certificate bags this way by default; decryption only.
+    const bytes = algOid === OID.pbeSha1And40BitRc2Cbc ? 5 : 16;
+    const salt = octets(child(params, 0, "PBE parameters"));
+    const iterations = int(child(params, 1, "PBE parameters"));
+    const key = pkcs12Kdf("sha1", password, salt, iterations, Pkcs12KeyPurpose.key, bytes);
+    const iv = pkcs12Kdf("sha1", password, salt, iterations, Pkcs12KeyPurpose.iv, 8);
+    try {
+      return rc2CbcDecrypt(key, bytes * 8, iv, ciphertext);
+    } catch {
+      throw new BadPasswordError("bad decrypt");
+    }
   }
   throw new UnsupportedAlgorithmError(algOid);
 }

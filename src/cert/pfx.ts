@@ -5,7 +5,7 @@
  * and later, OpenSSL 3, .NET), or with `legacy` 3DES bags and an HMAC-SHA1 MAC for Windows Server
  * 2016 and older. The leaf's key and certificate carry friendlyName and localKeyID (Windows pairs
  * them by localKeyID). Iteration counts stay well inside .NET's loader limits (300 000).
- * Read: the same, plus unencrypted key bags; RC2 (old OpenSSL defaults) is refused with a hint.
+ * Read: the same, plus unencrypted key bags and RC2-40 certificate bags (OpenSSL 1.x defaults).
  */
 import {
   createHash,

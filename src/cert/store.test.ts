@@ -40,7 +40,10 @@ describe("CertStore", () => {
     const spaced = thumbprint.match(/.{4}/g)!.join(" ");
     for (const spelling of [thumbprint, colons, spaced, thumbprintSha256.toLowerCase()]) {
       expect((await store.get(spelling)).thumbprint).toBe(thumbprint);
+      expect(await store.hasCertificate(spelling)).toBe(true);
     }
+    expect(await store.hasCertificate("AB".repeat(20))).toBe(false);
+    expect(await store.hasCertificate("AB".repeat(32))).toBe(false);
   });
 
   it("lists certificates with the fields the CLI shows, and ignores keys still waiting for a certificate", async () => {

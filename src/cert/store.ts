@@ -123,8 +123,11 @@ export class CertStore {
     return fileExists(this.keyPath(keyId));
   }
 
+  /** Whether the store holds a certificate (SHA-1 or SHA-256 thumbprint, any spelling). */
   async hasCertificate(thumbprint: string): Promise<boolean> {
-    return fileExists(this.certPath(normalizeThumbprint(thumbprint)));
+    const normalized = normalizeThumbprint(thumbprint);
+    if (normalized.length === 40) return fileExists(this.certPath(normalized));
+    return (await this.list()).some((c) => c.thumbprintSha256 === normalized);
   }
 
   /** Store a private key (encrypted when EXO_CERT_STORE_PASSPHRASE is set); returns its key id. */
