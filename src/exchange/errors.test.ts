@@ -145,4 +145,16 @@ describe("exchangeErrorFromResponse", () => {
     expect(fine.reason).toBe("propagating");
     expect(fine.hint).toMatch(/if you just ran setup, wait a few minutes/);
   });
+
+  it("3xx → ServerError naming the redirect target (the token is not sent there)", () => {
+    const e = exchangeErrorFromResponse({
+      status: 302,
+      headers: { location: "https://nam12.outlook.office365.com/adminapi/beta/x/InvokeCommand" },
+      bodyText: "",
+      cmdlet: "Get-Mailbox",
+    }) as ServerError;
+    expect(e).toBeInstanceOf(ServerError);
+    expect(e.message).toMatch(/redirected Get-Mailbox to https:\/\/nam12\.outlook\.office365\.com/);
+    expect(e.hint).toMatch(/EXO_EXCHANGE_ENDPOINT/);
+  });
 });

@@ -134,6 +134,20 @@ export function exchangeErrorFromResponse(ctx: ErrorContext): ExoCbaError {
   const serverMessage = failure?.message ?? ctx.bodyText.replace(/\0/g, "").trim().slice(0, 300);
   if (ctx.status === 401 || ctx.status === 403) return explainAccessDenied(ctx, serverMessage);
   const requestId = header(ctx.headers, "request-id");
+  if (ctx.status >= 300 && ctx.status < 400) {
+    // A regional redirect: following it would hand the bearer token to another host, so we stop and say where.
+    const location = header(ctx.headers, "location") ?? "(no Location header)";
+    const details: ConstructorParameters<typeof ServerError>[1] = {
+      httpStatus: ctx.status,
+      cmdlet: ctx.cmdlet,
+      hint: "If that host is genuinely Exchange Online for your tenant, set EXO_EXCHANGE_ENDPOINT to its https://host base and run again.",
+    };
+    if (requestId) details.requestId = requestId;
+    return new ServerError(
+      `Exchange redirected ${ctx.cmdlet} to ${location}; not following it with the access token.`,
+      details,
+    );
+  }
   const details: ConstructorParameters<typeof ServerError>[1] = {
     httpStatus: ctx.status,
     cmdlet: ctx.cmdlet,
