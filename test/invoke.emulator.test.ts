@@ -235,6 +235,21 @@ describe("CLI exit codes against the emulator", () => {
     expect(r.stdout).toBe("");
   });
 
+  it("a tenant that does not exist → exit 3 with AADSTS90002", async () => {
+    const r = await run([
+      "invoke",
+      "Get-Mailbox",
+      "--app-id",
+      app.appId,
+      "--organization",
+      "nosuchtenant.onmicrosoft.com",
+      "--certificate-file-path",
+      pemPath,
+    ]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/AADSTS90002/);
+  });
+
   it("an unknown cmdlet → exit 5", async () => {
     const r = await run(["invoke", "Get-NoSuchThing", ...conn(() => pemPath)]);
     expect(r.code).toBe(5);
