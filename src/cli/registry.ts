@@ -7,6 +7,7 @@ import type { Command } from "commander";
 // -- command imports (keep sorted) --
 import { register as registerCert } from "./commands/cert/index.js";
 import { register as registerDoctor } from "./commands/doctor.js";
+import { register as registerEmulator } from "./commands/emulator.js";
 import { register as registerInvoke } from "./commands/invoke.js";
 import { register as registerReport } from "./commands/report/index.js";
 import { register as registerSchedule } from "./commands/schedule.js";
@@ -18,6 +19,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   // -- command registrations (keep sorted) --
   registerCert(program, ctx);
   registerDoctor(program, ctx);
+  registerEmulator(program, ctx);
   registerInvoke(program, ctx);
   registerReport(program, ctx);
   registerSchedule(program, ctx);

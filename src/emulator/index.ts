@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { UsageError } from "../errors.js";
 import type { MailboxDataset } from "./data/mailboxes.js";
 import { createGraphHandler } from "./graph/handler.js";
 import { ADMIN_SCOPES, AZURE_CLI_CLIENT_ID, seedTenant } from "./graph/well-known.js";
@@ -159,9 +160,11 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
     await tls.dispose();
     const code = (error as { code?: string }).code;
     if (code === "EADDRINUSE") {
-      throw new Error(
-        `Port ${options.port}, ${(options.port ?? 0) + 1} or ${(options.port ?? 0) + 2} on ${host} is in use; pick another --port, or 0 for free ports.`,
-      );
+      const p = options.port ?? 0;
+      throw new UsageError(`Port ${p}, ${p + 1} or ${p + 2} on ${host} is already in use.`, {
+        hint: "Pick another --port (the emulator needs three consecutive ports), or --port 0 for any free ports.",
+        cause: error,
+      });
     }
     throw error;
   }

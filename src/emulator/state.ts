@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { UsageError } from "../errors.js";
 import { ensurePrivateDir, fileExists, writeFileAtomic } from "../util/fs.js";
 import type { TenantInfo } from "./types.js";
 
@@ -122,9 +123,16 @@ export class StateStore {
     await ensurePrivateDir(stateDir);
     const file = join(stateDir, STATE_FILE);
     if (await fileExists(file)) {
-      const parsed = JSON.parse(await readFile(file, "utf8")) as PersistedState;
-      if (parsed.version !== 1 || !Array.isArray(parsed.tenants)) {
-        throw new Error(`${file} is not an exo-cba emulator state file (delete it to start afresh).`);
+      let parsed: PersistedState | undefined;
+      try {
+        parsed = JSON.parse(await readFile(file, "utf8")) as PersistedState;
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed?.version !== 1 || !Array.isArray(parsed.tenants) || parsed.tenants.length === 0) {
+        throw new UsageError(`${file} is not a readable exo-cba emulator state file.`, {
+          hint: "Point --state at another directory, or delete that file to start with a fresh tenant.",
+        });
       }
       return new StateStore(parsed, file);
     }

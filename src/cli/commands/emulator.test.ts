@@ -1,0 +1,143 @@
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HttpTransport } from "../../http/transport.js";
+import type { CliContext } from "../context.js";
+import { main } from "../main.js";
+import { emulatorOptionsFrom, exportLine, runEmulator } from "./emulator.js";
+
+function capture() {
+  const stream = new PassThrough();
+  let text = "";
+  stream.on("data", (c) => {
+    text += String(c);
+  });
+  return { stream, text: () => text };
+}
+
+function testContext() {
+  const out = capture();
+  const err = capture();
+  const ctx: CliContext = {
+    stdout: out.stream,
+    stderr: err.stream,
+    env: {},
+    interactive: false,
+    debug: false,
+    yes: false,
+  };
+  return { ctx, out, err };
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "exo-cba-emulator-cli-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("exo-cba emulator", () => {
+  it("maps flags to emulator options, leaving unset ones to the emulator's defaults", () => {
+    expect(emulatorOptionsFrom({})).toEqual({});
+    expect(
+      emulatorOptionsFrom({
+        port: 8443,
+        state: "/s",
+        seed: 3,
+        mailboxes: 10,
+        latencyMs: 5,
+        throttleRate: 20,
+        throttleConcurrency: 4,
+        errorRate: 0.1,
+        dropRate: 0.01,
+        tokenLifetime: 600,
+        replicationDelayMs: 1000,
+        autoApprove: false,
+      }),
+    ).toEqual({
+      port: 8443,
+      stateDir: "/s",
+      seed: 3,
+      mailboxes: 10,
+      latencyMs: 5,
+      throttle: { ratePerSecond: 20, concurrency: 4 },
+      faults: { errorRate: 0.1, dropRate: 0.01 },
+      tokenLifetimeSeconds: 600,
+      replicationDelayMs: 1000,
+      deviceCodeAutoApprove: false,
+    });
+    expect(emulatorOptionsFrom({ autoApprove: true })).toEqual({});
+  });
+
+  it("quotes export values only when a shell needs it", () => {
+    expect(exportLine("EXO_GRAPH_ENDPOINT", "https://127.0.0.1:8444")).toBe(
+      "export EXO_GRAPH_ENDPOINT=https://127.0.0.1:8444",
+    );
+    expect(exportLine("NODE_EXTRA_CA_CERTS", "/tmp/my dir/it's/ca.pem")).toBe(
+      "export NODE_EXTRA_CA_CERTS='/tmp/my dir/it'\\''s/ca.pem'",
+    );
+  });
+
+  it("rejects bad flag values with exit code 2 before starting anything", async () => {
+    for (const args of [
+      ["--port", "70000"],
+      ["--error-rate", "2"],
+      ["--mailboxes", "-1"],
+      ["--token-lifetime", "abc"],
+    ]) {
+      const { ctx, err } = testContext();
+      expect(await main(["emulator", ...args], ctx)).toBe(2);
+      expect(err.text()).toMatch(/expected/);
+    }
+  });
+
+  it("documents itself with examples", async () => {
+    const { ctx, out } = testContext();
+    expect(await main(["emulator", "--help"], ctx)).toBe(0);
+    expect(out.text()).toContain("--replication-delay-ms");
+    expect(out.text()).toContain("Examples:");
+  });
+
+  it("prints export lines that reach the running emulator, then stops cleanly", async () => {
+    const { ctx, out, err } = testContext();
+    const state = join(dir, "state");
+    let reachable = 0;
+    await runEmulator({ state, mailboxes: 3 }, ctx, async (emu) => {
+      const env = Object.fromEntries(
+        out
+          .text()
+          .trim()
+          .split("\n")
+          .map((line) => /^export (\w+)=(.*)$/.exec(line)!.slice(1) as [string, string]),
+      );
+      expect(Object.keys(env).sort()).toEqual([
+        "EXO_AUTHORITY_HOST",
+        "EXO_EXCHANGE_ENDPOINT",
+        "EXO_GRAPH_ENDPOINT",
+        "EXO_ORGANIZATION",
+        "NODE_EXTRA_CA_CERTS",
+      ]);
+      expect(env.NODE_EXTRA_CA_CERTS).toBe(join(state, "ca.pem"));
+      const transport = new HttpTransport({ caPem: [emu.caPem] });
+      try {
+        const r = await transport.request({
+          method: "GET",
+          url: `${env.EXO_AUTHORITY_HOST}/${env.EXO_ORGANIZATION}/v2.0/.well-known/openid-configuration`,
+        });
+        reachable = r.status;
+        await r.text();
+      } finally {
+        transport.close();
+      }
+      return "test";
+    });
+    expect(reachable).toBe(200);
+    expect(err.text()).toContain("exo-cba emulator running for contoso.onmicrosoft.com");
+    expect(err.text()).toContain("emulator stopped.");
+    expect(out.text()).not.toContain("running");
+    expect((await stat(join(state, "state.json"))).mode & 0o777).toBe(0o600);
+  });
+});

@@ -1,0 +1,174 @@
+import type { Writable } from "node:stream";
+import { type Command, InvalidArgumentError } from "commander";
+import type { EmulatorOptions, RunningEmulator } from "../../emulator/types.js";
+import type { CliContext } from "../context.js";
+import { withExamples } from "../options.js";
+
+/**
+ * `exo-cba emulator`: run the local Microsoft cloud (identity, Graph, Exchange Online) until
+ * SIGINT/SIGTERM. The `export` lines on stdout point every other exo-cba command at it.
+ */
+
+const integer = (min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+  }
+  return n;
+};
+
+const probability = (value: string) => {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new InvalidArgumentError("expected a probability from 0 to 1, e.g. 0.05.");
+  }
+  return n;
+};
+
+export interface EmulatorCommandOptions {
+  port?: number;
+  state?: string;
+  seed?: number;
+  mailboxes?: number;
+  latencyMs?: number;
+  throttleRate?: number;
+  throttleConcurrency?: number;
+  errorRate?: number;
+  dropRate?: number;
+  tokenLifetime?: number;
+  replicationDelayMs?: number;
+  autoApprove?: boolean;
+}
+
+/** Map parsed flags to the emulator's options (only what was given, so the emulator's defaults apply). */
+export function emulatorOptionsFrom(o: EmulatorCommandOptions): EmulatorOptions {
+  const out: EmulatorOptions = {};
+  if (o.port !== undefined) out.port = o.port;
+  if (o.state !== undefined) out.stateDir = o.state;
+  if (o.seed !== undefined) out.seed = o.seed;
+  if (o.mailboxes !== undefined) out.mailboxes = o.mailboxes;
+  if (o.latencyMs !== undefined) out.latencyMs = o.latencyMs;
+  if (o.throttleRate !== undefined || o.throttleConcurrency !== undefined) {
+    out.throttle = {
+      ...(o.throttleRate !== undefined ? { ratePerSecond: o.throttleRate } : {}),
+      ...(o.throttleConcurrency !== undefined ? { concurrency: o.throttleConcurrency } : {}),
+    };
+  }
+  if (o.errorRate !== undefined || o.dropRate !== undefined) {
+    out.faults = {
+      ...(o.errorRate !== undefined ? { errorRate: o.errorRate } : {}),
+      ...(o.dropRate !== undefined ? { dropRate: o.dropRate } : {}),
+    };
+  }
+  if (o.tokenLifetime !== undefined) out.tokenLifetimeSeconds = o.tokenLifetime;
+  if (o.replicationDelayMs !== undefined) out.replicationDelayMs = o.replicationDelayMs;
+  if (o.autoApprove === false) out.deviceCodeAutoApprove = false;
+  return out;
+}
+
+/** `export NAME=value`, single-quoted for POSIX shells when the value needs it. */
+export function exportLine(name: string, value: string): string {
+  const safe = /^[A-Za-z0-9_./:@%+=,-]+$/.test(value);
+  return `export ${name}=${safe ? value : `'${value.replace(/'/g, `'\\''`)}'`}`;
+}
+
+/** Print how to use a running emulator: shell lines on stdout, a human note on stderr. */
+export function announce(emu: RunningEmulator, stdout: Writable, stderr: Writable): void {
+  for (const [name, value] of Object.entries(emu.env)) stdout.write(`${exportLine(name, value)}\n`);
+  const users = emu.users.map((u) => u.userPrincipalName).join(", ");
+  stderr.write(
+    [
+      `exo-cba emulator running for ${emu.tenant.domain} (tenant ${emu.tenant.id})`,
+      `  identity ${emu.authorityHost}   graph ${emu.graphEndpoint}   exchange ${emu.exchangeEndpoint}`,
+      `  CA certificate: ${emu.caFile}`,
+      `  seeded users: ${users}`,
+      "  Load the lines above into your shell (eval, or save and source them), then run exo-cba setup/invoke/report.",
+      "  Stop with Ctrl+C.",
+      "",
+    ].join("\n"),
+  );
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      resolve(signal);
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("emulator")
+    .description(
+      "run a local, stateful imitation of Microsoft identity, Graph and Exchange Online (HTTPS on loopback,\n" +
+        "its own CA); prints the environment variables that point exo-cba at it",
+    )
+    .option(
+      "--port <n>",
+      "first port: identity on N, Graph on N+1, Exchange on N+2 (0 = any free ports)",
+      integer(0, 65533),
+    )
+    .option("--state <dir>", "keep tenants, apps, keys and the CA in this directory across restarts")
+    .option("--seed <n>", "seed of the generated mailbox data (default 1)", integer(0, 2 ** 31 - 1))
+    .option("--mailboxes <n>", "mailboxes in the tenant (default 50)", integer(0, 10_000_000))
+    .option("--latency-ms <n>", "added latency per request, every service", integer(0, 600_000))
+    .option(
+      "--throttle-rate <n>",
+      "Exchange requests per second per app before 429 + Retry-After",
+      integer(1, 1_000_000),
+    )
+    .option(
+      "--throttle-concurrency <n>",
+      "concurrent Exchange requests per app before 429",
+      integer(1, 100_000),
+    )
+    .option("--error-rate <x>", "probability of a 503/504 per Exchange request", probability)
+    .option("--drop-rate <x>", "probability of a dropped connection per Exchange request", probability)
+    .option(
+      "--token-lifetime <s>",
+      "lifetime of issued access tokens in seconds (default 3599)",
+      integer(60, 86_400),
+    )
+    .option(
+      "--replication-delay-ms <n>",
+      "how long new apps, service principals and grants take to become visible (default 0)",
+      integer(0, 86_400_000),
+    )
+    .option(
+      "--no-auto-approve",
+      "device-code sign-in waits for approval on the emulator's page instead of signing in the admin",
+    );
+  withExamples(cmd, [
+    "exo-cba emulator --state ~/.exo-cba-emulator > emulator.env &   # then: . ./emulator.env",
+    "exo-cba emulator --port 8443 --mailboxes 5000 --seed 42 --latency-ms 20",
+    "exo-cba emulator --throttle-rate 20 --error-rate 0.05 --replication-delay-ms 30000 --no-auto-approve",
+  ]);
+  cmd.action((opts: EmulatorCommandOptions) => runEmulator(opts, ctx));
+}
+
+/**
+ * Start, announce, wait for `stop` (SIGINT/SIGTERM by default), close. Returns once the listeners are
+ * closed and the state is flushed to disk.
+ */
+export async function runEmulator(
+  opts: EmulatorCommandOptions,
+  ctx: Pick<CliContext, "stdout" | "stderr">,
+  stop: (emu: RunningEmulator) => Promise<string> = untilSignal,
+): Promise<void> {
+  const { startEmulator } = await import("../../emulator/index.js");
+  const emu = await startEmulator(emulatorOptionsFrom(opts));
+  try {
+    announce(emu, ctx.stdout, ctx.stderr);
+    const reason = await stop(emu);
+    ctx.stderr.write(`${reason}: stopping the emulator...\n`);
+  } finally {
+    await emu.close();
+  }
+  ctx.stderr.write("emulator stopped.\n");
+}
