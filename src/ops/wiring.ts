@@ -149,7 +149,7 @@ export async function freshToken(
     authorityHost: resolved.endpoints.authorityHost,
     scope,
     transport,
-    credential,
+    credential: { certificatePem: credential.certificatePem, privateKeyPem: credential.privateKeyPem },
   });
   return (await provider.getToken()).token;
 }
@@ -164,7 +164,8 @@ export async function invokeWith(
   const connection = await connectExchangeOnline({
     appId: resolved.appId,
     organization: resolved.organization,
-    certificate: credential,
+    // Only the PEMs: an object that also has `thumbprint` would be read as a store reference.
+    certificate: { certificatePem: credential.certificatePem, privateKeyPem: credential.privateKeyPem },
     cloud: resolved.endpoints,
     transport,
     ...(resolved.tenantId ? { tenantId: resolved.tenantId } : {}),
