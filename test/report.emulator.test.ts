@@ -1,0 +1,139 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator } from "../src/emulator/index.js";
+import type { RunningEmulator, UsageTruth } from "../src/emulator/types.js";
+import { connectExchangeOnline } from "../src/exchange/connect.js";
+import { HttpTransport } from "../src/http/transport.js";
+import { runUsageReport, type TenantTarget } from "../src/report/usage-report.js";
+import { createAppCertificate, type TestCertificate } from "./helpers/invoke-wire.js";
+import { provisionApp, ROLE } from "./helpers/provision.js";
+
+/**
+ * The usage report against the emulator: real HTTPS, real app-only sign-in, the real Exchange client
+ * with its retries. The oracle is the generator's own truth (`emu.expectedUsage()`), never the report.
+ */
+const MAILBOXES = 240;
+let emu: RunningEmulator;
+let transport: HttpTransport;
+let cert: TestCertificate;
+let appId: string;
+let truth: UsageTruth;
+let dir: string;
+
+beforeAll(async () => {
+  emu = await startEmulator({ mailboxes: MAILBOXES, seed: 11 });
+  transport = new HttpTransport({ caPem: [emu.caPem] });
+  cert = await createAppCertificate("CN=exo-cba-report-test");
+  ({ appId } = await provisionApp(emu, transport, {
+    certificatePem: cert.certificatePem,
+    role: ROLE.globalReader,
+  }));
+  truth = emu.expectedUsage();
+  dir = await mkdtemp(join(tmpdir(), "exo-report-emu-"));
+});
+
+afterAll(async () => {
+  transport?.close();
+  await emu?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** A tenant target on the real client; retries sped up (the emulator's Retry-After is still honoured). */
+function target(): TenantTarget {
+  return {
+    name: emu.tenant.domain,
+    organization: emu.tenant.domain,
+    connect: (onRetry) =>
+      connectExchangeOnline({
+        appId,
+        organization: emu.tenant.domain,
+        certificate: { certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem },
+        endpoints: {
+          authorityHost: emu.authorityHost,
+          graphEndpoint: emu.graphEndpoint,
+          exchangeEndpoint: emu.exchangeEndpoint,
+        },
+        transport,
+        retry: { onRetry, baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 8 },
+      }),
+  };
+}
+
+async function runInto(name: string, concurrency = 8) {
+  const outDir = join(dir, name);
+  const result = await runUsageReport({
+    targets: [target()],
+    historyPath: join(dir, `${name}.sqlite`),
+    outDir,
+    formats: ["json", "csv"],
+    concurrency,
+  });
+  const json = JSON.parse(await readFile(join(outDir, `usage-${emu.tenant.domain}.json`), "utf8"));
+  const csv = await readFile(join(outDir, `usage-${emu.tenant.domain}.csv`), "utf8");
+  return { result, json, csv };
+}
+
+/** The files minus what legitimately differs between two runs (times, run ids, call counters). */
+function stable(json: Record<string, unknown>) {
+  const { generatedAt: _g, run: _r, ...rest } = json;
+  return rest;
+}
+
+describe("report usage against the emulator", () => {
+  let clean: Awaited<ReturnType<typeof runInto>>;
+
+  it("matches every number of the generated tenant", async () => {
+    clean = await runInto("clean");
+    const { result, json } = clean;
+    expect(result.partial).toBe(false);
+    const r = result.reports[0]!;
+    expect(r.failures).toEqual([]);
+    expect(r.counts.recipients).toBe(truth.recipients);
+    expect(r.counts.mailboxes).toBe(truth.mailboxes);
+    expect(r.counts.mailboxesByType).toEqual(truth.mailboxesByType);
+    expect(r.counts.inactiveMailboxes).toBe(truth.inactiveMailboxes);
+    expect(r.counts.archives).toBe(truth.archives);
+    expect(r.totals.mailboxesMeasured).toBe(truth.mailboxes);
+    expect(r.totals.primaryBytes).toBe(truth.primaryBytes);
+    expect(r.totals.primaryItems).toBe(truth.primaryItems);
+    expect(r.totals.deletedBytes).toBe(truth.deletedBytes);
+    expect(r.totals.deletedItems).toBe(truth.deletedItems);
+    expect(r.totals.archiveBytes).toBe(truth.archiveBytes);
+    expect(r.totals.archiveItems).toBe(truth.archiveItems);
+    expect(r.totals.archiveDeletedBytes).toBe(truth.archiveDeletedBytes);
+    expect(r.totals.totalProtectedBytes).toBe(truth.totalProtectedBytes);
+    // the file says the same as the returned data
+    expect(json.totals.totalProtectedBytes).toBe(truth.totalProtectedBytes);
+    expect(json.mailboxes).toHaveLength(truth.mailboxes);
+    // statistics once per mailbox, once more per archive
+    expect(r.run.calls.statistics).toBe(truth.mailboxes);
+    expect(r.run.calls.archiveStatistics).toBe(truth.archives);
+  });
+
+  it("writes identical files when throttling, 5xx, dropped connections and token expiry hit the run", async () => {
+    expect(clean).toBeDefined();
+    const before = emu.stats();
+    emu.configure({
+      throttle: { concurrency: 4, ratePerSecond: 400, burst: 20 },
+      faults: { errorRate: 0.06, dropRate: 0.04, seed: 5 },
+      tokenLifetimeSeconds: 2,
+    });
+    let faulty: Awaited<ReturnType<typeof runInto>>;
+    try {
+      faulty = await runInto("faulty", 12);
+    } finally {
+      emu.configure({ throttle: {}, faults: { errorRate: 0, dropRate: 0 }, tokenLifetimeSeconds: 3599 });
+    }
+    const after = emu.stats();
+    // the faults really happened
+    expect(after.throttled - before.throttled).toBeGreaterThan(0);
+    expect(after.faultsInjected - before.faultsInjected).toBeGreaterThan(0);
+    expect(after.tokenRequests - before.tokenRequests).toBeGreaterThan(1);
+    expect(faulty.result.partial).toBe(false);
+    expect(faulty.result.reports[0]!.run.throttled).toBeGreaterThan(0);
+    expect(stable(faulty.json)).toEqual(stable(clean.json));
+    expect(faulty.csv).toBe(clean.csv);
+  });
+});
