@@ -81,8 +81,15 @@ export function unpermute32(value: number, key: number): number {
   return (x ^ key) >>> 0;
 }
 
-function hex(n: number, digits: number): string {
-  return n.toString(16).padStart(digits, "0").slice(-digits);
+/** Byte → two lowercase hex digits; GUIDs are built for every generated row, so avoid toString(16). */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function hex16(n: number): string {
+  return HEX[(n >>> 8) & 0xff]! + HEX[n & 0xff]!;
+}
+
+function hex32(n: number): string {
+  return hex16(n >>> 16) + hex16(n & 0xffff);
 }
 
 /**
@@ -94,7 +101,9 @@ export function deterministicGuid(seed: number, index: number, field: number): s
   const b = hash32(seed, index, field * 4 + 2);
   const c = hash32(seed, index, field * 4 + 3);
   const tail = permute32(index, guidKey(seed, field));
-  return `${hex(a, 8)}-${hex(b >>> 16, 4)}-4${hex(b & 0xfff, 3)}-${hex(8 | (c >>> 30), 1)}${hex(c & 0xfff, 3)}-${hex((c >>> 12) & 0xffff, 4)}${hex(tail, 8)}`;
+  const version = 0x4000 | (b & 0x0fff);
+  const variant = 0x8000 | (c & 0x3fff);
+  return `${hex32(a)}-${hex16(b >>> 16)}-${hex16(version)}-${hex16(variant)}-${hex16(c >>> 16)}${hex32(tail)}`;
 }
 
 /** The index a GUID made by `deterministicGuid(seed, ·, field)` was generated for (caller must verify). */

@@ -232,12 +232,12 @@ export function createExchangeHandler(
     const warnings = [...(source.warnings ?? [])];
     if (page.truncated) warnings.push(MORE_RESULTS_WARNING);
 
-    const body: Record<string, unknown> = {
+    const envelope: Record<string, unknown> = {
       "@odata.context": `${deps.origin}/adminapi/${version}/${segment}/$metadata#Collection(Exchange.GenericHashTable)`,
       "adminapi.warnings@odata.type": "#Collection(String)",
       "@adminapi.warnings": warnings,
-      value: page.rows,
     };
+    let nextLink: string | undefined;
     if (page.nextCursor !== undefined) {
       const next = codec.encode({
         cmdlet: cmdlet.name,
@@ -250,15 +250,19 @@ export function createExchangeHandler(
         pageSize,
         issuedMs: deps.clock(),
       });
-      body["@odata.nextLink"] = `${deps.origin}${url.pathname}?$skiptoken=${next}`;
+      nextLink = `${deps.origin}${url.pathname}?$skiptoken=${next}`;
     }
+    // The rows are already JSON; splice them into the envelope instead of re-serializing objects.
+    const head = JSON.stringify(envelope).slice(0, -1);
+    const tail = nextLink === undefined ? "]}" : `],"@odata.nextLink":${JSON.stringify(nextLink)}}`;
+    const body = `${head},"value":[${page.rows.join(",")}${tail}`;
     const headers: Record<string, string> = {
       ...baseHeaders,
       "Content-Type": JSON_CONTENT_TYPE,
       "OData-Version": "4.0",
     };
     if (asked !== undefined) headers["Preference-Applied"] = `odata.maxpagesize=${asked}`;
-    send(res, 200, headers, JSON.stringify(body));
+    send(res, 200, headers, body);
   }
 
   function authenticate(req: IncomingMessage): AccessTokenClaims {

@@ -103,7 +103,8 @@ export interface RowSource {
 }
 
 export interface Page {
-  rows: Array<Record<string, unknown>>;
+  /** the page's rows, already serialized: row objects die young instead of surviving until the page is sent */
+  rows: string[];
   /** position to continue from, when another page exists */
   nextCursor: number | undefined;
   /** true when ResultSize cut the result short while more rows exist */
@@ -115,12 +116,12 @@ export interface Page {
  * matching row, so a nextLink is only given when there really is more).
  */
 export function readPage(source: RowSource, cursor: number, emitted: number, pageSize: number): Page {
-  const rows: Array<Record<string, unknown>> = [];
+  const rows: string[] = [];
   const want = Math.min(pageSize, Math.max(0, source.limit - emitted));
   let position = cursor;
   while (rows.length < want && position < source.size) {
     const row = source.rowAt(position++);
-    if (row) rows.push(row);
+    if (row) rows.push(JSON.stringify(row));
   }
   // Look ahead for the next matching row without returning it.
   let next: number | undefined;
