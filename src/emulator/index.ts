@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { UsageError } from "../errors.js";
+import { ensurePrivateDir } from "../util/fs.js";
 import type { MailboxDataset } from "./data/mailboxes.js";
 import { createGraphHandler } from "./graph/handler.js";
 import { ADMIN_SCOPES, AZURE_CLI_CLIENT_ID, seedTenant } from "./graph/well-known.js";

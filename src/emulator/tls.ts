@@ -64,8 +64,10 @@ async function importKeyPem(pem: string): Promise<CryptoKey> {
   return (await webcrypto.subtle.importKey("pkcs8", der, RSA_ALG, true, ["sign"])) as CryptoKey;
 }
 
-async function createCa(): Promise<{ certPem: string; keyPem: string; keys: CryptoKeyPair }> {
-  const keys = await generateKeys();
+async function createCa(
+  pendingKeys: Promise<CryptoKeyPair> = generateKeys(),
+): Promise<{ certPem: string; keyPem: string; keys: CryptoKeyPair }> {
+  const keys = await pendingKeys;
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialHex(),
@@ -87,8 +89,9 @@ async function createServerCert(
   caCertPem: string,
   caKey: CryptoKey,
   host: string,
+  pendingKeys: Promise<CryptoKeyPair> = generateKeys(),
 ): Promise<{ certPem: string; keyPem: string }> {
-  const keys = await generateKeys();
+  const keys = await pendingKeys;
   const ca = new x509.X509Certificate(caCertPem);
   const now = Date.now();
   const names: Array<{ type: "ip" | "dns"; value: string }> = [
@@ -146,8 +149,10 @@ export const tlsFiles = (dir: string) => ({
 export async function loadOrCreateTls(options: { stateDir?: string; host: string }): Promise<EmulatorTls> {
   const { stateDir, host } = options;
   if (!stateDir) {
+    // Both RSA keys are generated at once: key generation dominates start-up time.
+    const serverKeys = generateKeys();
     const ca = await createCa();
-    const server = await createServerCert(ca.certPem, ca.keys.privateKey, host);
+    const server = await createServerCert(ca.certPem, ca.keys.privateKey, host, serverKeys);
     const dir = await mkdtemp(join(tmpdir(), "exo-cba-emulator-"));
     const caFile = join(dir, "ca.pem");
     await writeFileAtomic(caFile, ca.certPem, { mode: 0o644 });

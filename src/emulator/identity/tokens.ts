@@ -1,12 +1,7 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-} from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { fileExists, writeFileAtomic } from "../../util/fs.js";
 import type { AccessTokenClaims } from "../types.js";
 import { b64url, decodeJwt, signJwt, verifyJwtSignature } from "./jwt.js";
@@ -29,11 +24,12 @@ export class TokenIssuer {
   }
 
   static async open(stateDir: string | undefined): Promise<TokenIssuer> {
-    const fresh = () => generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-    if (!stateDir) return new TokenIssuer(fresh());
+    // Off the main thread, so it overlaps with the TLS key generation.
+    const fresh = async () => (await promisify(generateKeyPair)("rsa", { modulusLength: 2048 })).privateKey;
+    if (!stateDir) return new TokenIssuer(await fresh());
     const file = join(stateDir, "token-signing-key.pem");
     if (await fileExists(file)) return new TokenIssuer(createPrivateKey(await readFile(file, "utf8")));
-    const key = fresh();
+    const key = await fresh();
     await writeFileAtomic(file, key.export({ type: "pkcs8", format: "pem" }) as string, { mode: 0o600 });
     return new TokenIssuer(key);
   }
