@@ -160,7 +160,9 @@ export async function invokeWith(
   credential: Credential,
   cmdlet: string,
   transport: HttpTransport,
+  logger?: Logger,
 ): Promise<Record<string, unknown>[]> {
+  const started = Date.now();
   const connection = await connectExchangeOnline({
     appId: resolved.appId,
     organization: resolved.organization,
@@ -170,8 +172,27 @@ export async function invokeWith(
     transport,
     ...(resolved.tenantId ? { tenantId: resolved.tenantId } : {}),
   });
+  // One structured record per cmdlet for unattended runs: what ran, how it ended, how hard it was.
+  const record = (status: "ok" | "error", extra: Record<string, unknown>) =>
+    logger?.event("cmdlet.end", {
+      cmdlet,
+      status,
+      durationMs: Date.now() - started,
+      requests: connection.stats.requests,
+      retries: connection.stats.retries,
+      tokenRequests: connection.stats.tokenRequests,
+      ...extra,
+    });
   try {
-    return await connection.invoke(cmdlet);
+    const rows = await connection.invoke(cmdlet);
+    record("ok", { rows: rows.length });
+    return rows;
+  } catch (error) {
+    record("error", {
+      error,
+      ...(error instanceof ExoCbaError && error.requestId ? { requestId: error.requestId } : {}),
+    });
+    throw error;
   } finally {
     await connection.disconnect();
   }
@@ -235,7 +256,8 @@ export function doctorDeps(
     inspectCertificate: () => inspectLocalCertificate(resolved.certificate, resolved.home, env, now),
     acquireToken: (credential) =>
       freshToken(resolved, credential, exchangeScope(resolved.endpoints), options.transport),
-    invoke: (credential, cmdlet) => invokeWith(resolved, credential, cmdlet, options.transport),
+    invoke: (credential, cmdlet) =>
+      invokeWith(resolved, credential, cmdlet, options.transport, options.logger),
   };
   if (resolved.profile) deps.profile = resolved.profile;
   if (directory) deps.directory = directory;
@@ -344,7 +366,7 @@ export async function rotationDeps(
       return created.thumbprint;
     },
     verify: async (cert) => {
-      await invokeWith(resolved, cert, "Get-OrganizationConfig", options.transport);
+      await invokeWith(resolved, cert, "Get-OrganizationConfig", options.transport, options.logger);
     },
     saveProfile: async (p) => {
       await saveProfile(resolved.home, p);
