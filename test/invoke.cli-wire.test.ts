@@ -155,6 +155,45 @@ describe("exo-cba invoke (wire)", () => {
     });
   });
 
+  it("reads -Verbose/-V… and -y… as cmdlet parameters, not as exo-cba's --version/--yes", async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    exchangeHandler = (input) => {
+      seen.push(input);
+      return { status: 200, body: { value: [{ Name: "a" }] } };
+    };
+    const r = await run([
+      "invoke",
+      "Get-Mailbox",
+      "-Verbose",
+      "--output",
+      "ndjson",
+      "-Identity",
+      "x",
+      "-VirtualDirectory:$false",
+      ...connection,
+      "--",
+      "-yes",
+      "-Output",
+      "ndjson",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('{"Name":"a"}\n');
+    expect(seen[0]?.Parameters).toEqual({
+      Verbose: true,
+      Identity: "x",
+      VirtualDirectory: false,
+      yes: true,
+      Output: "ndjson",
+    });
+  });
+
+  it("keeps -V as --version on every other command line", async () => {
+    const r = await run(["-V"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
   it("maps a cmdlet error to exit 5 with the server's message", async () => {
     exchangeHandler = () => ({
       status: 404,

@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import type { Command } from "commander";
 import { PartialResultError, ServerError } from "../../errors.js";
 import { type CliContext, note } from "../context.js";
@@ -9,12 +10,71 @@ import {
   withExamples,
 } from "../options.js";
 
+/**
+ * The cmdlet's own arguments, taken from the raw command line: commander reads `-Verbose` as the global
+ * `-V` plus `-erbose`, so its view of the tail cannot be trusted. exo-cba's own options in the tail
+ * (parsed by commander) are skipped with their values; after `--` everything belongs to the cmdlet.
+ */
+export function cmdletTokens(rawArgs: readonly string[], cmd: Command, cmdlet: string): string[] {
+  const start = rawArgs.indexOf(cmd.name());
+  const cmdletAt = rawArgs.indexOf(cmdlet, start + 1);
+  const tail = rawArgs.slice(cmdletAt + 1);
+  const before = rawArgs.slice(start + 1, cmdletAt);
+  // `invoke -- Get-Mailbox -Verbose`: the separator came before the cmdlet name.
+  if (before.includes("--")) return tail;
+  const options = [...cmd.options, ...(cmd.parent?.options ?? [])];
+  const takesValue = (flag: string) => {
+    const option = options.find((o) => o.long === flag || (o.short === flag && cmd.options.includes(o)));
+    return option
+      ? { known: true, value: option.required || option.optional }
+      : { known: false, value: false };
+  };
+  const out: string[] = [];
+  for (let i = 0; i < tail.length; i++) {
+    const token = tail[i]!;
+    if (token === "--") {
+      out.push(...tail.slice(i + 1));
+      break;
+    }
+    const isLong = token.startsWith("--");
+    const isOwnShort = /^-[a-z]$/.test(token) && cmd.options.some((o) => o.short === token);
+    if (isLong || isOwnShort) {
+      const [flag] = token.split("=", 1) as [string];
+      const option = takesValue(flag);
+      if (option.known) {
+        if (option.value && !token.includes("=")) i++;
+        continue;
+      }
+    }
+    out.push(token);
+  }
+  return out;
+}
+
+/** True when this command line runs `invoke` (then `-V…` is a cmdlet parameter such as -Verbose). */
+function isInvokeCommandLine(rawArgs: readonly string[]): boolean {
+  const first = rawArgs.find((a) => !a.startsWith("-"));
+  return first === "invoke";
+}
+
 /** `exo-cba invoke CMDLET [-Name value ...] [--parameters-json J] [--raw]` — run any cmdlet, stream all pages. */
 export function register(program: Command, ctx: CliContext): void {
+  // The global `-V` (version) would fire on `-Verbose`, `-VirtualDirectory`… after an invoke: keep
+  // version for every other command line and ignore it on invoke's.
+  // (Command is an EventEmitter at run time; its typings do not say so, nor expose rawArgs.)
+  const emitter = program as unknown as EventEmitter & { rawArgs: string[] };
+  const versionListeners = emitter.listeners("option:version") as Array<(...args: unknown[]) => void>;
+  if (versionListeners.length > 0) {
+    emitter.removeAllListeners("option:version");
+    emitter.on("option:version", (...args: unknown[]) => {
+      if (isInvokeCommandLine(emitter.rawArgs)) return;
+      for (const listener of versionListeners) listener.apply(program, args);
+    });
+  }
   const cmd = program
     .command("invoke")
     .description(
-      "run any Exchange Online cmdlet app-only and stream every page of its result\n" +
+      "run any Exchange Online cmdlet app-only and stream every page of its result " +
         "(parameters PowerShell-style after the cmdlet name: -Name value, -Switch, -Switch:$false, -List a,b)",
     )
     .argument("<cmdlet>", "cmdlet name, Verb-Noun (e.g. Get-Mailbox)")
@@ -30,16 +90,16 @@ export function register(program: Command, ctx: CliContext): void {
     "exo-cba invoke Get-Mailbox -Identity adele@contoso.com -Archive --output json",
     "exo-cba invoke Get-EXOMailbox -RecipientTypeDetails UserMailbox,SharedMailbox -ResultSize 500 -o csv",
     `exo-cba invoke Set-Mailbox -Identity adele@contoso.com --parameters-json '{"EmailAddresses":{"Add":["smtp:a@contoso.com"]}}'`,
-    "exo-cba invoke Get-OrganizationConfig -- -Verbose:$false   # after --, nothing is read as an exo-cba option",
+    "exo-cba invoke Get-Mailbox -- -Identity adele --output x   # after --, everything goes to the cmdlet",
   ]);
-  cmd.action(async (cmdlet: string, _parameters: string[], opts: Record<string, unknown>, self: Command) => {
+  cmd.action(async (cmdlet: string, _parameters: string[], opts: Record<string, unknown>) => {
     const { parseCmdletArguments, mergeParametersJson } = await import("../../exchange/powershell-args.js");
     const { validateCmdletName } = await import("../../exchange/client.js");
     const { resolveConnection } = await import("../../config/connection.js");
 
     // Everything is checked before the first request: cmdlet name, parameters, connection options.
     validateCmdletName(cmdlet);
-    const tokens = self.args.slice(self.args.indexOf(cmdlet) + 1);
+    const tokens = cmdletTokens(emitter.rawArgs, cmd, cmdlet);
     const params = mergeParametersJson(
       parseCmdletArguments(tokens),
       typeof opts.parametersJson === "string" ? opts.parametersJson : undefined,

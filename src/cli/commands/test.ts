@@ -16,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("test")
     .description(
-      "connect with a profile or options and run Get-OrganizationConfig; prints the organization, app,\n" +
+      "connect with a profile or options and run Get-OrganizationConfig; prints the organization, app, " +
         "certificate and the roles in the token, or says precisely which link of the chain is broken",
     );
   addConnectionOptions(cmd);

@@ -7,7 +7,7 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("token")
     .description(
-      "print an app-only access token (e.g. for Connect-ExchangeOnline -AccessToken); only the token goes to\n" +
+      "print an app-only access token (e.g. for Connect-ExchangeOnline -AccessToken); only the token goes to " +
         "stdout, its expiry goes to stderr",
     )
     .addOption(
