@@ -14,7 +14,7 @@ import type { MailboxFailure, MailboxUsage, TenantCounts } from "./types.js";
 
 export const REPORT_SCHEMA = "exo-cba/usage-report@1";
 export const REPORT_SOURCE =
-  "Exchange Online live statistics: Get-Recipient, Get-Mailbox, Get-Mailbox -InactiveMailboxOnly, Get-MailboxStatistics (-Archive)";
+  "Exchange Online live statistics: Get-EXORecipient, Get-EXOMailbox (also -InactiveMailboxOnly), Get-EXOMailboxStatistics (-Archive), or their classic Get-Recipient/Get-Mailbox/Get-MailboxStatistics equivalents";
 
 export interface RunInfo {
   runId: string;
