@@ -79,13 +79,17 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
 ): Promise<RunningEmulator> {
   const host = options.host ?? "127.0.0.1";
   const clock = options.clock ?? Date.now;
-  const tls = await loadOrCreateTls({ stateDir: options.stateDir, host });
-  const store = await StateStore.open(options.stateDir, () => [
-    seedTenant(options.tenantDomain, {
-      withoutExchangeServicePrincipal: options.withoutExchangeServicePrincipal,
-    }),
+  if (options.stateDir) await ensurePrivateDir(options.stateDir);
+  // The three RSA keys (CA, server, token signing) are generated concurrently.
+  const [tls, store, issuer] = await Promise.all([
+    loadOrCreateTls({ stateDir: options.stateDir, host }),
+    StateStore.open(options.stateDir, () => [
+      seedTenant(options.tenantDomain, {
+        withoutExchangeServicePrincipal: options.withoutExchangeServicePrincipal,
+      }),
+    ]),
+    TokenIssuer.open(options.stateDir),
   ]);
-  const issuer = await TokenIssuer.open(options.stateDir);
   const settings: RuntimeSettings = {
     latencyMs: options.latencyMs ?? 0,
     throttle: options.throttle,
