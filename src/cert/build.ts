@@ -1,47 +1,12 @@
-import type { webcrypto } from "node:crypto";
 /**
  * Building certificates and certificate requests with @peculiar/x509, in the shape of
  * `New-SelfSignedCertificate -DnsName NAME -KeySpec Signature -KeyAlgorithm RSA -KeyLength 2048`.
+ * Loaded on demand (by create.ts): the library is slow to import and only creation needs it.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, type webcrypto } from "node:crypto";
 import { UsageError } from "../errors.js";
 import { RSA_SHA256 } from "./keys.js";
 import { x509 } from "./x509.js";
-
-/** New-SelfSignedCertificate backdates by 10 minutes so clocks a little behind still accept the cert. */
-export const BACKDATE_MS = 10 * 60_000;
-
-const LABEL = "[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?";
-const DNS_NAME = new RegExp(`^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*\\.?$`, "i");
-
-/** A host name (optionally a `*.` wildcard); refuses URLs, spaces, e-mail addresses. */
-export function validateDnsName(name: string): string {
-  const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > 253 || !DNS_NAME.test(trimmed)) {
-    throw new UsageError(`'${name}' is not a DNS name.`, {
-      hint: "Give a host or domain name such as contoso.onmicrosoft.com or exo-automation.contoso.com (no scheme, no path).",
-    });
-  }
-  return trimmed.replace(/\.$/, "").toLowerCase();
-}
-
-/** A distinguished name like `CN=app, O=Contoso, C=US`. */
-export function validateSubject(dn: string): string {
-  const parts = dn.split(/(?<!\\),/).map((p) => p.trim());
-  const ok = parts.length > 0 && parts.every((p) => /^[A-Za-z][A-Za-z0-9.-]*\s*=\s*\S/.test(p));
-  let name: x509.Name | undefined;
-  try {
-    if (ok) name = new x509.Name(dn);
-  } catch {
-    name = undefined;
-  }
-  if (!name) {
-    throw new UsageError(`'${dn}' is not a distinguished name.`, {
-      hint: "Use the form CN=name, O=Organization, C=US.",
-    });
-  }
-  return name.toString();
-}
 
 /** 16 random bytes with the top bit cleared, so the DER INTEGER is positive (RFC 5280 §4.1.2.2). */
 export function randomSerialNumber(): string {
@@ -91,8 +56,16 @@ export async function buildCertificateRequest(options: {
   keys: webcrypto.CryptoKeyPair;
 }): Promise<string> {
   const extensions = leafExtensions(options.dnsName);
+  let name: x509.Name;
+  try {
+    name = new x509.Name(options.subject);
+  } catch (error) {
+    throw new UsageError(`'${options.subject}' is not a distinguished name: ${(error as Error).message}`, {
+      hint: "Use the form CN=name, O=Organization, C=US.",
+    });
+  }
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: options.subject,
+    name,
     keys: options.keys,
     signingAlgorithm: RSA_SHA256,
     extensions,

@@ -1,13 +1,7 @@
 import { UsageError } from "../errors.js";
 import { writeFileAtomic } from "../util/fs.js";
-import {
-  BACKDATE_MS,
-  buildCertificateRequest,
-  buildSelfSignedCertificate,
-  validateDnsName,
-  validateSubject,
-} from "./build.js";
 import { generateRsaKeyPair } from "./keys.js";
+import { BACKDATE_MS, validateDnsName, validateSubject } from "./names.js";
 import { toPem } from "./pem.js";
 import { CertStore } from "./store.js";
 import type { CertificateInfo } from "./types.js";
@@ -63,6 +57,7 @@ export async function createSelfSignedCertificate(
   const dnsName = validateDnsName(options.dnsName);
   const { notBefore, notAfter } = validityWindow(now(), options);
   const keys = await generateRsaKeyPair(options.keySize ?? 2048);
+  const { buildSelfSignedCertificate } = await import("./build.js");
   const der = await buildSelfSignedCertificate({ dnsName, keys: keys.cryptoKeys, notBefore, notAfter });
 
   const store = await CertStore.open(options.home, options.env, { now });
@@ -100,6 +95,7 @@ export async function createCertificateRequest(options: CreateRequestOptions) {
   const dnsName = validateDnsName(options.dnsName);
   const subject = validateSubject(options.subject ?? `CN=${dnsName}`);
   const keys = await generateRsaKeyPair(options.keySize ?? 2048);
+  const { buildCertificateRequest } = await import("./build.js");
   const csrPem = await buildCertificateRequest({ dnsName, subject, keys: keys.cryptoKeys });
   const store = await CertStore.open(options.home, options.env);
   const keyId = await store.saveKey(keys.privateKey);

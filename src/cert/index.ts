@@ -1,5 +1,5 @@
 /** Certificates: create, CSR, import, local store, export (PEM/CER/PFX), inspect. */
-export { validateDnsName, validateSubject } from "./build.js";
+
 export {
   type CreateRequestOptions,
   type CreateSelfSignedOptions,
@@ -10,6 +10,7 @@ export { loadCertificateCredential } from "./credential.js";
 export { type ExportFormat, type ExportOptions, exportCertificate, exportPfx } from "./export.js";
 export { type ImportOptions, type ImportResult, importCertificate } from "./import.js";
 export { certificateDerBase64, inspectCertificatePem, parseCertificate } from "./inspect.js";
+export { validateDnsName, validateSubject } from "./names.js";
 export { CertStore, STORE_PASSPHRASE_ENV } from "./store.js";
 export type {
   CertificateCredential,
