@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import { createFaultInjector, type FaultInjector } from "./faults.js";
 import type { TokenIssuer } from "./identity/tokens.js";
 import type { StateStore } from "./state.js";
 import type { FaultOptions, ThrottleOptions } from "./types.js";
@@ -129,3 +130,24 @@ export async function listen(
 /** Origin of a listener as clients must address it (IPv6 literals in brackets). */
 export const originOf = (host: string, port: number) =>
   `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+/**
+ * Per-listener fault decisions for identity and Graph, when `faults.services` names them (the Exchange
+ * handler applies its own). The injector is rebuilt whenever `configure()` replaces the fault options,
+ * so a test that switches faults on mid-run gets a fresh, deterministic sequence.
+ */
+export function createFaultGate(
+  ctx: EmulatorContext,
+  service: "identity" | "graph",
+): () => "none" | "503" | "504" | "drop" {
+  let current: { options: FaultOptions; injector: FaultInjector } | undefined;
+  return () => {
+    const options = ctx.settings.faults;
+    if (!options) return "none";
+    if (current?.options !== options) current = { options, injector: createFaultInjector(options) };
+    if (!current.injector.appliesTo(service)) return "none";
+    const decision = current.injector.next();
+    if (decision !== "none") ctx.stats.faultsInjected++;
+    return decision;
+  };
+}

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   BodyTooLargeError,
   clientRequestId,
+  createFaultGate,
   delay,
   type EmulatorContext,
   type Handler,
@@ -23,17 +24,37 @@ const GRAPH_JSON =
   "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
 export function createGraphHandler(ctx: EmulatorContext): Handler {
+  const fault = createFaultGate(ctx, "graph");
   return (req, res) => {
-    void serve(ctx, req, res);
+    const decision = fault();
+    if (decision === "drop") {
+      req.socket.destroy();
+      return;
+    }
+    void serve(ctx, req, res, decision === "none" ? undefined : decision);
   };
 }
 
-async function serve(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  fault?: "503" | "504",
+): Promise<void> {
   const ids = { requestId: randomUUID(), clientRequestId: clientRequestId(req) };
   const headers = { "request-id": ids.requestId, "client-request-id": ids.clientRequestId };
   ctx.stats.graphRequests++;
   try {
     if (ctx.settings.latencyMs > 0) await delay(ctx.settings.latencyMs);
+    if (fault === "503") {
+      throw new GraphError(
+        503,
+        "serviceNotAvailable",
+        "The service is temporarily unavailable. Please retry later.",
+      );
+    }
+    if (fault === "504")
+      throw new GraphError(504, "gatewayTimeout", "The operation timed out. Please retry later.");
     const result = await dispatch(ctx, req);
     if (result.body === undefined) {
       res.writeHead(result.status, { ...headers, ...result.headers, "cache-control": "no-cache" });
@@ -52,7 +73,8 @@ async function serve(ctx: EmulatorContext, req: IncomingMessage, res: ServerResp
       res.destroy();
       return;
     }
-    sendJson(res, e.status, graphErrorBody(e, ids, ctx.clock()), headers, GRAPH_JSON);
+    const retry: Record<string, string> = e.status === 503 || e.status === 429 ? { "retry-after": "1" } : {};
+    sendJson(res, e.status, graphErrorBody(e, ids, ctx.clock()), { ...headers, ...retry }, GRAPH_JSON);
   }
 }
 

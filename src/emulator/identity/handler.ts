@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   BodyTooLargeError,
+  createFaultGate,
   delay,
   type EmulatorContext,
   type Handler,
@@ -26,7 +27,24 @@ const DEFAULT_USER_TENANT_SEGMENTS = new Set(["common", "organizations", "consum
  * endpoint, the device-code endpoint and its sign-in page.
  */
 export function createIdentityHandler(ctx: EmulatorContext, devices: DeviceCodeStore): Handler {
+  const fault = createFaultGate(ctx, "identity");
   return (req, res) => {
+    const decision = fault();
+    if (decision === "drop") {
+      req.socket.destroy();
+      return;
+    }
+    if (decision !== "none") {
+      const e = aadsts(
+        Number(decision),
+        "temporarily_unavailable",
+        90033,
+        "A transient error has occurred. Please try again.",
+      );
+      res.setHeader("retry-after", "1");
+      sendAadsts(ctx, req, res, e);
+      return;
+    }
     void route(ctx, devices, req, res).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();
