@@ -233,7 +233,7 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
       await journal.step(
         "plan",
         { status: "done", action: "exists" },
-        { certificateThumbprint: credential!.thumbprint },
+        { certificateThumbprint: credential!.thumbprint, profile: profileName },
       );
       ids = await applyPlan(
         {

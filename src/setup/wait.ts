@@ -4,7 +4,7 @@ import { GraphError } from "../graph/errors.js";
 /**
  * Waiting for Entra replication. Objects written a moment ago can be invisible to the next read or to a
  * dependent write for seconds to minutes, with no SLA (entra-provisioning.md §5). We poll instead of
- * sleeping a fixed time: the interval grows with the time already waited (≈20 % of it, 100 ms – 10 s,
+ * sleeping a fixed time: the interval grows with the time already waited (≈10 % of it, 100 ms – 10 s,
  * jittered), so a short lag costs little more than the lag itself and a long one does not hammer Graph.
  * Everything is bounded by one deadline for the whole run (`--timeout`).
  */
@@ -35,7 +35,7 @@ export class Deadline {
 
 /** Next poll interval after having waited `waitedMs` for the same condition. */
 export function pollIntervalMs(waitedMs: number, random: () => number): number {
-  const base = Math.min(10_000, Math.max(100, waitedMs * 0.2));
+  const base = Math.min(10_000, Math.max(100, waitedMs * 0.1));
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 

@@ -1,0 +1,271 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSelfSignedCertificate } from "../src/cert/create.js";
+import { type CloudEndpoints, resolveEndpoints } from "../src/cloud/environments.js";
+import { readProfiles } from "../src/config/profiles.js";
+import { startEmulator } from "../src/emulator/index.js";
+import type { RunningEmulator } from "../src/emulator/types.js";
+import { AuthorizationError } from "../src/errors.js";
+import { GraphClient } from "../src/graph/client.js";
+import { DirectoryApi } from "../src/graph/directory.js";
+import { HttpTransport } from "../src/http/transport.js";
+import { type SetupOptions, setupExchangeApp } from "../src/setup/setup.js";
+import { keyMatchesThumbprint, STEP_IDS } from "../src/setup/steps.js";
+import { teardownExchangeApp } from "../src/setup/teardown.js";
+
+/**
+ * Setup and teardown end to end against the in-process emulator: real HTTPS, real MSAL app-only sign-in
+ * with the registered certificate, and a real Get-OrganizationConfig as the proof.
+ */
+let emu: RunningEmulator;
+let transport: HttpTransport;
+let endpoints: CloudEndpoints;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  emu = await startEmulator({ mailboxes: 3 });
+  transport = new HttpTransport({ caPem: [emu.caPem] });
+  endpoints = resolveEndpoints(undefined, emu.env);
+});
+
+afterAll(async () => {
+  transport?.close();
+  await emu?.close();
+});
+
+async function freshHome() {
+  const home = await mkdtemp(join(tmpdir(), "exo-setup-"));
+  env = { ...emu.env, EXO_CBA_HOME: home };
+  return home;
+}
+
+function options(home: string, extra: Partial<SetupOptions> = {}): SetupOptions {
+  return {
+    organization: emu.tenant.domain,
+    role: "global-reader",
+    home,
+    env,
+    endpoints,
+    transport,
+    signIn: { accessToken: emu.issueAdminToken() },
+    ...extra,
+  };
+}
+
+function recorder() {
+  const calls: Array<{ method: string; path: string; status: number }> = [];
+  return { calls, onGraphResponse: (c: { method: string; path: string; status: number }) => calls.push(c) };
+}
+
+/** An independent look at the tenant: how many of each object exist for an app name. */
+async function census(uniqueName: string) {
+  const token = emu.issueAdminToken();
+  const api = new DirectoryApi(
+    new GraphClient({ endpoint: endpoints.graphEndpoint, transport, getToken: async () => token }),
+  );
+  const apps = await api.graph.list<{ id: string; appId: string }>(
+    `/applications?$filter=${encodeURIComponent(`uniqueName eq '${uniqueName}'`)}`,
+  );
+  const app = apps[0];
+  if (!app)
+    return {
+      apps: 0,
+      sps: 0,
+      grants: 0,
+      roles: 0,
+      keys: [] as Awaited<ReturnType<DirectoryApi["getKeyCredentials"]>>,
+    };
+  const sps = await api.graph.list<{ id: string }>(
+    `/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${app.appId}'`)}`,
+  );
+  const sp = sps[0];
+  return {
+    apps: apps.length,
+    sps: sps.length,
+    grants: sp ? (await api.listAppRoleAssignments(sp.id)).length : 0,
+    roles: sp ? (await api.listRoleAssignments(sp.id)).length : 0,
+    keys: await api.getKeyCredentials(app.id),
+  };
+}
+
+describe("setup against the emulator", () => {
+  it("provisions a fresh tenant, verifies with a live call, and a second run changes nothing", async () => {
+    const home = await freshHome();
+    const first = await setupExchangeApp(options(home));
+    expect(first.status).toBe("applied");
+    expect(first.verification?.ok).toBe(true);
+    expect(first.appId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(first.certificate?.origin).toBe("created");
+    expect(first.connect?.powershell).toBe(
+      `Connect-ExchangeOnline -CertificateThumbprint ${first.certificate?.thumbprint} -AppId ${first.appId} -Organization ${emu.tenant.domain}`,
+    );
+    const profiles = await readProfiles(home);
+    expect(profiles.defaultProfile).toBe(emu.tenant.domain);
+    expect(profiles.profiles[emu.tenant.domain]).toMatchObject({
+      appId: first.appId,
+      tenantId: emu.tenant.id,
+      servicePrincipalId: first.servicePrincipalId,
+      certificateThumbprint: first.certificate?.thumbprint,
+      role: "global-reader",
+    });
+
+    const rec = recorder();
+    const second = await setupExchangeApp(options(home, { onGraphResponse: rec.onGraphResponse }));
+    expect(second.status).toBe("unchanged");
+    expect(second.plan.every((p) => p.action === "exists")).toBe(true);
+    expect(rec.calls.filter((c) => c.method !== "GET")).toEqual([]);
+    expect(second.appId).toBe(first.appId);
+    expect(second.certificate?.thumbprint).toBe(first.certificate?.thumbprint);
+    expect(second.verification?.ok).toBe(true);
+
+    // Teardown removes everything; a second teardown finds nothing and says so.
+    const down = await teardownExchangeApp({
+      home,
+      env,
+      endpoints,
+      transport,
+      signIn: { accessToken: emu.issueAdminToken() },
+    });
+    expect(down.status).toBe("removed");
+    expect(down.plan.map((p) => p.what)).toEqual([
+      "role-assignment",
+      "consent",
+      "service-principal",
+      "application",
+      "profile",
+    ]);
+    const again = await teardownExchangeApp({
+      home,
+      env,
+      endpoints,
+      transport,
+      organization: emu.tenant.domain,
+      signIn: { accessToken: emu.issueAdminToken() },
+    });
+    expect(again.status).toBe("nothing-found");
+    const sameProfile = await teardownExchangeApp({
+      home,
+      env,
+      endpoints,
+      transport,
+      profile: emu.tenant.domain,
+    });
+    expect(sameProfile.status).toBe("nothing-found");
+  });
+
+  it("refuses an admin without directory rights, naming the roles needed", async () => {
+    const home = await freshHome();
+    const helpdesk = emu.users.find((u) => u.userPrincipalName.startsWith("helpdesk@"))!;
+    const error = await setupExchangeApp(
+      options(home, {
+        signIn: { accessToken: emu.issueAdminToken({ userPrincipalName: helpdesk.userPrincipalName }) },
+      }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthorizationError);
+    expect((error as AuthorizationError).reason).toBe("admin-rights");
+    expect((error as AuthorizationError).hint).toMatch(/Application Administrator/);
+  });
+
+  it("lets an Application Administrator create the app but stops at the role with Privileged Role Administrator named", async () => {
+    const home = await freshHome();
+    const appadmin = emu.users.find((u) => u.userPrincipalName.startsWith("appadmin@"))!;
+    const events: string[] = [];
+    const error = await setupExchangeApp(
+      options(home, {
+        appName: "exo-cba-appadmin",
+        signIn: { accessToken: emu.issueAdminToken({ userPrincipalName: appadmin.userPrincipalName }) },
+        progress: (e) => events.push(`${e.step}:${e.status}:${e.detail ?? ""}`),
+      }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthorizationError);
+    expect((error as AuthorizationError).reason).toBe("admin-rights");
+    expect((error as AuthorizationError).message).toContain("role");
+    expect((error as AuthorizationError).hint).toContain("Privileged Role Administrator");
+    const summary = events.find((e) => e.startsWith("read:failed:"))!;
+    expect(summary).toContain("In place: application registration (created");
+    const journal = JSON.parse(
+      await readFile(
+        join(home, "journals", (await import("node:fs")).readdirSync(join(home, "journals"))[0]!),
+        "utf8",
+      ),
+    );
+    expect(journal.status).toBe("failed");
+    expect(journal.steps.application.status).toBe("done");
+  });
+
+  it("resumes after being killed at any step and converges to exactly one of everything", async () => {
+    // One state home for all runs: the certificate of the first run is reused (no RSA key per run).
+    const home = await freshHome();
+    for (const step of STEP_IDS) {
+      const appName = `kill-${step}`;
+      await expect(
+        setupExchangeApp(
+          options(home, {
+            appName,
+            afterStep: (s) => {
+              if (s === step) throw new Error(`killed after ${s}`);
+            },
+          }),
+        ),
+      ).rejects.toThrow(`killed after ${step}`);
+      const resumed = await setupExchangeApp(options(home, { appName }));
+      expect(resumed.verification?.ok).toBe(true);
+      const c = await census(resumed.uniqueName);
+      expect({
+        step,
+        apps: c.apps,
+        sps: c.sps,
+        grants: c.grants,
+        roles: c.roles,
+        keys: c.keys.length,
+      }).toEqual({
+        step,
+        apps: 1,
+        sps: 1,
+        grants: 1,
+        roles: 1,
+        keys: 1,
+      });
+    }
+  });
+
+  it("keeps a certificate the app already had when registering a new one", async () => {
+    const home = await freshHome();
+    const first = await setupExchangeApp(options(home, { appName: "two-certs", skipVerify: true }));
+    const other = await createSelfSignedCertificate({ home, env, dnsName: "second.example" });
+    const second = await setupExchangeApp(
+      options(home, { appName: "two-certs", certificate: { thumbprint: other.thumbprint } }),
+    );
+    expect(second.plan.find((p) => p.step === "certificate")?.action).toBe("update");
+    expect(second.verification?.ok).toBe(true);
+    const c = await census(second.uniqueName);
+    expect(c.keys).toHaveLength(2);
+    expect(c.keys.some((k) => keyMatchesThumbprint(k, first.certificate!.thumbprint))).toBe(true);
+    expect(c.keys.some((k) => keyMatchesThumbprint(k, other.thumbprint))).toBe(true);
+  });
+
+  it("waits out replication delays (new app, new service principal, new grants) and still verifies", async () => {
+    const home = await freshHome();
+    emu.configure({ replicationDelayMs: 1500 });
+    try {
+      const waits: string[] = [];
+      const result = await setupExchangeApp(
+        options(home, {
+          appName: "replication",
+          progress: (e) => {
+            if (e.status === "waiting") waits.push(e.step);
+          },
+        }),
+      );
+      expect(result.verification?.ok).toBe(true);
+      // Each dependent step had to wait for the one before it to replicate.
+      expect(new Set(waits)).toEqual(new Set(["service-principal", "consent", "verify"]));
+      const c = await census(result.uniqueName);
+      expect([c.apps, c.sps, c.grants, c.roles, c.keys.length]).toEqual([1, 1, 1, 1, 1]);
+    } finally {
+      emu.configure({ replicationDelayMs: 0 });
+    }
+  });
+});
