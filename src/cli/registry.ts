@@ -6,6 +6,7 @@ import type { Command } from "commander";
  */
 // -- command imports (keep sorted) --
 import { register as registerCert } from "./commands/cert/index.js";
+import { register as registerDemo } from "./commands/demo.js";
 import { register as registerDoctor } from "./commands/doctor.js";
 import { register as registerEmulator } from "./commands/emulator.js";
 import { register as registerInvoke } from "./commands/invoke.js";
@@ -18,6 +19,7 @@ import type { CliContext } from "./context.js";
 export function registerCommands(program: Command, ctx: CliContext): void {
   // -- command registrations (keep sorted) --
   registerCert(program, ctx);
+  registerDemo(program, ctx);
   registerDoctor(program, ctx);
   registerEmulator(program, ctx);
   registerInvoke(program, ctx);
@@ -25,6 +27,4 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerSchedule(program, ctx);
   registerTest(program, ctx);
   registerToken(program, ctx);
-  void program;
-  void ctx;
 }
