@@ -11,7 +11,7 @@ import { AuthorizationError } from "../src/errors.js";
 import { connectExchangeOnline, type ExchangeConnection } from "../src/exchange/connect.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { createAppCertificate, type TestCertificate } from "./helpers/invoke-wire.js";
-import { type ProvisionedApp, provisionApp, ROLE } from "./helpers/provision.js";
+import { assignDirectoryRole, type ProvisionedApp, provisionApp, ROLE } from "./helpers/provision.js";
 
 /**
  * The invoke path against the in-process emulator: app-only sign-in with a registered certificate,
@@ -73,7 +73,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   clockOffsetMs = 0;
-  emu.configure({ faults: {}, throttle: {}, tokenLifetimeSeconds: 3599 });
+  emu.configure({ faults: {}, throttle: {}, tokenLifetimeSeconds: 3599, replicationDelayMs: 0 });
 });
 
 describe("invoke against the emulator", () => {
@@ -248,6 +248,28 @@ describe("CLI exit codes against the emulator", () => {
     ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/AADSTS90002/);
+  });
+
+  it("test on a grant Exchange has not seen yet → exit 4, the propagation link, and 'wait a few minutes'", async () => {
+    // The app is old enough for sign-in (the server's clock moves 400 s on), its role brand new.
+    const fresh = await provisionApp(emu, transport, { certificatePem: cert.certificatePem, role: null });
+    clockOffsetMs = 400_000;
+    emu.configure({ replicationDelayMs: 300_000 });
+    await assignDirectoryRole(emu, transport, fresh.servicePrincipalId, ROLE.exchangeAdministrator);
+    const r = await run([
+      "test",
+      "--app-id",
+      fresh.appId,
+      "--organization",
+      emu.tenant.domain,
+      "--certificate-file-path",
+      pemPath,
+    ]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/ok +permission/);
+    expect(r.stderr).toMatch(/FAIL propagation/);
+    expect(r.stderr).toMatch(/if you just ran setup, wait a few minutes/);
+    expect(r.stdout).toBe("");
   });
 
   it("an unknown cmdlet → exit 5", async () => {

@@ -6,7 +6,7 @@ import { connectFromResolved, type ExchangeConnection } from "./connect.js";
 
 /** One link of the chain `exo-cba test` checks, in order. */
 export interface TestStep {
-  name: "certificate" | "token" | "permission" | "role" | "cmdlet";
+  name: "certificate" | "token" | "permission" | "role" | "propagation" | "cmdlet";
   ok: boolean;
   detail: string;
 }
@@ -26,6 +26,22 @@ export interface TestReport {
 }
 
 const DAY_MS = 86_400_000;
+
+/** Which link a refusal of the cmdlet points at, from the diagnosis of the 401/403. */
+function linkOf(error: unknown): TestStep["name"] {
+  if (!(error instanceof AuthorizationError)) return "cmdlet";
+  switch (error.reason) {
+    case "permission-missing":
+      return "permission";
+    case "role-missing":
+    case "read-only-role":
+      return "role";
+    case "propagating":
+      return "propagation";
+    default:
+      return "cmdlet";
+  }
+}
 
 /**
  * Connect and run Get-OrganizationConfig, reporting each link as it is checked; the first broken link
@@ -108,7 +124,7 @@ export async function testConnection(
     try {
       rows = await connection.invoke("Get-OrganizationConfig");
     } catch (error) {
-      return fail("cmdlet", error);
+      return fail(linkOf(error), error);
     }
     const org = rows[0] ?? {};
     const organizationName =

@@ -19,6 +19,40 @@ export interface ProvisionedApp {
   servicePrincipalId: string;
 }
 
+function graphCaller(emu: RunningEmulator, transport: HttpTransport) {
+  const token = emu.issueAdminToken();
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const req: Parameters<HttpTransport["request"]>[0] = {
+      method,
+      url: `${emu.graphEndpoint}/v1.0${path}`,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json",
+      },
+    };
+    if (body !== undefined) req.body = JSON.stringify(body);
+    const res = await transport.request(req);
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`Graph ${method} ${path}: HTTP ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : {}) as T;
+  };
+}
+
+/** Give a service principal a directory role (template id) at tenant scope. */
+export async function assignDirectoryRole(
+  emu: RunningEmulator,
+  transport: HttpTransport,
+  servicePrincipalId: string,
+  roleTemplateId: string,
+): Promise<void> {
+  await graphCaller(emu, transport)("POST", "/roleManagement/directory/roleAssignments", {
+    principalId: servicePrincipalId,
+    roleDefinitionId: roleTemplateId,
+    directoryScopeId: "/",
+  });
+}
+
 export async function provisionApp(
   emu: RunningEmulator,
   transport: HttpTransport,
@@ -70,12 +104,6 @@ export async function provisionApp(
     });
   }
   const role = options.role === undefined ? ROLE.exchangeAdministrator : options.role;
-  if (role) {
-    await graph("POST", "/roleManagement/directory/roleAssignments", {
-      principalId: sp.id,
-      roleDefinitionId: role,
-      directoryScopeId: "/",
-    });
-  }
+  if (role) await assignDirectoryRole(emu, transport, sp.id, role);
   return { appId: app.appId, applicationId: app.id, servicePrincipalId: sp.id };
 }
