@@ -143,11 +143,12 @@ export function createExchangeHandler(
     }
 
     const claims = authenticate(req);
-    const tenant = deps.resolveTenant(decodeURIComponent(segment));
+    const organization = safeDecode(segment);
+    const tenant = organization === undefined ? undefined : deps.resolveTenant(organization);
     if (!tenant || tenant.id !== claims.tid) {
       throw HttpFailure.from(
         invalidToken(
-          `The organization '${decodeURIComponent(segment)}' in the URL is not the tenant of the access token.`,
+          `The organization '${organization ?? segment}' in the URL is not the tenant of the access token.`,
         ),
       );
     }
@@ -270,7 +271,9 @@ export function createExchangeHandler(
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw HttpFailure.from(invalidToken("A bearer access token is required."));
     const claims = deps.verifyAccessToken(match[1]!);
-    if (!claims) throw HttpFailure.from(invalidToken("The access token is invalid or expired."));
+    if (!claims || typeof claims.aud !== "string" || typeof claims.appid !== "string") {
+      throw HttpFailure.from(invalidToken("The access token is invalid or expired."));
+    }
     const audience = claims.aud.replace(/\/+$/, "");
     if (audience !== deps.origin.replace(/\/+$/, "")) {
       throw HttpFailure.from(
@@ -314,6 +317,14 @@ export function createExchangeHandler(
       }
     });
   };
+}
+
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
