@@ -306,3 +306,37 @@ describe("runDoctor — least-privilege advice", () => {
     expect(byCheck(results, CHECKS.role).detail).toContain("Global Reader is enough");
   });
 });
+
+describe("runDoctor — admin token problems and kept keys", () => {
+  it("falls back to inference when the admin directory read fails, with a warning", async () => {
+    const broken = directory({
+      findApplicationByAppId: async () => {
+        throw new Error("403 Authorization_RequestDenied");
+      },
+    });
+    const results = await runDoctor(deps({ directory: broken }));
+    expect(byCheck(results, CHECKS.directory)).toMatchObject({ status: "warn" });
+    expect(byCheck(results, CHECKS.directory).detail).toContain("403 Authorization_RequestDenied");
+    expect(byCheck(results, CHECKS.app).detail).toContain("inferred");
+    expect(results.filter((r) => r.check === CHECKS.app)).toHaveLength(1);
+    expect(hasFailure(results)).toBe(false);
+  });
+
+  it("reports a previous certificate kept past its keep-old date", async () => {
+    const profile = {
+      name: "p",
+      organization: "contoso.onmicrosoft.com",
+      appId: "x",
+      environment: "O365Default",
+      previousThumbprint: "C".repeat(40),
+      keepOldUntil: "2026-11-01",
+    };
+    const results = await runDoctor(deps({ profile }));
+    expect(byCheck(results, CHECKS.previous)).toMatchObject({ status: "warn" });
+    expect(byCheck(results, CHECKS.previous).fix).toContain(
+      `exo-cba cert revoke ${"C".repeat(40)} --profile p`,
+    );
+    const fine = await runDoctor(deps({ profile: { ...profile, keepOldUntil: "2027-01-01" } }));
+    expect(byCheck(fine, CHECKS.previous)).toMatchObject({ status: "ok" });
+  });
+});

@@ -91,6 +91,8 @@ export const CHECKS = {
   consent: "Exchange.ManageAsApp consent",
   role: "directory role",
   token: "fresh token",
+  directory: "admin directory read",
+  previous: "previous certificate",
   exchange: "live cmdlet (Get-OrganizationConfig)",
 } as const;
 
@@ -107,7 +109,6 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const add = (check: string, status: CheckStatus, detail: string, fix?: string) => {
     results.push(fix ? { check, status, detail, fix } : { check, status, detail });
-    log.event("doctor.check", { check, status, detail });
   };
   const profileFlag = deps.profile ? ` --profile ${deps.profile.name}` : "";
 
@@ -213,71 +214,90 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   let servicePrincipal: ServicePrincipal | undefined;
   let directoryRoles: string[] | undefined;
   let consentGranted: boolean | undefined;
+  let directoryRead = false;
   if (deps.directory) {
     const dir = deps.directory;
-    const app = await dir.findApplicationByAppId(deps.appId);
-    if (!app) {
-      add(
-        CHECKS.app,
-        "fail",
-        `no application with app id ${deps.appId} in ${deps.organization}`,
-        "The app was deleted or the app id / organization is wrong. Run `exo-cba setup` to create it again (or restore it from the Entra recycle bin within 30 days).",
-      );
-      add(CHECKS.appKey, "skip", "no app");
-    } else {
-      add(CHECKS.app, "ok", `${app.displayName ?? app.appId} (object id ${app.id})`);
-      if (local.thumbprint) {
-        const keys = await dir.getKeyCredentials(app.id);
-        const key = findKey(keys, local.thumbprint);
-        if (!key) {
-          add(
-            CHECKS.appKey,
-            "fail",
-            `${local.thumbprint} is not registered on the app (it holds ${keys.length} other key${keys.length === 1 ? "" : "s"})`,
-            `Register it again: \`exo-cba setup --certificate-thumbprint ${local.thumbprint}${profileFlag}\`, or rotate to a new certificate with \`exo-cba cert rotate${profileFlag}\`.`,
-          );
-        } else if (key.endDateTime && Date.parse(key.endDateTime) <= now().getTime()) {
-          add(
-            CHECKS.appKey,
-            "fail",
-            `registered, but its registration ended on ${key.endDateTime.slice(0, 10)}`,
-            `Rotate: \`exo-cba cert rotate${profileFlag}\`.`,
-          );
-        } else {
-          add(CHECKS.appKey, "ok", `registered (key id ${key.keyId ?? "?"})`);
-        }
+    const mark = results.length;
+    try {
+      const app = await dir.findApplicationByAppId(deps.appId);
+      if (!app) {
+        add(
+          CHECKS.app,
+          "fail",
+          `no application with app id ${deps.appId} in ${deps.organization}`,
+          "The app was deleted or the app id / organization is wrong. Run `exo-cba setup` to create it again (or restore it from the Entra recycle bin within 30 days).",
+        );
+        add(CHECKS.appKey, "skip", "no app");
       } else {
-        add(CHECKS.appKey, "skip", "no local certificate to look for");
+        add(CHECKS.app, "ok", `${app.displayName ?? app.appId} (object id ${app.id})`);
+        if (local.thumbprint) {
+          const keys = await dir.getKeyCredentials(app.id);
+          const key = findKey(keys, local.thumbprint);
+          if (!key) {
+            add(
+              CHECKS.appKey,
+              "fail",
+              `${local.thumbprint} is not registered on the app (it holds ${keys.length} other key${keys.length === 1 ? "" : "s"})`,
+              `Register it again: \`exo-cba setup --certificate-thumbprint ${local.thumbprint}${profileFlag}\`, or rotate to a new certificate with \`exo-cba cert rotate${profileFlag}\`.`,
+            );
+          } else if (key.endDateTime && Date.parse(key.endDateTime) <= now().getTime()) {
+            add(
+              CHECKS.appKey,
+              "fail",
+              `registered, but its registration ended on ${key.endDateTime.slice(0, 10)}`,
+              `Rotate: \`exo-cba cert rotate${profileFlag}\`.`,
+            );
+          } else {
+            add(CHECKS.appKey, "ok", `registered (key id ${key.keyId ?? "?"})`);
+          }
+        } else {
+          add(CHECKS.appKey, "skip", "no local certificate to look for");
+        }
       }
-    }
-    servicePrincipal = app ? await dir.findServicePrincipalByAppId(deps.appId) : undefined;
-    if (app && !servicePrincipal) {
-      add(
-        CHECKS.consent,
-        "fail",
-        "the app has no service principal in this tenant",
-        "Run `exo-cba setup` again: it creates the service principal, grants consent and assigns the role.",
-      );
-      add(CHECKS.role, "skip", "no service principal");
-    } else if (servicePrincipal) {
-      const grants = await dir.listAppRoleAssignments(servicePrincipal.id);
-      consentGranted = grants.some((g) => g.appRoleId.toLowerCase() === EXCHANGE_MANAGE_AS_APP_ROLE_ID);
-      if (consentGranted) add(CHECKS.consent, "ok", "admin consent granted (app role assignment present)");
-      else
+      servicePrincipal = app ? await dir.findServicePrincipalByAppId(deps.appId) : undefined;
+      if (app && !servicePrincipal) {
         add(
           CHECKS.consent,
           "fail",
-          "Exchange.ManageAsApp is not granted to the app",
-          "Grant admin consent again: `exo-cba setup" +
-            `${profileFlag}\` (or Entra admin center → App registrations → API permissions → Grant admin consent).`,
+          "the app has no service principal in this tenant",
+          "Run `exo-cba setup` again: it creates the service principal, grants consent and assigns the role.",
         );
-      const assignments = await dir.listRoleAssignments(servicePrincipal.id);
-      directoryRoles = assignments.map((a) => a.roleDefinitionId.toLowerCase());
-      roleResult(add, directoryRoles, deps.profile, profileFlag, "directory");
-    } else {
-      add(CHECKS.consent, "skip", "no app");
-      add(CHECKS.role, "skip", "no app");
+        add(CHECKS.role, "skip", "no service principal");
+      } else if (servicePrincipal) {
+        const grants = await dir.listAppRoleAssignments(servicePrincipal.id);
+        consentGranted = grants.some((g) => g.appRoleId.toLowerCase() === EXCHANGE_MANAGE_AS_APP_ROLE_ID);
+        if (consentGranted) add(CHECKS.consent, "ok", "admin consent granted (app role assignment present)");
+        else
+          add(
+            CHECKS.consent,
+            "fail",
+            "Exchange.ManageAsApp is not granted to the app",
+            "Grant admin consent again: `exo-cba setup" +
+              `${profileFlag}\` (or Entra admin center → App registrations → API permissions → Grant admin consent).`,
+          );
+        const assignments = await dir.listRoleAssignments(servicePrincipal.id);
+        directoryRoles = assignments.map((a) => a.roleDefinitionId.toLowerCase());
+        roleResult(add, directoryRoles, deps.profile, profileFlag, "directory");
+      } else {
+        add(CHECKS.consent, "skip", "no app");
+        add(CHECKS.role, "skip", "no app");
+      }
+      directoryRead = true;
+    } catch (error) {
+      // A bad or under-privileged admin token must not hide what the token endpoint can still tell us.
+      results.splice(mark);
+      consentGranted = undefined;
+      directoryRoles = undefined;
+      add(
+        CHECKS.directory,
+        "warn",
+        `could not read the directory with EXO_ADMIN_ACCESS_TOKEN: ${(error as Error).message}`,
+        "The admin token may be expired or lack Application.Read.All / RoleManagement.Read.Directory; get a fresh one, or unset it to let doctor infer from the app's own token.",
+      );
     }
+  }
+  if (directoryRead) {
+    // app, key, consent and role were read from the directory above
   } else if (!local.credential) {
     for (const check of [CHECKS.app, CHECKS.appKey, CHECKS.consent, CHECKS.role]) {
       add(check, "skip", "no usable local certificate to ask the token endpoint with");
@@ -386,6 +406,27 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
       );
     }
   }
+  // ---------------------------------------------------------------- a key kept by an earlier rotation
+  const previous = deps.profile?.previousThumbprint;
+  if (previous) {
+    const until = deps.profile?.keepOldUntil;
+    if (until && Date.parse(until) <= now().getTime()) {
+      add(
+        CHECKS.previous,
+        "warn",
+        `${previous} is still meant to be on the app, and its keep-old date ${until} has passed`,
+        `Once no machine uses it: \`exo-cba cert revoke ${previous}${profileFlag}\`.`,
+      );
+    } else {
+      add(
+        CHECKS.previous,
+        "ok",
+        `${previous} kept on the app${until ? ` until ${until}` : ""} by an earlier rotation`,
+      );
+    }
+  }
+
+  for (const r of results) log.event("doctor.check", { check: r.check, status: r.status, detail: r.detail });
   return results;
 }
 
