@@ -2,6 +2,9 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openssl, runCli, snapshot, tempDir } from "../../../../test/helpers/cert-fixtures.js";
+import { buildSelfSignedCertificate } from "../../../cert/build.js";
+import { generateRsaKeyPair } from "../../../cert/keys.js";
+import { toPem } from "../../../cert/pem.js";
 
 const PW = "imp0rt-密码";
 
@@ -142,6 +145,31 @@ describe("exo-cba cert csr + cert import", () => {
     const viaFile = await runCli(["cert", "import", pfx, "--password-file", pwFile], { EXO_CBA_HOME: other });
     expect(viaFile.code).toBe(0);
     expect(viaFile.stderr).toMatch(/imported/);
+  });
+
+  it("refuses an expired certificate (exit 2, hint --force), and imports it with --force and a warning", async () => {
+    const keys = await generateRsaKeyPair(2048);
+    const der = await buildSelfSignedCertificate({
+      dnsName: "old.contoso.com",
+      keys: keys.cryptoKeys,
+      notBefore: new Date("2020-01-01T00:00:00Z"),
+      notAfter: new Date("2021-01-01T00:00:00Z"),
+    });
+    const bundle = join(work, "expired.pem");
+    await writeFile(
+      bundle,
+      toPem("CERTIFICATE", der) + keys.privateKey.export({ type: "pkcs8", format: "pem" }),
+    );
+    const fresh = join(work, "home-expired");
+    const refused = await runCli(["cert", "import", bundle], { EXO_CBA_HOME: fresh });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/expired on 2021-01-01T00:00:00\.000Z/);
+    expect(refused.stderr).toMatch(/hint: .*--force/);
+    expect(await snapshot(fresh)).toEqual({});
+    const forced = await runCli(["cert", "import", bundle, "--force", "-o", "json"], { EXO_CBA_HOME: fresh });
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toMatch(/^warning: .*expired/m);
+    expect((JSON.parse(forced.stdout) as { daysLeft: number }).daysLeft).toBeLessThan(0);
   });
 
   it("refuses a corrupt file with exit 2", async () => {
