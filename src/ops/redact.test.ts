@@ -27,6 +27,16 @@ describe("redactText", () => {
     expect(redactText("eyJhbGciOiJSU0EifQ.a2V5.aXY.Y2lwaGVy.dGFn")).toBe(REDACTED);
   });
 
+  it("leaves prose about schemes alone", () => {
+    expect(redactText("Basic information about bearer tokens")).toBe("Basic information about bearer tokens");
+  });
+
+  it("removes a long bearer token outside a header", () => {
+    expect(redactText("sent Bearer abcdefghijklmnop.qrstuv to Graph")).toBe(
+      `sent Bearer ${REDACTED} to Graph`,
+    );
+  });
+
   it("removes bearer and basic authorization values but keeps the scheme", () => {
     expect(redactText("Authorization: Bearer abc.def-ghi_jkl")).toBe(`Authorization: Bearer ${REDACTED}`);
     expect(redactText("authorization: basic dXNlcjpwYXNz")).toBe(`authorization: basic ${REDACTED}`);

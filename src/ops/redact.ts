@@ -34,11 +34,13 @@ const TEXT_PATTERNS: Array<[RegExp, string | ((m: string, ...groups: string[]) =
   ],
   // JWT / JWS / JWE compact forms: base64url header starting with {" (eyJ) then 1+ more segments.
   [/eyJ[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*){1,4}/g, REDACTED],
-  // Authorization header values of any scheme we might see.
+  // Authorization header values, whatever the scheme ("Authorization: Basic dXNl...").
   [
-    /\b(Bearer|Basic|PoP|MSAuth1\.0)\s+[A-Za-z0-9._~+/=-]+/gi,
-    (_m, scheme: string) => `${scheme} ${REDACTED}`,
+    /\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)([A-Za-z][A-Za-z0-9.]*\s+)?[^\s"',;]+/gi,
+    (_m, head: string, scheme = "") => `${head}${scheme}${REDACTED}`,
   ],
+  // A bearer token anywhere else; long enough that prose ("bearer tokens") is left alone.
+  [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{16,}/gi, (_m, scheme: string) => `${scheme} ${REDACTED}`],
   // Form/query/JSON-ish pairs: client_assertion=..., "password":"...", access_token: ...
   [
     /\b((?:client_)?assertion|client_secret|(?:access|refresh|id)_token|password|passwd|passphrase|proof|secret)(["']?\s*[:=]\s*["']?)([^"'&\s,;}]+)/gi,
