@@ -9,7 +9,7 @@ export function register(parent: Command, ctx: CliContext): void {
   const cmd = parent
     .command("csr")
     .description(
-      "create a PKCS#10 certificate request for your CA; the private key waits in the local store\n" +
+      "create a PKCS#10 certificate request for your CA; the private key waits in the local store " +
         "until `exo-cba cert import` brings the issued certificate",
     )
     .requiredOption("--dns-name <name>", "DNS name for the subject alternative name (and CN by default)")

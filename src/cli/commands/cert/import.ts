@@ -9,7 +9,7 @@ export function register(parent: Command, ctx: CliContext): void {
   const cmd = parent
     .command("import")
     .description(
-      "import a certificate into the local store: one issued for `cert csr` (DER, PEM or PKCS#7 with chain),\n" +
+      "import a certificate into the local store: one issued for `cert csr` (DER, PEM or PKCS#7 with chain), " +
         "or a PFX / PEM that carries its private key",
     )
     .argument("<file>", "certificate file (.cer, .crt, .pem, .p7b, .pfx, .p12)")

@@ -11,7 +11,7 @@ export function register(parent: Command, ctx: CliContext): void {
   const cmd = parent
     .command("new")
     .description(
-      "create a self-signed RSA certificate (SHA-256, client authentication) in the local store\n" +
+      "create a self-signed RSA certificate (SHA-256, client authentication) in the local store " +
         "and write its public .cer for upload to the Entra app; prints the thumbprint",
     )
     .requiredOption("--dns-name <name>", "DNS name: subject CN and subject alternative name")
