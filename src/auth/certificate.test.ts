@@ -220,6 +220,41 @@ describe("ClientCertificateTokenProvider (wire)", () => {
     expect(error.message).toMatch(/identity endpoint/);
   });
 
+  it("retries a throttled or failing token endpoint, honouring Retry-After (MSAL does not block the retry)", async () => {
+    const answers: Array<{ status: number; headers: Record<string, string> }> = [
+      { status: 429, headers: { "retry-after": "3" } },
+      { status: 503, headers: {} },
+    ];
+    server.setHandler((req, res) => {
+      if (req.method === "POST" && answers.length > 0) {
+        const a = answers.shift()!;
+        return sendJson(res, a.status, { error: "temporarily_unavailable" }, a.headers);
+      }
+      if (req.method === "POST") {
+        return sendJson(res, 200, { token_type: "Bearer", expires_in: 3599, access_token: "after-retries" });
+      }
+      sendJson(res, 200, {
+        issuer: `${server.origin}/${TENANT}/v2.0`,
+        authorization_endpoint: `${server.origin}/${TENANT}/oauth2/v2.0/authorize`,
+        token_endpoint: `${server.origin}/${TENANT}/oauth2/v2.0/token`,
+        jwks_uri: `${server.origin}/${TENANT}/discovery/v2.0/keys`,
+      });
+    });
+    const waits: number[] = [];
+    const p = provider({
+      retry: {
+        maxAttempts: 3,
+        random: () => 0,
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      },
+    });
+    expect((await p.getToken()).token).toBe("after-retries");
+    expect(waits).toEqual([3000, 0]);
+    expect(server.requests.filter((r) => r.method === "POST")).toHaveLength(3);
+  });
+
   it("refuses an encrypted private key before any request", () => {
     expect(() =>
       provider({

@@ -6,10 +6,10 @@ import {
   type NetworkRequestOptions,
 } from "@azure/msal-node";
 import { UsageError } from "../errors.js";
-import { type RetryOptions, withRetry } from "../http/retry.js";
+import { parseRetryAfter, type RetryOptions, withRetry } from "../http/retry.js";
 import type { HttpTransport } from "../http/transport.js";
 import { buildClientAssertion } from "./assertion.js";
-import { IdentityNetworkObserver, mapIdentityError } from "./identity-errors.js";
+import { type IdentityFailure, IdentityNetworkObserver, mapIdentityError } from "./identity-errors.js";
 import { createMsalNetworkClient } from "./msal-network.js";
 import type { AccessToken, ExternalSigner, TokenProvider } from "./types.js";
 
@@ -63,8 +63,23 @@ function observedNetworkClient(
       throw error;
     }
   };
-  const record = <T extends { status: number; body: unknown }>(url: string, res: T): T => {
-    if (res.status >= 400) observer.lastFailure = { url, status: res.status, body: res.body };
+  const record = <T extends { status: number; body: unknown; headers: Record<string, string> }>(
+    url: string,
+    res: T,
+  ): T => {
+    if (res.status < 400) return res;
+    const failure: IdentityFailure = { url, status: res.status, body: res.body };
+    const retryAfterMs = parseRetryAfter(res.headers["retry-after"], Date.now());
+    if (retryAfterMs !== undefined) failure.retryAfterMs = retryAfterMs;
+    observer.lastFailure = failure;
+    // A busy identity service is retried by us, honouring Retry-After. Handing MSAL the 429/5xx would
+    // make it block the same request client-side for a minute (its throttling cache); an exception here
+    // keeps it from recording that, and the observer still knows what happened.
+    if (res.status === 429 || res.status >= 500) {
+      const error = new Error(`identity endpoint answered HTTP ${res.status}`);
+      failure.error = error;
+      throw error;
+    }
     return res;
   };
   const fail = (url: string, error: unknown): never => {

@@ -49,6 +49,7 @@ export interface IdentityFailure {
   status?: number;
   body?: unknown;
   error?: unknown;
+  retryAfterMs?: number;
 }
 
 /** Remembers the last failing request MSAL made through our network client. */
@@ -120,6 +121,12 @@ export function mapIdentityError(
   const e = (error ?? {}) as MsalLikeError;
   const failure = observer?.lastFailure;
 
+  // Throttled or unavailable identity service: worth another try, after its Retry-After if it gave one.
+  if (failure?.status !== undefined && (failure.status === 429 || failure.status >= 500)) {
+    const details: ConstructorParameters<typeof RetryableError>[1] = { httpStatus: failure.status };
+    if (failure.retryAfterMs !== undefined) details.retryAfterMs = failure.retryAfterMs;
+    return new RetryableError(`the identity endpoint answered HTTP ${failure.status}`, details);
+  }
   // A network failure under MSAL (reset, refused, DNS) — MSAL only says "network_error".
   if (failure?.error !== undefined) {
     const cause = failure.error as { code?: string; message?: string };
@@ -127,12 +134,6 @@ export function mapIdentityError(
       `cannot reach the identity endpoint ${new URL(failure.url).origin} (${cause.code ?? cause.message ?? "network error"})`,
       { cause: failure.error },
     );
-  }
-  // Throttled or unavailable identity service: worth another try.
-  if (failure?.status !== undefined && (failure.status === 429 || failure.status >= 500)) {
-    return new RetryableError(`the identity endpoint answered HTTP ${failure.status}`, {
-      httpStatus: failure.status,
-    });
   }
   // The discovery document was refused (unknown tenant → AADSTS90002): MSAL hides this behind
   // endpoints_resolution_error, the body still has the real answer.
