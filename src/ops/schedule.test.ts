@@ -1,4 +1,7 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { child, parseXml } from "../../test/helpers/xml.js";
 import { UsageError } from "../errors.js";
@@ -151,6 +154,42 @@ describe("systemd", () => {
     });
     expect(setting(weekly.files[1]!.content, "OnCalendar")).toEqual(["Mon *-*-* 02:30:00"]);
     expect(setting(weekly.files[0]!.content, "ExecStart")[0]).toContain(`"Name -like '50%%$$x'"`);
+  });
+});
+
+// systemd's own checker, where installed (it is not on macOS/Windows or minimal containers).
+const hasSystemdAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
+
+describe.skipIf(!hasSystemdAnalyze)("systemd units checked by systemd-analyze", () => {
+  it("`systemd-analyze verify` accepts the service and timer", () => {
+    const dir = mkdtempSync(join(tmpdir(), "exo-units-"));
+    try {
+      const entry = buildScheduleEntry({
+        ...base,
+        kind: "systemd",
+        every: "weekly",
+        nodePath: process.execPath,
+        command: ["report", "usage", "--out", "/srv/exo reports", "--title", "50% $x"],
+      });
+      const paths = entry.files.map((f) => {
+        const path = join(dir, f.name);
+        writeFileSync(path, f.content);
+        return path;
+      });
+      const r = spawnSync("systemd-analyze", ["verify", ...paths], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(["hourly", "daily", "weekly"] as const)("the %s OnCalendar expression is valid", (every) => {
+    const entry = buildScheduleEntry({ ...base, kind: "systemd", every, at: "06:05" });
+    const onCalendar = /^OnCalendar=(.+)$/m.exec(entry.files[1]!.content)![1]!;
+    const r = spawnSync("systemd-analyze", ["calendar", onCalendar], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`Normalized form: ${onCalendar}`);
   });
 });
 
