@@ -17,6 +17,7 @@ import {
   EXO_RECIPIENT_PROPERTY_SETS,
   EXO_STATISTICS_PROPERTY_SETS,
   mailboxRow,
+  mailboxRowJson,
   mailboxUserRow,
   mailUserRow,
   organizationId,
@@ -115,7 +116,7 @@ function identityOf(params: BoundParameters, names: readonly string[]): string |
   return undefined;
 }
 
-function single(row: Row | undefined, limit: number): RowSource {
+function single(row: Row | string | undefined, limit: number): RowSource {
   return { size: row ? 1 : 0, rowAt: () => row, limit };
 }
 
@@ -143,7 +144,7 @@ function mailboxListing(
   context: CmdletContext,
   params: BoundParameters,
   identityParams: readonly string[],
-  project: (full: Row) => Row,
+  project: ((full: Row) => Row) | "full",
 ): RowSource {
   const { dataset, tenant, overlay } = context;
   const inactiveOnly = params.switch("InactiveMailboxOnly");
@@ -153,13 +154,16 @@ function mailboxListing(
   const filter = filterOf(params);
   const limit = params.resultSize(DEFAULT_RESULT_SIZE);
   const visible = (m: MailboxRecord) => (inactiveOnly ? m.inactive : includeInactive || !m.inactive);
-  const match = (m: MailboxRecord): Row | undefined => {
+  const match = (m: MailboxRecord): Row | string | undefined => {
     if (!visible(m)) return undefined;
     if (types && !types.has(m.recipientTypeDetails)) return undefined;
     if (archiveOnly && m.archiveStatus !== "Active") return undefined;
-    const full = mailboxRow(m, tenant, overlay.get(m.index));
+    const changes = overlay.get(m.index);
+    // Fast path for plain listings: serialize straight from the record (same bytes, see properties.test.ts).
+    if (project === "full" && !filter && !changes) return mailboxRowJson(m, tenant);
+    const full = mailboxRow(m, tenant, changes);
     if (filter && !filter(full)) return undefined;
-    return project(full);
+    return project === "full" ? full : project(full);
   };
   const identity = identityOf(params, identityParams);
   if (identity !== undefined) {
@@ -182,7 +186,7 @@ const getMailbox: CmdletDefinition = {
     "InactiveMailboxOnly",
     "IncludeInactiveMailbox",
   ],
-  run: (context, params) => mailboxListing(context, params, ["Identity"], (full) => full),
+  run: (context, params) => mailboxListing(context, params, ["Identity"], "full"),
 };
 
 const EXO_MAILBOX_IDENTITIES = [

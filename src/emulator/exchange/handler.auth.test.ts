@@ -42,7 +42,11 @@ describe("authentication (401)", () => {
     const r = await h.invoke("Get-Mailbox", {}, { url });
     expect(r.status).toBe(401);
     expect(r.json.error.message).toContain("fabrikam.onmicrosoft.com");
-    const garbled = await h.invoke("Get-Mailbox", {}, { url: h.invokeUrl.replace(TEST_TENANT.domain, "%E0%A4%A") });
+    const garbled = await h.invoke(
+      "Get-Mailbox",
+      {},
+      { url: h.invokeUrl.replace(TEST_TENANT.domain, "%E0%A4%A") },
+    );
     expect(garbled.status).toBe(401);
   });
 

@@ -92,10 +92,13 @@ export class SkipTokenCodec {
   }
 }
 
-/** A cmdlet's result as a scan over positions 0..size-1; `rowAt` is undefined where nothing matches. */
+/**
+ * A cmdlet's result as a scan over positions 0..size-1; `rowAt` is undefined where nothing matches,
+ * and may hand back a row already serialized to JSON (the fast path of large listings).
+ */
 export interface RowSource {
   size: number;
-  rowAt(position: number): Record<string, unknown> | undefined;
+  rowAt(position: number): Record<string, unknown> | string | undefined;
   /** rows this call may return in total (ResultSize); Infinity for Unlimited */
   limit: number;
   /** warnings for the whole result (e.g. from Set-* cmdlets) */
@@ -121,7 +124,7 @@ export function readPage(source: RowSource, cursor: number, emitted: number, pag
   let position = cursor;
   while (rows.length < want && position < source.size) {
     const row = source.rowAt(position++);
-    if (row) rows.push(JSON.stringify(row));
+    if (row) rows.push(typeof row === "string" ? row : JSON.stringify(row));
   }
   // Look ahead for the next matching row without returning it.
   let next: number | undefined;
