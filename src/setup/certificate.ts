@@ -54,23 +54,18 @@ export async function resolveSetupCertificate(
     return { kind: "existing", origin: "store", credential: await store.credential(choice.thumbprint) };
   }
   if (choice && "path" in choice) {
-    // A computed specifier: the loader lands in the certificate module's index.
-    const specifier = "../cert/index.js";
-    const mod = (await import(specifier)) as {
-      loadCertificateCredential(
-        ref: { kind: "file"; path: string; password?: string },
-        o: { home: string; env: NodeJS.ProcessEnv },
-      ): Promise<SetupCredential>;
-    };
+    const { loadCertificateCredential } = await import("../cert/index.js");
     const ref =
       choice.password === undefined
         ? { kind: "file" as const, path: choice.path }
         : { kind: "file" as const, path: choice.path, password: choice.password };
-    return {
-      kind: "existing",
-      origin: "file",
-      credential: await mod.loadCertificateCredential(ref, options),
-    };
+    try {
+      return { kind: "existing", origin: "file", credential: await loadCertificateCredential(ref, options) };
+    } catch (error) {
+      // A public .cer (DER or PEM) is enough to register; only verification needs the key.
+      if (!(error instanceof UsageError && /holds no private key/.test(error.message))) throw error;
+      return { kind: "existing", origin: "file", credential: await publicOnly(choice.path) };
+    }
   }
   if (options.previousThumbprint && (await store.hasCertificate(options.previousThumbprint))) {
     try {
@@ -98,5 +93,26 @@ export async function resolveSetupCertificate(
       });
       return store.credential(info.thumbprint);
     },
+  };
+}
+
+/** A certificate without its key (a .cer exported from Windows or issued by a CA). */
+async function publicOnly(path: string): Promise<SetupCredential> {
+  const { readFile } = await import("node:fs/promises");
+  const { parseCertificate } = await import("../cert/index.js");
+  const data = await readFile(path);
+  const text = data.toString("utf8");
+  const block = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text)?.[0];
+  const der = block
+    ? Buffer.from(block.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""), "base64")
+    : data;
+  const parsed = parseCertificate(der);
+  const b64 = der.toString("base64").replace(/.{64}/g, "$&\n");
+  return {
+    thumbprint: parsed.thumbprint,
+    certificatePem: `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END CERTIFICATE-----\n`,
+    subject: parsed.subject,
+    notBefore: parsed.notBefore,
+    notAfter: parsed.notAfter,
   };
 }

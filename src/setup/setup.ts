@@ -54,6 +54,8 @@ export interface SetupOptions {
   signIn?: Pick<AdminSignInOptions, "method" | "clientId" | "accessToken" | "onMessage" | "openBrowser">;
   /** An admin session made by the caller (tests, or a host that already signed in). */
   admin?: AdminSession;
+  /** Receives the plan as soon as it is known (before `confirm`, also when nothing changes). */
+  onPlan?: (plan: PlanItem[]) => void;
   /** Asked after the plan is shown and before any change; absent = go ahead. */
   confirm?: (plan: PlanItem[]) => Promise<boolean>;
   /** Progress per step, with elapsed time (the CLI prints these on stderr). */
@@ -205,6 +207,7 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
       ...(state.application ? { appId: state.application.appId, appObjectId: state.application.id } : {}),
       ...(cert.kind === "existing" ? { certificate: describe(cert) } : {}),
     };
+    options.onPlan?.(plan);
     if (options.dryRun) return { ...base, elapsedMs: elapsed() };
     const changes = plan.some((p) => p.action !== "exists");
     if (changes && options.confirm && !(await options.confirm(plan))) {
@@ -242,6 +245,7 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
           deadline,
           progress,
           journal,
+          startedAt: started,
           ...(options.afterStep ? { afterStep: options.afterStep } : {}),
         },
         state,
@@ -273,7 +277,10 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
       appId: ids.appId as string,
       ...(ids.appObjectId ? { appObjectId: ids.appObjectId } : {}),
       ...(ids.servicePrincipalId ? { servicePrincipalId: ids.servicePrincipalId } : {}),
-      certificateThumbprint: normalizeThumbprint(credential!.thumbprint),
+      // A certificate from a file stays in that file: the profile points there, not at the store.
+      ...(options.certificate && "path" in options.certificate
+        ? { certificateFilePath: options.certificate.path }
+        : { certificateThumbprint: normalizeThumbprint(credential!.thumbprint) }),
       environment: endpoints.custom ? "O365Default" : endpoints.environment,
       role: role.name,
       ...(endpoints.custom

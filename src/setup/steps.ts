@@ -351,6 +351,8 @@ export interface ApplyContext {
   deadline: Deadline;
   progress: (event: StepProgress) => void;
   journal?: JournalWriter;
+  /** Clock reading that progress times are relative to (default: when applying starts). */
+  startedAt?: number;
   /** Test hook: called after each step completes (throw to simulate a crash there). */
   afterStep?: (step: StepId) => void | Promise<void>;
 }
@@ -362,7 +364,7 @@ export async function applyPlan(
   plan: PlanItem[],
 ): Promise<ProvisionedIds> {
   const ids: ProvisionedIds = {};
-  const started = ctx.deadline.clock.now();
+  const started = ctx.startedAt ?? ctx.deadline.clock.now();
   const actionOf = (step: StepId) => plan.find((p) => p.step === step)?.action ?? "create";
 
   const run = async (

@@ -1,0 +1,316 @@
+import { readFileSync } from "node:fs";
+import { type Command, Option } from "commander";
+import { UsageError } from "../../errors.js";
+import type { HttpTransport } from "../../http/transport.js";
+import type { SetupResult } from "../../setup/setup.js";
+import type { PlanItem, StepProgress } from "../../setup/steps.js";
+import type { CliContext } from "../context.js";
+import { addOutputOption, outputFormatFrom, withExamples } from "../options.js";
+
+/**
+ * `exo-cba setup --organization ORG [--role R] ...`: provision (or converge) the app, permission, consent,
+ * certificate and directory role; verify with a live Exchange call; save a profile.
+ */
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("setup")
+    .description(
+      "create or update everything app-only Exchange Online access needs — app registration, Exchange.ManageAsApp\n" +
+        "with admin consent, certificate, service principal, directory role — show the plan first, wait for\n" +
+        "replication, prove it works with Get-OrganizationConfig, and save a profile. Safe to run again.",
+    )
+    .option(
+      "--organization <org>",
+      "tenant: the *.onmicrosoft.com domain or the tenant id [EXO_ORGANIZATION, AZURE_TENANT_ID]",
+    )
+    .option("--app-name <name>", "display name of the app; also keys re-runs to the same app", "exo-cba")
+    .addOption(
+      new Option("--role <role>", "directory role for the app (least privilege: global-reader)").choices([
+        "global-reader",
+        "exchange-recipient-administrator",
+        "exchange-administrator",
+        "security-reader",
+        "compliance-administrator",
+        "helpdesk-administrator",
+        "security-administrator",
+        "global-administrator",
+      ]),
+    )
+    .option("--certificate-thumbprint <hex>", "register this certificate from the local store")
+    .option(
+      "--certificate-file-path <file>",
+      "register the certificate in this PFX/PEM (or public .cer) file",
+    )
+    .option(
+      "--certificate-password-file <file>",
+      "file whose first line is the PFX/PEM password (or set EXO_CERTIFICATE_PASSWORD)",
+    )
+    .option("--years <n>", "validity of a newly created certificate in years (default 1)")
+    .option("--profile <name>", "profile to save (default: the organization)")
+    .option("--dry-run", "show the plan and stop; nothing is changed")
+    .option("--timeout <duration>", "give up waiting for replication after this long (e.g. 300s, 5m)", "5m")
+    .option("--browser", "sign the admin in with a browser (loopback redirect) instead of a device code")
+    .option(
+      "--admin-client-id <guid>",
+      "public client app for the admin sign-in (default: Microsoft Graph Command Line Tools)",
+    )
+    .option("--skip-verify", "do not prove the setup with a live Exchange call (not recommended)")
+    .option(
+      "--exchange-environment <name>",
+      "O365Default, O365USGovGCCHigh, O365USGovDoD or O365China [EXO_ENVIRONMENT]",
+    );
+  addOutputOption(cmd);
+  withExamples(cmd, [
+    "exo-cba setup --organization contoso.onmicrosoft.com --role global-reader",
+    "exo-cba setup --organization contoso.onmicrosoft.com --role exchange-administrator --app-name exo-scripts --yes",
+    "exo-cba setup --organization contoso.onmicrosoft.com --role global-reader --dry-run",
+    "EXO_ADMIN_ACCESS_TOKEN=$TOKEN exo-cba setup --organization contoso.onmicrosoft.com --role global-reader --yes -o json",
+  ]);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    await runSetupCommand(ctx, opts);
+  });
+}
+
+/** Read, validate, sign in, plan, confirm, apply, verify, render. */
+async function runSetupCommand(ctx: CliContext, opts: Record<string, unknown>): Promise<void> {
+  const format = outputFormatFrom(opts);
+  const organization =
+    requireString(opts, "organization") ?? (ctx.env.EXO_ORGANIZATION || ctx.env.AZURE_TENANT_ID || undefined);
+  if (!organization) {
+    throw new UsageError("Missing --organization.", {
+      hint: "Give the tenant's primary domain, e.g. --organization contoso.onmicrosoft.com (or set EXO_ORGANIZATION).",
+    });
+  }
+  const thumbprint = requireString(opts, "certificateThumbprint");
+  const filePath = requireString(opts, "certificateFilePath");
+  if (thumbprint && filePath) {
+    throw new UsageError("Give either --certificate-thumbprint or --certificate-file-path, not both.");
+  }
+  const timeoutMs = parseDuration(String(opts.timeout ?? "5m"));
+  if (timeoutMs === undefined) {
+    throw new UsageError(`--timeout '${String(opts.timeout)}' is not a duration.`, {
+      hint: "Use e.g. 300s, 5m or 1h.",
+    });
+  }
+  let years: number | undefined;
+  if (opts.years !== undefined) {
+    years = Number(opts.years);
+    if (!Number.isInteger(years) || years < 1 || years > 50) {
+      throw new UsageError(`--years must be a whole number from 1 to 50, not '${String(opts.years)}'.`);
+    }
+  }
+  const dryRun = opts.dryRun === true;
+  const { normalizeThumbprint, validateAppId, validateOrganization } = await import(
+    "../../config/validate.js"
+  );
+  validateOrganization(organization);
+  const adminClientId = requireString(opts, "adminClientId");
+  if (adminClientId) validateAppId(adminClientId);
+
+  // Decide everything that needs a human before anyone signs in: no device code for a run that cannot finish.
+  const role = typeof opts.role === "string" ? opts.role : await chooseRole(ctx);
+  if (!dryRun && !ctx.yes && !ctx.interactive) {
+    throw new UsageError(
+      "setup changes the tenant and needs a confirmation, but there is no terminal to ask on.",
+      {
+        hint: "Add --yes to apply without asking (or --dry-run to only see the plan).",
+      },
+    );
+  }
+
+  let certificate: import("../../setup/certificate.js").CertificateChoice | undefined;
+  if (thumbprint) certificate = { thumbprint: normalizeThumbprint(thumbprint) };
+  else if (filePath) {
+    const { readPasswordFile } = await import("../../config/connection.js");
+    const passwordFile = requireString(opts, "certificatePasswordFile");
+    const password = passwordFile
+      ? await readPasswordFile(passwordFile)
+      : (ctx.env.EXO_CERTIFICATE_PASSWORD ?? ctx.env.AZURE_CLIENT_CERTIFICATE_PASSWORD);
+    certificate = password === undefined ? { path: filePath } : { path: filePath, password };
+  }
+
+  const { resolveEndpoints } = await import("../../cloud/environments.js");
+  const { confirm } = await import("../prompt.js");
+  const { setupExchangeApp } = await import("../../setup/setup.js");
+  const endpoints = resolveEndpoints(
+    requireString(opts, "exchangeEnvironment") ?? ctx.env.EXO_ENVIRONMENT,
+    ctx.env,
+  );
+  const transport = await transportFor(ctx);
+  const progress = progressPrinter(ctx);
+  try {
+    const result = await setupExchangeApp({
+      organization,
+      role,
+      ...(typeof opts.appName === "string" ? { appName: opts.appName } : {}),
+      ...(certificate ? { certificate } : {}),
+      ...(years ? { certificateYears: years } : {}),
+      ...(typeof opts.profile === "string" ? { profile: opts.profile } : {}),
+      dryRun,
+      timeoutMs,
+      skipVerify: opts.skipVerify === true,
+      env: ctx.env,
+      endpoints,
+      transport,
+      signIn: {
+        method: opts.browser === true ? "browser" : "device-code",
+        ...(adminClientId ? { clientId: adminClientId } : {}),
+        onMessage: (text) => ctx.stderr.write(`${text}\n`),
+      },
+      progress,
+      onPlan: (plan) => {
+        if (!dryRun) ctx.stderr.write(planText(plan, organization));
+      },
+      confirm: () => confirm(ctx, `Apply these changes to ${organization}?`),
+    });
+    await renderSetupResult(ctx, result, format);
+  } finally {
+    transport.close();
+  }
+}
+
+const ROLE_PROMPT =
+  "Which directory role should the app get? Exchange Online reads it from the app's token.\n" +
+  "Least privilege: Global Reader for read-only reports; Exchange Administrator only for scripts that change\n" +
+  "things. (Alternative: no directory role, and an Exchange RBAC role group for the service principal — see docs/setup.md.)";
+
+async function chooseRole(ctx: CliContext): Promise<string> {
+  const { DIRECTORY_ROLES } = await import("../../setup/constants.js");
+  const { choose } = await import("../prompt.js");
+  return choose(
+    ctx,
+    ROLE_PROMPT,
+    DIRECTORY_ROLES.map((r) => ({ value: r.name, label: `${r.displayName} — ${r.purpose}` })),
+    "--role",
+  );
+}
+
+const ACTION_MARK: Record<string, string> = { exists: "=", create: "+", update: "~" };
+
+export function planText(plan: PlanItem[], organization: string): string {
+  const lines = plan.map((p) => `  ${ACTION_MARK[p.action] ?? "?"} ${p.title.padEnd(46)} ${p.detail}`);
+  const changes = plan.filter((p) => p.action !== "exists").length;
+  const head = changes
+    ? `Plan for ${organization} (+ create, ~ update, = already in place):`
+    : `Everything is already in place in ${organization}:`;
+  return `${head}\n${lines.join("\n")}\n`;
+}
+
+/** Progress on stderr with elapsed time; replication waits are shown at most every 5 s per step. */
+export function progressPrinter(ctx: CliContext): (event: StepProgress) => void {
+  const lastWait = new Map<string, number>();
+  return (e) => {
+    if (e.status === "waiting") {
+      const last = lastWait.get(e.step);
+      if (last !== undefined && e.elapsedMs - last < 5000) return;
+      lastWait.set(e.step, e.elapsedMs);
+    }
+    if (e.status === "start" && e.step !== "verify" && e.step !== "sign-in") return;
+    const mark =
+      e.status === "done"
+        ? "ok  "
+        : e.status === "failed"
+          ? "FAIL"
+          : e.status === "waiting"
+            ? "wait"
+            : "... ";
+    const detail = e.detail ? `: ${e.detail}` : "";
+    ctx.stderr.write(`[${seconds(e.elapsedMs)}] ${mark} ${e.title}${detail}\n`);
+  };
+}
+
+async function renderSetupResult(
+  ctx: CliContext,
+  result: SetupResult,
+  format: import("../render.js").OutputFormat,
+): Promise<void> {
+  const { renderObject, renderRows } = await import("../render.js");
+  if (format !== "table") {
+    if (result.status === "planned" && format === "csv") {
+      await renderRows(result.plan as unknown as Record<string, unknown>[], format, ctx.stdout);
+    } else renderObject(result, format, ctx.stdout);
+    return;
+  }
+  const out = (line = "") => ctx.stdout.write(`${line}\n`);
+  if (result.status === "planned") {
+    out(planText(result.plan, result.organization).trimEnd());
+    out("(dry run: nothing was changed)");
+    return;
+  }
+  if (result.status === "cancelled") {
+    out("Setup cancelled; nothing was changed.");
+    return;
+  }
+  const v = result.verification;
+  out(
+    result.status === "unchanged"
+      ? `Setup for ${result.organization}: everything was already in place.`
+      : `Setup for ${result.organization}: done.`,
+  );
+  if (v?.ok) {
+    out(
+      `Verified: Get-OrganizationConfig succeeded as the app (${v.attempts} attempt(s), ${(v.elapsedMs / 1000).toFixed(1)} s).`,
+    );
+  } else if (v?.skipped) out(`Not verified: ${v.skipped}.`);
+  out();
+  out(`App (client) id       ${result.appId}`);
+  out(`Tenant id             ${result.tenantId}`);
+  out(
+    `Certificate           ${result.certificate?.thumbprint} (valid until ${result.certificate?.notAfter.slice(0, 10)})`,
+  );
+  out(`Directory role        ${result.role.displayName}`);
+  out(`Profile               ${result.profile}`);
+  const c = result.connect;
+  if (!c) return;
+  out();
+  out("Environment variables:");
+  for (const [k, v2] of Object.entries(c.environment)) out(`  ${k}=${v2}`);
+  out();
+  out("exo-cba:");
+  out(`  ${c.exoCba}`);
+  out();
+  out("PowerShell on Windows (certificate in the CurrentUser\\My store):");
+  out(`  ${c.powershell}`);
+  out();
+  out("PowerShell on Linux/macOS (PFX file):");
+  out(`  ${c.exportPfx}`);
+  out(`  ${c.powershellFilePath}`);
+}
+
+export function requireString(opts: Record<string, unknown>, key: string): string | undefined {
+  const v = opts[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || v.trim() === "") throw new UsageError(`--${key} needs a value.`);
+  return v;
+}
+
+/**
+ * Helpers shared by `setup` and `teardown`: a transport that trusts the CA named by the command's own
+ * environment (in-process runs such as the demo pass NODE_EXTRA_CA_CERTS in ctx.env, not process.env),
+ * timeouts like `5m`, and progress lines with elapsed time.
+ */
+export async function transportFor(ctx: CliContext): Promise<HttpTransport> {
+  const { HttpTransport } = await import("../../http/transport.js");
+  const file = ctx.env.NODE_EXTRA_CA_CERTS;
+  if (file && file !== process.env.NODE_EXTRA_CA_CERTS) {
+    try {
+      return new HttpTransport({ caPem: [readFileSync(file, "utf8")] });
+    } catch {
+      // Unreadable: Node would only warn too; TLS verification then fails with a clear error.
+    }
+  }
+  return new HttpTransport();
+}
+
+/** `300`, `300s`, `5m`, `1h` → milliseconds. */
+export function parseDuration(value: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? "s").toLowerCase();
+  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000;
+  const ms = Math.round(n * factor);
+  return ms > 0 ? ms : undefined;
+}
+
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1).padStart(5)}s`;
