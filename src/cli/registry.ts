@@ -12,6 +12,8 @@ import { register as registerEmulator } from "./commands/emulator.js";
 import { register as registerInvoke } from "./commands/invoke.js";
 import { register as registerReport } from "./commands/report/index.js";
 import { register as registerSchedule } from "./commands/schedule.js";
+import { register as registerSetup } from "./commands/setup.js";
+import { register as registerTeardown } from "./commands/teardown.js";
 import { register as registerTest } from "./commands/test.js";
 import { register as registerToken } from "./commands/token.js";
 import type { CliContext } from "./context.js";
@@ -25,6 +27,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerInvoke(program, ctx);
   registerReport(program, ctx);
   registerSchedule(program, ctx);
+  registerSetup(program, ctx);
+  registerTeardown(program, ctx);
   registerTest(program, ctx);
   registerToken(program, ctx);
 }
