@@ -114,7 +114,7 @@ export async function collectTenantUsage(
     const releaseGlobal = options.globalSlots ? await options.globalSlots.acquire() : undefined;
     let ok = false;
     try {
-      const onThrottle = () => limiter.congestion(ticket);
+      const onThrottle = (delayMs?: number) => limiter.congestion(ticket, delayMs);
       const result = await (options.throttle ? options.throttle.run(onThrottle, fn) : fn());
       ok = true;
       return result;

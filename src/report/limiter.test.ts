@@ -92,3 +92,56 @@ describe("AimdLimiter", () => {
     lim.release(y!, true);
   });
 });
+
+describe("AimdLimiter pause (Retry-After)", () => {
+  it("starts no new request until the server's Retry-After has passed, on the injected clock", async () => {
+    let now = 1000;
+    const sleeps: number[] = [];
+    const lim = new AimdLimiter({
+      max: 4,
+      pauseThresholdMs: 50,
+      now: () => now,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+    });
+    const t = await lim.acquire();
+    lim.congestion(t, 250);
+    expect(lim.limit).toBe(2);
+    const next = await lim.acquire();
+    expect(sleeps).toEqual([250]);
+    expect(now).toBe(1250);
+    // a later, shorter Retry-After does not shorten the pause
+    lim.congestion(next, 100);
+    lim.congestion(t, 60);
+    lim.release(t, false);
+    lim.release(next, false);
+    const third = await lim.acquire();
+    expect(sleeps).toEqual([250, 100]);
+    expect(now).toBe(1350);
+    lim.release(third, true);
+  });
+
+  it("does not pause for short pacing waits below the threshold", async () => {
+    let now = 0;
+    const sleeps: number[] = [];
+    const lim = new AimdLimiter({
+      max: 4,
+      now: () => now,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+    });
+    const t = await lim.acquire();
+    lim.congestion(t, 250); // below the default 1000 ms
+    const u = await lim.acquire();
+    expect(sleeps).toEqual([]);
+    lim.congestion(u, 1500);
+    lim.release(t, false);
+    lim.release(u, false);
+    lim.release(await lim.acquire(), true);
+    expect(sleeps).toEqual([1500]);
+  });
+});
