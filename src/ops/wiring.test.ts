@@ -86,3 +86,35 @@ describe("inspectLocalCertificate — file", () => {
     expect(facts.problem).toBeTruthy();
   });
 });
+
+describe("rotationDeps — self mode with an expired certificate", () => {
+  it("refuses early with the admin way out, instead of a bare 401 from addKey", async () => {
+    const { rotationDeps } = await import("./wiring.js");
+    const { resolveEndpoints } = await import("../cloud/environments.js");
+    const { HttpTransport } = await import("../http/transport.js");
+    const transport = new HttpTransport();
+    try {
+      const resolved = {
+        appId: "11111111-2222-3333-4444-555555555555",
+        organization: "contoso.onmicrosoft.com",
+        certificate: { kind: "thumbprint" as const, thumbprint: a.thumbprint },
+        endpoints: resolveEndpoints(undefined, {}),
+        home,
+        profile: {
+          name: "p",
+          organization: "contoso.onmicrosoft.com",
+          appId: "11111111-2222-3333-4444-555555555555",
+          appObjectId: "obj",
+          certificateThumbprint: a.thumbprint,
+          environment: "O365Default",
+        },
+      };
+      const later = () => new Date(a.notAfter.getTime() + 86_400_000);
+      await expect(rotationDeps(resolved, { env: {}, transport, self: true, now: later })).rejects.toThrow(
+        /expired on .* can no longer rotate itself/,
+      );
+    } finally {
+      transport.close();
+    }
+  });
+});

@@ -333,6 +333,15 @@ export async function rotationDeps(
       : undefined;
     if (!current)
       throw new UsageError(`Profile '${profile.name}' has no store certificate to sign the proof with.`);
+    if (current.notAfter.getTime() <= now().getTime()) {
+      // addKey only accepts a proof from a key that is still valid: Graph would answer a bare 401.
+      throw new UsageError(
+        `The certificate ${current.thumbprint} expired on ${current.notAfter.toISOString().slice(0, 10)}, so the app can no longer rotate itself.`,
+        {
+          hint: "Rotate as an admin instead: set EXO_ADMIN_ACCESS_TOKEN (or sign in interactively) and run `exo-cba cert rotate` without --self.",
+        },
+      );
+    }
     keys = selfKeyManager(selfGraphFactory(resolved, options.transport), profile.appObjectId, current, now);
   } else {
     const directory = await adminDirectory(resolved, { ...options, why: "Rotation as an admin" });
