@@ -1,0 +1,291 @@
+// `npm run bench`: exo-cba's speed and memory goals, measured side by side in one run.
+// Prints a table and the JSON (also written to bench/out/latest.json). `--quick` uses smaller tenants.
+import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { provisionedTenant } from "./fixture.js";
+import { now, printTable, round, runChild } from "./lib.js";
+
+const quick = process.argv.includes("--quick");
+const only = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",");
+const bin = new URL("../bin/exo-cba.js", import.meta.url).pathname;
+const rssHook = new URL("./rss-hook.js", import.meta.url).pathname;
+const rows = [];
+const results = {};
+const record = (benchmark, metric, value, goal, ok) =>
+  rows.push({ benchmark, metric, value, goal, ok: ok === undefined ? "" : ok ? "yes" : "NO" });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Run the CLI as a user would; returns exit code, wall ms, peak RSS (MB) and stdout. */
+function cli(args, env) {
+  return new Promise((resolve, reject) => {
+    const start = now();
+    const child = spawn(process.execPath, ["--import", rssHook, bin, ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = now() - start;
+      const rss = /BENCH_RSS (\{.*\})/.exec(err);
+      resolve({
+        code,
+        ms,
+        maxRssMb: rss ? JSON.parse(rss[1]).maxRssMb : undefined,
+        stdout: out,
+        stderr: err,
+      });
+    });
+  });
+}
+
+const want = (name) => !only || only.includes(name);
+
+// ---------------------------------------------------------------- certificates (issue 3)
+if (want("cert")) {
+  const home = await mkdtemp(join(tmpdir(), "exo-cba-bench-cert-"));
+  const env = { ...process.env, EXO_CBA_HOME: home };
+  const times = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await cli(
+      [
+        "cert",
+        "new",
+        "--dns-name",
+        `bench${i}.contoso.onmicrosoft.com`,
+        "--cer-path",
+        join(home, `b${i}.cer`),
+        "--output",
+        "json",
+      ],
+      env,
+    );
+    if (r.code !== 0) throw new Error(`cert new failed: ${r.stderr}`);
+    times.push(r.ms);
+  }
+  const keygen = [];
+  for (let i = 0; i < 5; i++) {
+    const t = now();
+    generateKeyPairSync("rsa", { modulusLength: 2048 });
+    keygen.push(now() - t);
+  }
+  results.cert = { certNewMedianMs: round(median(times)), rsa2048NativeMedianMs: round(median(keygen)) };
+  record("cert new (CLI, end to end)", "median ms of 5", round(median(times), 0));
+  record("RSA-2048 generation (node:crypto, native)", "median ms of 5", round(median(keygen), 0));
+  await rm(home, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- CLI start-up, first invoke, token reuse (issue 4)
+if (want("invoke")) {
+  const t = await provisionedTenant({ mailboxes: 100 });
+  try {
+    const version = [];
+    for (let i = 0; i < 7; i++) version.push((await cli(["--version"], t.env)).ms);
+    const first = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await cli(["invoke", "Get-OrganizationConfig", "--output", "json"], t.env);
+      if (r.code !== 0) throw new Error(`invoke failed: ${r.stderr}`);
+      first.push(r.ms);
+    }
+    // Token requests per 1,000 invocations, in-process, through the library.
+    const { connectExchangeOnline } = await import("../dist/exchange/connect.js");
+    const exo = await connectExchangeOnline({
+      appId: t.env.EXO_APP_ID ?? t.appId,
+      organization: t.emu.tenant.domain,
+      certificate: { thumbprint: t.setup.certificate.thumbprint },
+      env: t.env,
+    });
+    const before = t.emu.stats().tokenRequests;
+    const start = now();
+    for (let i = 0; i < 1000; i++) await exo.invoke("Get-OrganizationConfig");
+    const perCall = (now() - start) / 1000;
+    const tokens = t.emu.stats().tokenRequests - before;
+    await exo.disconnect();
+    results.invoke = {
+      versionMedianMs: round(median(version)),
+      firstInvokeMedianMs: round(median(first)),
+      tokenRequestsPer1000Invocations: tokens,
+      warmInvokeMeanMs: round(perCall),
+    };
+    record("exo-cba --version", "median ms of 7", round(median(version), 0));
+    record("first invoke (new process, warm emulator)", "median ms of 5", round(median(first), 0));
+    record("1,000 invocations, one connection", "token requests", tokens, "1", tokens === 1);
+    record("1,000 invocations, one connection", "mean ms per invoke", round(perCall, 2));
+  } finally {
+    await t.close();
+  }
+}
+
+// ---------------------------------------------------------------- streaming Get-Mailbox (issue 4)
+if (want("stream")) {
+  for (const n of quick ? [100_000] : [100_000, 1_000_000]) {
+    const t = await provisionedTenant({ mailboxes: n });
+    try {
+      const { connectExchangeOnline } = await import("../dist/exchange/connect.js");
+      const exo = await connectExchangeOnline({
+        appId: t.appId,
+        organization: t.emu.tenant.domain,
+        certificate: { thumbprint: t.setup.certificate.thumbprint },
+        env: t.env,
+      });
+      const token = (await exo.tokenProvider.getToken()).token;
+      await exo.disconnect();
+      const childEnv = {
+        ...t.env,
+        EXO_APP_ID: t.appId,
+        EXO_ORGANIZATION: t.emu.tenant.domain,
+        EXO_CERTIFICATE_THUMBPRINT: t.setup.certificate.thumbprint,
+        BENCH_TOKEN: token,
+      };
+      // Alternate the two sides so neither always runs on a warmer machine.
+      const raw1 = await runChild("bench/child-stream.js", ["raw"], childEnv);
+      const client1 = await runChild("bench/child-stream.js", ["client"], childEnv);
+      const raw2 = await runChild("bench/child-stream.js", ["raw"], childEnv);
+      const client2 = await runChild("bench/child-stream.js", ["client"], childEnv);
+      if (client1.rows !== raw1.rows)
+        throw new Error(`row counts differ: client ${client1.rows}, raw ${raw1.rows}`);
+      const clientMs = Math.min(client1.ms, client2.ms);
+      const rawMs = Math.min(raw1.ms, raw2.ms);
+      const ratio = clientMs / rawMs;
+      const rss = Math.max(client1.maxRssMb, client2.maxRssMb);
+      results[`stream${n}`] = {
+        rows: client1.rows,
+        clientMs: round(clientMs),
+        rawMs: round(rawMs),
+        ratio: round(ratio, 3),
+        clientPeakRssMb: round(rss, 1),
+        rawPeakRssMb: round(Math.max(raw1.maxRssMb, raw2.maxRssMb), 1),
+      };
+      const label = `Get-Mailbox -ResultSize Unlimited, ${n.toLocaleString("en-US")} rows → ndjson`;
+      record(label, "time ratio client/raw loop (best of 2 each)", round(ratio, 3), "≤ 1.15", ratio <= 1.15);
+      record(label, "client ms / raw ms", `${round(clientMs, 0)} / ${round(rawMs, 0)}`);
+      record(
+        label,
+        "client peak RSS MB",
+        round(rss, 1),
+        n >= 1_000_000 ? "< 200" : "",
+        n >= 1_000_000 ? rss < 200 : undefined,
+      );
+    } finally {
+      await t.close();
+    }
+  }
+}
+
+// ---------------------------------------------------------------- usage report (issue 6)
+if (want("report")) {
+  const n = quick ? 2_000 : 10_000;
+  const budget = { ratePerSecond: 500, burst: 50 };
+  const latencyMs = 20;
+  const t = await provisionedTenant({ mailboxes: n, latencyMs, throttle: budget });
+  try {
+    const out = await mkdtemp(join(tmpdir(), "exo-cba-bench-report-"));
+    const before = t.emu.stats().exchangeRequests;
+    const r = await cli(
+      ["report", "usage", "--format", "json", "--out", out, "--concurrency", "32", "--output", "json"],
+      t.env,
+    );
+    if (r.code !== 0) throw new Error(`report failed (${r.code}): ${r.stderr.slice(-2000)}`);
+    const requests = t.emu.stats().exchangeRequests - before;
+    const throttled = t.emu.stats().throttled;
+    // The floor the budget allows: every request admitted at the sustained rate after the initial burst,
+    // and never faster than latency allows (one request per latency per allowed concurrent slot is not
+    // a limit here: the rate is).
+    const lowerBoundMs = Math.max(0, (requests - budget.burst) / budget.ratePerSecond) * 1000;
+    const ratio = r.ms / lowerBoundMs;
+    // Sequential, one call at a time like the original script, on a slice of the same tenant, scaled to n.
+    const slice = quick ? 200 : 1_000;
+    const seqTenant = await provisionedTenant({ mailboxes: slice, latencyMs, throttle: budget });
+    let seqMsScaled;
+    try {
+      const s = await cli(
+        ["report", "usage", "--format", "json", "--out", out, "--concurrency", "1", "--output", "json"],
+        seqTenant.env,
+      );
+      if (s.code !== 0) throw new Error(`sequential report failed: ${s.stderr.slice(-2000)}`);
+      seqMsScaled = (s.ms * n) / slice;
+    } finally {
+      await seqTenant.close();
+    }
+    results.report = {
+      mailboxes: n,
+      latencyMs,
+      budget,
+      requests,
+      throttled,
+      wallMs: round(r.ms),
+      lowerBoundMs: round(lowerBoundMs),
+      ratio: round(ratio, 3),
+      sequentialEstimateMs: round(seqMsScaled),
+      speedup: round(seqMsScaled / r.ms, 1),
+      peakRssMb: round(r.maxRssMb, 1),
+    };
+    const label = `report usage, ${n.toLocaleString("en-US")} mailboxes, ${latencyMs} ms latency, ${budget.ratePerSecond}/s budget`;
+    record(label, "wall / budget lower bound", round(ratio, 3), "≤ 1.25", ratio <= 1.25);
+    record(label, "wall ms / lower bound ms", `${round(r.ms, 0)} / ${round(lowerBoundMs, 0)}`);
+    record(label, "speed-up vs sequential (slice scaled)", `${round(seqMsScaled / r.ms, 1)}x`);
+    record(label, "peak RSS MB", round(r.maxRssMb, 1));
+    await rm(out, { recursive: true, force: true });
+  } finally {
+    await t.close();
+  }
+  if (!quick) {
+    const big = await provisionedTenant({ mailboxes: 100_000 });
+    try {
+      const out = await mkdtemp(join(tmpdir(), "exo-cba-bench-report-"));
+      const r = await cli(
+        [
+          "report",
+          "usage",
+          "--format",
+          "csv,json,html",
+          "--out",
+          out,
+          "--concurrency",
+          "16",
+          "--output",
+          "json",
+        ],
+        big.env,
+      );
+      results.report100k = { exitCode: r.code, wallMs: round(r.ms), peakRssMb: round(r.maxRssMb, 1) };
+      record(
+        "report usage, 100,000 mailboxes (no latency)",
+        "completes (exit code)",
+        r.code,
+        "0",
+        r.code === 0,
+      );
+      record(
+        "report usage, 100,000 mailboxes (no latency)",
+        "wall s / peak RSS MB",
+        `${round(r.ms / 1000, 1)} / ${round(r.maxRssMb, 0)}`,
+      );
+      await rm(out, { recursive: true, force: true });
+    } finally {
+      await big.close();
+    }
+  }
+}
+
+printTable(rows);
+console.log();
+console.log(JSON.stringify(results, null, 2));
+await mkdir(new URL("./out/", import.meta.url), { recursive: true });
+await writeFile(
+  new URL("./out/latest.json", import.meta.url),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, results }, null, 2)}\n`,
+);
