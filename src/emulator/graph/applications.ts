@@ -247,7 +247,15 @@ export async function applications(req: GraphRequest): Promise<GraphResult> {
   if (rest.length === 0 && method === "PATCH" && !app && upsertKey) {
     authorize(caller, "writeApplications");
     if (!/create-if-missing/i.test(req.header("prefer") ?? "")) throw notFound(id);
-    const created = createApplication(req, await req.body(), (upsertKey[1] ?? "").replace(/''/g, "'"));
+    const body = await req.body();
+    // A concurrent upsert of the same uniqueName may have created it while the body was read.
+    const raced = findApplication(t, head);
+    if (raced) {
+      applyProperties(req, raced, body, false);
+      await req.ctx.store.commit();
+      return noContent();
+    }
+    const created = createApplication(req, body, (upsertKey[1] ?? "").replace(/''/g, "'"));
     await req.ctx.store.commit();
     return {
       status: 201,
