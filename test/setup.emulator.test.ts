@@ -268,4 +268,29 @@ describe("setup against the emulator", () => {
       emu.configure({ replicationDelayMs: 0 });
     }
   });
+
+  it("when Exchange still refuses at the deadline, says what is missing and keeps what was created", async () => {
+    const home = await freshHome();
+    let calls = 0;
+    const error = await setupExchangeApp(
+      options(home, {
+        appName: "never-propagates",
+        timeoutMs: 1500,
+        verifier: async () => {
+          calls++;
+          throw new AuthorizationError("Exchange refused Get-OrganizationConfig (HTTP 403).", {
+            reason: "role-missing",
+          });
+        },
+      }),
+    ).catch((e: unknown) => e);
+    expect(calls).toBeGreaterThan(1);
+    expect(error).toBeInstanceOf(AuthorizationError);
+    expect((error as AuthorizationError).reason).toBe("role-missing");
+    expect((error as AuthorizationError).message).toContain(
+      "the directory role is not in the app's token yet",
+    );
+    expect((error as AuthorizationError).hint).toContain("exo-cba test");
+    expect((await readProfiles(home)).profiles[emu.tenant.domain]?.appId).toMatch(/^[0-9a-f-]{36}$/);
+  });
 });
