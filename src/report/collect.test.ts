@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FAKE_MAILBOXES, FAKE_TOTALS, FakeExchange } from "../../test/helpers/report-fake.js";
-import { AuthorizationError } from "../errors.js";
+import { AuthorizationError, ServerError } from "../errors.js";
 import { aggregateUsage } from "./aggregate.js";
 import { collectTenantUsage } from "./collect.js";
 import { AimdLimiter } from "./limiter.js";
@@ -88,6 +88,32 @@ describe("collectTenantUsage", () => {
     expect(failed.sort()).toEqual(["g2", "g5"]);
     expect(result.mailboxes.map((m) => m.guid)).toEqual(["g1", "g3", "g4"]);
     expect(result.counts.mailboxes).toBe(5); // the listing still counts them
+  });
+
+  it("tries a mailbox whose retries ran out once more at the end of the run, and only once", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES);
+    fake.failPrimary.set("g2", 1); // outlasts the client's retries once, then answers
+    fake.failPrimary.set("g4", Number.POSITIVE_INFINITY);
+    const result = await collectTenantUsage(fake, { limiter: limiter() });
+    expect(result.failures.map((f) => f.guid)).toEqual(["g4"]);
+    expect(fake.statisticsCalls("g2")).toBe(2);
+    expect(fake.statisticsCalls("g4")).toBe(2);
+    expect(result.mailboxes.map((m) => m.guid)).toEqual(["g1", "g2", "g3", "g5"]);
+  });
+
+  it("does not retry a mailbox that failed for a non-transient reason", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES);
+    const original = fake.invoke.bind(fake);
+    fake.invoke = async (cmdlet, params = {}) => {
+      if (params.Identity === "g3") {
+        fake.calls.push({ cmdlet, params });
+        throw new ServerError("The specified mailbox doesn't exist.", { httpStatus: 404 });
+      }
+      return original(cmdlet, params);
+    };
+    const result = await collectTenantUsage(fake, { limiter: limiter() });
+    expect(result.failures).toEqual([expect.objectContaining({ guid: "g3", errorType: "ServerError" })]);
+    expect(fake.statisticsCalls("g3")).toBe(1);
   });
 
   it("reuses completed mailboxes of a resumed run and fetches only the missing ones", async () => {

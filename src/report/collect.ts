@@ -6,7 +6,7 @@
  * A mailbox whose statistics fail after the client's retries is reported as a failure, never dropped
  * silently; authentication and authorization failures stop the tenant (every call would fail alike).
  */
-import { AuthenticationError, AuthorizationError, ExoCbaError } from "../errors.js";
+import { AuthenticationError, AuthorizationError, ExoCbaError, TransientError } from "../errors.js";
 import { CLASSIC_PLAN, type CmdletCall, type CmdletPlan, EXO_PLAN, isUnsupportedCmdlet } from "./cmdlets.js";
 import type { AimdLimiter, LimiterTicket, Semaphore } from "./limiter.js";
 import {
@@ -178,7 +178,10 @@ export async function collectTenantUsage(
   let fatal: unknown;
   const inFlight = new Set<Promise<void>>();
 
-  const fetchOne = async (entry: MailboxListing, index: number) => {
+  /** Transient failures of the first pass, tried once more at the end (when throttling has eased). */
+  const secondPass: Array<{ entry: MailboxListing; index: number }> = [];
+
+  const fetchOne = async (entry: MailboxListing, index: number, lastChance: boolean) => {
     let stage: MailboxFailure["stage"] = "primary";
     try {
       const primary = await withSlot(() =>
@@ -204,6 +207,10 @@ export async function collectTenantUsage(
     } catch (error) {
       if (isFatal(error)) {
         fatal ??= error;
+        return;
+      }
+      if (!lastChance && error instanceof TransientError) {
+        secondPass.push({ entry, index });
         return;
       }
       const failure: MailboxFailure = {
@@ -234,7 +241,16 @@ export async function collectTenantUsage(
     // Wait for a free window slot before creating the task, so 100,000 mailboxes never become
     // 100,000 pending promises.
     while (inFlight.size >= Math.max(1, Math.floor(limiter.limit)) && !fatal) await Promise.race(inFlight);
-    const task = fetchOne(entry, i).finally(() => inFlight.delete(task));
+    const task = fetchOne(entry, i, false).finally(() => inFlight.delete(task));
+    inFlight.add(task);
+  }
+  await Promise.all(inFlight);
+  // One more bounded attempt for mailboxes whose retries ran out during a burst of throttling or
+  // faults: a run of 10,000 should not end partial because one call met six 429s in a row.
+  for (const { entry, index } of secondPass) {
+    if (fatal || options.signal?.aborted) break;
+    while (inFlight.size >= Math.max(1, Math.floor(limiter.limit)) && !fatal) await Promise.race(inFlight);
+    const task = fetchOne(entry, index, true).finally(() => inFlight.delete(task));
     inFlight.add(task);
   }
   await Promise.all(inFlight);

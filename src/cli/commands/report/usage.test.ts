@@ -3,10 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UsageError } from "../../../errors.js";
+import { FAKE_MAILBOXES, FakeExchange } from "../../../../test/helpers/report-fake.js";
+import { exitCodeFor, PartialResultError, UsageError } from "../../../errors.js";
+import { runUsageReport } from "../../../report/usage-report.js";
 import type { CliContext } from "../../context.js";
 import { main } from "../../main.js";
-import { parseConcurrency, parseFormats, parseStoredBytes, readStoredBytesFile } from "./usage.js";
+import {
+  parseConcurrency,
+  parseFormats,
+  parseStoredBytes,
+  readStoredBytesFile,
+  reportProblems,
+} from "./usage.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -113,5 +121,44 @@ describe("exo-cba report usage (usage errors, before any network call)", () => {
     ]) {
       expect(c.out()).toContain(flag);
     }
+  });
+});
+
+describe("report usage errors section", () => {
+  it("lists the failed mailbox on stderr and ends with exit 7 and a --resume hint", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES);
+    fake.failPrimary.set("g3", Number.POSITIVE_INFINITY);
+    const result = await runUsageReport({
+      targets: [{ name: "contoso", organization: "contoso.onmicrosoft.com", connect: async () => fake }],
+      historyPath: join(dir, "errors-history.sqlite"),
+    });
+    const c = context();
+    let thrown: unknown;
+    try {
+      reportProblems(result, c.ctx);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(PartialResultError);
+    expect(exitCodeFor(thrown)).toBe(7);
+    expect((thrown as PartialResultError).hint).toContain("--resume");
+    expect(c.err()).toContain("errors: 1 mailbox(es) could not be measured");
+    expect(c.err()).toMatch(/contoso {2}info@contoso\.com {2}\(primary\) TransientError: /);
+  });
+
+  it("is silent and does not throw for a complete run", async () => {
+    const result = await runUsageReport({
+      targets: [
+        {
+          name: "contoso",
+          organization: "contoso.onmicrosoft.com",
+          connect: async () => new FakeExchange(FAKE_MAILBOXES),
+        },
+      ],
+      historyPath: join(dir, "ok-history.sqlite"),
+    });
+    const c = context();
+    reportProblems(result, c.ctx);
+    expect(c.err()).toBe("");
   });
 });

@@ -291,7 +291,7 @@ const errorJson = (e: Error) =>
     : { error: e.name, message: e.message };
 
 /** The errors section on stderr, then exit 7 when anything is missing. */
-function reportProblems(result: UsageReportResult, ctx: CliContext): void {
+export function reportProblems(result: UsageReportResult, ctx: CliContext): void {
   for (const { tenant, error } of result.tenantErrors) {
     note(ctx, `error: tenant ${tenant} was not reported: ${error.message}`);
     const hint = (error as { hint?: string }).hint;
