@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openssl, snapshot, tempDir } from "../../test/helpers/cert-fixtures.js";
@@ -222,7 +222,7 @@ describe("importing files that carry their own key", () => {
     await writeFile(join(work, "garbage.pfx"), Buffer.from("3082 not really a pfx at all"));
   });
 
-  it("imports a PFX with its key and friendly name", async () => {
+  it("imports a PFX with its key and friendly name; a later import restores a lost key", async () => {
     const home = await tempDir();
     const result = await importCertificate({ home, env: {}, path: join(work, "good.pfx"), password: PW });
     expect(result.key).toBe("from-file");
@@ -231,6 +231,13 @@ describe("importing files that carry their own key", () => {
       hasKey: true,
       friendlyName: "good friendly",
     });
+
+    // A key lost from the store comes back with the next import of the same pair.
+    await rm(join(home, "certificates", "keys", `${result.certificate.keyId}.pem`));
+    expect((await (await CertStore.open(home, {})).get(result.certificate.thumbprint)).hasKey).toBe(false);
+    const again = await importCertificate({ home, env: {}, path: join(work, "good-bundle.pem") });
+    expect(again).toMatchObject({ alreadyInStore: true, key: "from-file" });
+    expect(again.certificate.hasKey).toBe(true);
   });
 
   it("imports PEM with certificate and key, and PEM with an encrypted key", async () => {

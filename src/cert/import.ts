@@ -91,15 +91,11 @@ export async function importCertificate(options: ImportOptions): Promise<ImportR
   } else if (leaf.notBefore.getTime() > current.getTime()) {
     warnings.push(`The certificate ${leaf.thumbprint} is not valid before ${leaf.notBefore.toISOString()}.`);
   }
-  if (await store.hasCertificate(leaf.thumbprint)) {
-    return {
-      certificate: await store.get(leaf.thumbprint),
-      key: "already-in-store",
-      alreadyInStore: true,
-      warnings,
-    };
-  }
+  // Key first, certificate last; a certificate already stored without its key gets the key back.
   if (material.key && keySource === "from-file") await store.saveKey(material.key);
+  if (await store.hasCertificate(leaf.thumbprint)) {
+    return { certificate: await store.get(leaf.thumbprint), key: keySource, alreadyInStore: true, warnings };
+  }
   const origin: CertificateOrigin =
     keySource === "waiting-in-store" ? (leaf.selfSigned ? "self-signed" : "ca") : "imported";
   const friendlyName = options.friendlyName ?? material.friendlyName;

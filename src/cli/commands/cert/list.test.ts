@@ -2,6 +2,7 @@ import { chmod, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli, snapshot, tempDir } from "../../../../test/helpers/cert-fixtures.js";
+import { saveProfile } from "../../../config/profiles.js";
 
 describe("exo-cba cert list / show / remove", () => {
   let home: string;
@@ -83,10 +84,18 @@ describe("exo-cba cert list / show / remove", () => {
   });
 
   it("asks before removing: without a terminal and without --yes it refuses (exit 2) and keeps everything", async () => {
+    await saveProfile(home, {
+      name: "contoso",
+      organization: "contoso.onmicrosoft.com",
+      appId: "11111111-2222-3333-4444-555555555555",
+      certificateThumbprint: first.toLowerCase(),
+      environment: "O365Default",
+    });
     const before = await snapshot(home);
     const r = await runCli(["cert", "remove", first], { EXO_CBA_HOME: home });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Confirmation needed/);
+    expect(r.stderr).toMatch(/Profile contoso uses it/);
     expect(r.stderr).toMatch(/--yes/);
     expect(await snapshot(home)).toEqual(before);
   });

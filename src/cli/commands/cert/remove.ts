@@ -17,9 +17,16 @@ export function register(parent: Command, ctx: CliContext): void {
     const { CertStore } = await import("../../../cert/index.js");
     const store = await CertStore.open(stateHome(ctx.env), ctx.env);
     const info = await store.get(thumbprint);
+    const { readProfiles } = await import("../../../config/profiles.js");
+    const users = Object.values((await readProfiles(stateHome(ctx.env))).profiles)
+      .filter((p) => p.certificateThumbprint?.replace(/[\s:]/g, "").toUpperCase() === info.thumbprint)
+      .map((p) => p.name);
     const question =
       `Remove certificate ${info.thumbprint} (${info.subject}) ${info.hasKey ? "and its private key " : ""}` +
-      "from the local store? Apps using it will stop signing in from here.";
+      "from the local store? " +
+      (users.length
+        ? `Profile${users.length > 1 ? "s" : ""} ${users.join(", ")} use${users.length > 1 ? "" : "s"} it and will stop signing in.`
+        : "Anything using it will stop signing in from here.");
     if (!(await confirm(ctx, question))) {
       ctx.stderr.write("Nothing removed.\n");
       renderObject({ thumbprint: info.thumbprint, removed: false }, outputFormatFrom(opts), ctx.stdout);
