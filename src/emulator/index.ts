@@ -199,8 +199,16 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
       const user = t.users.find((u) => u.userPrincipalName.toLowerCase() === upn);
       if (!user)
         throw new Error(`No seeded user ${o.userPrincipalName} in the emulator tenant ${t.tenant.domain}`);
-      return mintUserToken(ctx, t, user, AZURE_CLI_CLIENT_ID, delegatedPermissions(o.scopes ?? ADMIN_SCOPES))
-        .token;
+      return mintUserToken(
+        ctx,
+        t,
+        user,
+        AZURE_CLI_CLIENT_ID,
+        delegatedPermissions(
+          // `<graph>/Application.ReadWrite.All` and bare `Application.ReadWrite.All` mean the same scope
+          (o.scopes ?? ADMIN_SCOPES).map((s) => s.slice(s.lastIndexOf("/") + 1)),
+        ),
+      ).token;
     },
     get users() {
       return t.users.map((u) => ({

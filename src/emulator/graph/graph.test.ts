@@ -495,7 +495,8 @@ describe("authorization per seeded user", () => {
   });
 
   it("needs the scope as well as the role", async () => {
-    const t = tokenFor("admin", ["Application.ReadWrite.All"]);
+    const t = tokenFor("admin", [`${emu.graphEndpoint}/Application.ReadWrite.All`]);
+    expect(jwtPayload(t).scp).toBe("Application.ReadWrite.All");
     expect((await createApp(t)).status).toBe(201);
     denied(
       await client.graph("POST", "roleManagement/directory/roleAssignments", t, {
