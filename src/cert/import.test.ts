@@ -5,6 +5,7 @@ import { openssl, snapshot, tempDir } from "../../test/helpers/cert-fixtures.js"
 import { UsageError } from "../errors.js";
 import { createCertificateRequest } from "./create.js";
 import { loadCertificateCredential } from "./credential.js";
+import { exportPfx } from "./export.js";
 import { importCertificate } from "./import.js";
 import { CertStore } from "./store.js";
 
@@ -146,6 +147,12 @@ describe("CSR → CA → import", () => {
     expect(result.certificate.subject).toBe("CN=p7.contoso.com");
     const credential = await (await CertStore.open(other, {})).credential(result.certificate.thumbprint);
     expect(credential.chainPem).toHaveLength(1);
+    // The chain travels on into an exported PFX, leaf first.
+    const pfx = join(work, "chain.pfx");
+    await writeFile(pfx, await exportPfx(credential, { password: "chain-pw" }));
+    const certs = openssl(["pkcs12", "-in", pfx, "-passin", "pass:chain-pw", "-nokeys"]);
+    expect(certs.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(2);
+    expect(certs).toMatch(/subject=CN ?= ?p7\.contoso\.com[\s\S]*subject=CN ?= ?Contoso Test CA/);
     expect(credential.chainPem![0]).toBe((await readFile(join(work, "ca.pem"), "utf8")).replace(/\r/g, ""));
   });
 });
