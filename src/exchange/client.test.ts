@@ -7,7 +7,13 @@ import {
   startRecordingServer,
 } from "../../test/helpers/invoke-wire.js";
 import type { AccessToken, TokenProvider } from "../auth/types.js";
-import { PartialResultError, ServerError, TransientError, UsageError } from "../errors.js";
+import {
+  AuthorizationError,
+  PartialResultError,
+  ServerError,
+  TransientError,
+  UsageError,
+} from "../errors.js";
 import { HttpTransport } from "../http/transport.js";
 import { ExchangeClient } from "./client.js";
 
@@ -297,7 +303,17 @@ describe("retries", () => {
     expect(got).toHaveLength(1);
     expect(tokens.forced).toBe(1);
     expect(server.requests.map((r) => r.headers.authorization)).toEqual(["Bearer tok-1", "Bearer tok-2"]);
-    expect(waits).toEqual([0]);
+    expect(waits).toEqual([]);
+  });
+
+  it("a 401 is refreshed and then diagnosed even when only one attempt is allowed", async () => {
+    server.setHandler((_req, res) => sendJson(res, 401, { error: { code: "Unauthorized", message: "no" } }));
+    const error = await client({ maxAttempts: 1 })
+      .invoke("Get-Mailbox")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthorizationError);
+    expect(tokens.forced).toBe(1);
+    expect(server.requests).toHaveLength(2);
   });
 });
 

@@ -173,7 +173,10 @@ export class ExchangeClient {
     return target.toString();
   }
 
-  /** POST one page, with retries; a 401 gets one fresh token and an immediate second try. */
+  /**
+   * POST one page, with retries. A 401 gets one fresh token and an immediate second try outside the
+   * retry budget, so even a caller allowing a single attempt gets the 401 diagnosed, not "gave up".
+   */
   private async fetchPage(
     url: string,
     body: string,
@@ -182,8 +185,6 @@ export class ExchangeClient {
     pageSize: number,
     signal: AbortSignal | undefined,
   ): Promise<Page> {
-    let refreshed = false;
-    let forceRefresh = false;
     const retry: RetryOptions = {
       ...this.options.retry,
       onRetry: (info) => {
@@ -193,48 +194,60 @@ export class ExchangeClient {
     };
     if (signal) retry.signal = signal;
     const now = this.options.retry?.now ?? Date.now;
-    return withRetry(async () => {
-      const { token } = await this.options.tokenProvider.getToken(forceRefresh ? { forceRefresh: true } : {});
-      forceRefresh = false;
-      const headers = invokeHeaders({
-        token,
-        cmdlet,
-        clientRequestId,
-        connectionId: this.connectionId,
-        pageSize,
-        organization: this.options.organization,
-      });
-      this.stats.requests++;
-      const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
-      if (signal) req.signal = signal;
-      const res = await this.options.transport.request(req);
-      const text = await res.text();
-      if (res.status >= 200 && res.status < 300) {
-        try {
-          return JSON.parse(text) as Page;
-        } catch (error) {
-          // A 200 whose body broke off mid-way: the connection dropped; ask for the same page again.
-          throw new RetryableError("incomplete response body", { httpStatus: res.status, cause: error });
-        }
-      }
-      if (res.status === 401 && !refreshed) {
+    let refreshed = false;
+    for (;;) {
+      const forceRefresh = refreshed;
+      let firstAttempt = true;
+      try {
+        return await withRetry(async () => {
+          const refresh = forceRefresh && firstAttempt;
+          firstAttempt = false;
+          const { token } = await this.options.tokenProvider.getToken(refresh ? { forceRefresh: true } : {});
+          const headers = invokeHeaders({
+            token,
+            cmdlet,
+            clientRequestId,
+            connectionId: this.connectionId,
+            pageSize,
+            organization: this.options.organization,
+          });
+          this.stats.requests++;
+          const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
+          if (signal) req.signal = signal;
+          const res = await this.options.transport.request(req);
+          const text = await res.text();
+          if (res.status >= 200 && res.status < 300) {
+            try {
+              return JSON.parse(text) as Page;
+            } catch (error) {
+              // A 200 whose body broke off mid-way: the connection dropped; ask for the same page again.
+              throw new RetryableError("incomplete response body", { httpStatus: res.status, cause: error });
+            }
+          }
+          if (res.status === 401 && !refreshed) throw new TokenRefused();
+          const retryable = retryableResponse(res.status, res.headers, text, now());
+          if (retryable) throw retryable;
+          throw exchangeErrorFromResponse({
+            status: res.status,
+            headers: res.headers,
+            bodyText: text,
+            cmdlet,
+            token,
+            refreshed,
+          });
+        }, retry);
+      } catch (error) {
+        if (!(error instanceof TokenRefused)) throw error;
         refreshed = true;
-        forceRefresh = true;
-        throw new RetryableError("token refused (HTTP 401), retrying with a fresh token", {
-          httpStatus: 401,
-          retryAfterMs: 0,
-        });
+        this.stats.retries++;
       }
-      const retryable = retryableResponse(res.status, res.headers, text, now());
-      if (retryable) throw retryable;
-      throw exchangeErrorFromResponse({
-        status: res.status,
-        headers: res.headers,
-        bodyText: text,
-        cmdlet,
-        token,
-        refreshed,
-      });
-    }, retry);
+    }
+  }
+}
+
+/** A 401 on a token not yet refreshed: the caller refreshes it once and sends the same page again. */
+class TokenRefused extends Error {
+  constructor() {
+    super("token refused (HTTP 401)");
   }
 }
