@@ -5,6 +5,7 @@ import {
   EXCHANGE_ADMIN_ROLE,
   EXO_APP_ID,
   fakeExchange,
+  jwtPayload,
   MANAGE_AS_APP,
   makeCertificate,
   provisionApp,
