@@ -220,24 +220,26 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
     let ids: ProvisionedIds;
     let credential = cert.kind === "existing" ? cert.credential : undefined;
     try {
-      if (!credential && cert.kind === "new") {
+      if (credential) {
+        await journal.step(
+          "plan",
+          { status: "done", action: "exists" },
+          { certificateThumbprint: credential.thumbprint, profile: profileName },
+        );
+      }
+      const createCertificate = async () => {
+        if (cert.kind !== "new") throw new Error("internal: no certificate to create");
         say("certificate", "start", "new self-signed certificate");
         credential = await cert.create();
+        // Recorded at once: a re-run after a crash reuses this certificate instead of making another.
         await journal.step(
           "local-certificate",
           { status: "done", action: "created" },
-          {
-            certificateThumbprint: credential.thumbprint,
-          },
+          { certificateThumbprint: credential.thumbprint, profile: profileName },
         );
         say("certificate", "done", "new self-signed certificate", credential.thumbprint);
-      }
-      desired.certificate = credential;
-      await journal.step(
-        "plan",
-        { status: "done", action: "exists" },
-        { certificateThumbprint: credential!.thumbprint, profile: profileName },
-      );
+        return credential;
+      };
       ids = await applyPlan(
         {
           api,
@@ -246,6 +248,7 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
           progress,
           journal,
           startedAt: started,
+          createCertificate,
           ...(options.afterStep ? { afterStep: options.afterStep } : {}),
         },
         state,
@@ -373,9 +376,11 @@ export function failureSummary(
     .map(([name, s]) => `${STEP_TITLES[name as StepId]} (${s.action}${s.objectId ? ` ${s.objectId}` : ""})`);
   const failed = Object.entries(steps).find(([, s]) => s.status === "failed");
   const appFlag = appName === DEFAULT_APP_NAME ? "" : ` --app-name ${appName}`;
+  const stopped = failed ? `Stopped at: ${STEP_TITLES[failed[0] as StepId] ?? failed[0]}.` : "Stopped.";
+  if (!done.length) return `${stopped} Nothing was changed in the tenant.`;
   return [
-    failed ? `Stopped at: ${STEP_TITLES[failed[0] as StepId] ?? failed[0]}.` : "Stopped.",
-    done.length ? `In place: ${done.join("; ")}.` : "Nothing was changed in the tenant.",
+    stopped,
+    `In place: ${done.join("; ")}.`,
     `Run the same command again to resume, or \`exo-cba teardown --organization ${organization}${appFlag}\` to remove what exists.`,
   ].join(" ");
 }

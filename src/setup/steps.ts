@@ -351,6 +351,11 @@ export interface ApplyContext {
   deadline: Deadline;
   progress: (event: StepProgress) => void;
   journal?: JournalWriter;
+  /**
+   * Creates the certificate when `desired.certificate` is undefined. Called inside the certificate step,
+   * so an admin who cannot even create the app leaves no new key behind on this machine.
+   */
+  createCertificate?: () => Promise<SetupCertificate>;
   /** Clock reading that progress times are relative to (default: when applying starts). */
   startedAt?: number;
   /** Test hook: called after each step completes (throw to simulate a crash there). */
@@ -461,8 +466,9 @@ export async function applyPlan(
 
   await run("certificate", async () => {
     if (actionOf("certificate") === "exists") return { action: "exists" };
+    if (!desired.certificate && ctx.createCertificate) desired.certificate = await ctx.createCertificate();
     const certificate = desired.certificate;
-    if (!certificate) throw new Error("internal: the certificate must be resolved before applying the plan");
+    if (!certificate) throw new Error("internal: no certificate to register");
     const thumbprint = certificate.thumbprint;
     // Re-read right before the write: PATCH replaces the collection, so it must be built from the latest list.
     const existing = await asAdmin("application", "read the application's keys", () =>
