@@ -23,9 +23,11 @@ export {
 export { exchangeErrorFromResponse, parseCmdletFailure, parseDetailMessage } from "./errors.js";
 export { anchorMailbox, invokeHeaders } from "./headers.js";
 export { normalizeRow, parseByteQuantifiedSize } from "./normalize.js";
+export { mergeParametersJson, parseCmdletArguments, parseParameterValue } from "./powershell-args.js";
 export {
   type CmdletParameters,
   invokeCommandBody,
   type ParameterValue,
   serializeParameters,
 } from "./serialize.js";
+export { type TestReport, type TestStep, testConnection } from "./test-connection.js";
