@@ -10,7 +10,7 @@ export interface ConnectionSnippets {
   powershell: string;
   /** Linux/macOS PowerShell: the certificate as a PFX file (export it first, see `exportPfx`). */
   powershellFilePath: string;
-  /** How to write that PFX (the password is asked for, never put on the command line). */
+  /** How to write that PFX; its password comes from a file (or EXO_CERTIFICATE_PASSWORD), never argv. */
   exportPfx: string;
 }
 
@@ -47,6 +47,6 @@ export function connectionSnippets(input: {
     exoCba: `exo-cba invoke Get-OrganizationConfig --profile ${input.profile}`,
     powershell: `Connect-ExchangeOnline -CertificateThumbprint ${input.thumbprint} -AppId ${input.appId} -Organization ${input.organization}${envFlag}`,
     powershellFilePath: `Connect-ExchangeOnline -CertificateFilePath ${pfx} -CertificatePassword (Read-Host -AsSecureString -Prompt 'PFX password') -AppId ${input.appId} -Organization ${input.organization}${envFlag}`,
-    exportPfx: `exo-cba cert export ${input.thumbprint} --pfx ${pfx}`,
+    exportPfx: `exo-cba cert export ${input.thumbprint} --pfx ${pfx} --password-file ./pfx-password.txt`,
   };
 }
