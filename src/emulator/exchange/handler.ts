@@ -328,10 +328,12 @@ function safeDecode(segment: string): string | undefined {
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
-  const all: Record<string, string | number> = { ...headers, "Content-Length": Buffer.byteLength(body) };
+  // Encode once: a page can be megabytes, and byteLength + end(string) would walk it twice.
+  const bytes = Buffer.from(body, "utf8");
+  const all: Record<string, string | number> = { ...headers, "Content-Length": bytes.length };
   if (body && !("Content-Type" in all)) all["Content-Type"] = JSON_CONTENT_TYPE;
   res.writeHead(status, all);
-  res.end(body);
+  res.end(bytes);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
