@@ -57,7 +57,7 @@ export async function signInAdmin(options: AdminSignInOptions): Promise<AdminSes
     const token = options.accessToken.trim();
     return { method: "access-token", getToken: async () => token };
   }
-  const { PublicClientApplication } = await import("@azure/msal-node");
+  const { LogLevel, PublicClientApplication } = await import("@azure/msal-node");
   const authorityUrl = new URL(options.endpoints.authorityHost);
   const pca: PublicClientApplication = new PublicClientApplication({
     auth: {
@@ -66,7 +66,11 @@ export async function signInAdmin(options: AdminSignInOptions): Promise<AdminSes
       // Custom endpoints (emulator, sovereign proxies): trust this host and skip Microsoft's instance discovery.
       ...(options.endpoints.custom ? { knownAuthorities: [authorityUrl.host] } : {}),
     },
-    system: { networkClient: createMsalNetworkClient(options.transport) },
+    system: {
+      networkClient: createMsalNetworkClient(options.transport),
+      // MSAL must not write to the console or log PII/tokens; our errors carry what the user needs.
+      loggerOptions: { piiLoggingEnabled: false, logLevel: LogLevel.Error, loggerCallback: () => {} },
+    },
   });
   const scopes = adminScopes(options.endpoints);
   const say = options.onMessage ?? (() => {});
