@@ -26,6 +26,8 @@ import { adminApi, profileOf, provisionedHome, resolvedProfile } from "./helpers
  */
 let emu: RunningEmulator;
 let transport: HttpTransport;
+/** A provisioned app that no test changes (refused writes only), shared to keep the file fast. */
+let shared: { home: string; env: NodeJS.ProcessEnv };
 const savedExtraCa = process.env.NODE_EXTRA_CA_CERTS;
 
 beforeAll(async () => {
@@ -33,6 +35,7 @@ beforeAll(async () => {
   transport = new HttpTransport({ caPem: [emu.caPem] });
   // The CLI builds its own transport: it trusts the emulator's CA the standard Node way.
   process.env.NODE_EXTRA_CA_CERTS = emu.caFile;
+  shared = await provisionedHome(emu, transport, "rot-shared");
 });
 afterAll(async () => {
   if (savedExtraCa === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
@@ -148,9 +151,9 @@ describe("cert rotate against the emulator", () => {
   });
 
   it("the emulator refuses a forged proof (signed by a certificate that is not on the app) and a proof for another app", async () => {
-    const { home, env } = await provisionedHome(emu, transport, "rot-forged");
-    const resolved = await resolvedProfile(env, "rot-forged");
-    const p = await profileOf(home, "rot-forged");
+    const { home, env } = shared;
+    const resolved = await resolvedProfile(env, "rot-shared");
+    const p = await profileOf(home, "rot-shared");
     const registered = await credentialOf(home, p.certificateThumbprint!);
     const forger = await makeKeyedCertificate(home, "evil.example.com");
     const token = await freshToken(resolved, registered, graphScope(resolved.endpoints), transport);
@@ -181,7 +184,7 @@ describe("cert rotate against the emulator", () => {
       expect(error).toBeInstanceOf(GraphError);
       expect((error as GraphError).status).toBe(401);
     }
-    expect(await appKeys(home, "rot-forged")).toHaveLength(1);
+    expect(await appKeys(home, "rot-shared")).toHaveLength(1);
   });
 
   it("the CLI rotates with --keep-old and records until when; --output json", async () => {
@@ -222,8 +225,7 @@ describe("cert rotate against the emulator", () => {
   });
 
   it("unattended admin rotation without EXO_ADMIN_ACCESS_TOKEN fails with exit 2 naming the way out", async () => {
-    const { env } = await provisionedHome(emu, transport, "rot-noadmin");
-    const r = await runCli(["cert", "rotate", "--profile", "rot-noadmin"], env);
+    const r = await runCli(["cert", "rotate", "--profile", "rot-shared"], shared.env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("EXO_ADMIN_ACCESS_TOKEN");
     expect(r.stderr).toContain("--self");
