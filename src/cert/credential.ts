@@ -3,7 +3,6 @@ import { UsageError } from "../errors.js";
 import { parseCertificate } from "./inspect.js";
 import { assertUsableKey, keyIdOf, pkcs8Pem } from "./keys.js";
 import { toPem } from "./pem.js";
-import { pickLeaf, readCertificateMaterial, readFileBytes } from "./source.js";
 import { CertStore } from "./store.js";
 import type { CertificateCredential } from "./types.js";
 
@@ -24,6 +23,7 @@ export async function loadCertificateCredential(
     assertUsableKey(parseCertificate(credential.certificatePem), `The certificate ${credential.thumbprint}`);
     return credential;
   }
+  const { pickLeaf, readCertificateMaterial, readFileBytes } = await import("./source.js");
   const data = await readFileBytes(ref.path);
   const material = readCertificateMaterial(data, ref.path, {
     ...(ref.password !== undefined ? { password: ref.password } : {}),

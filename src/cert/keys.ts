@@ -1,7 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject, type webcrypto } from "node:crypto";
 import { UsageError } from "../errors.js";
 import { keyIdOfSpki } from "./inspect.js";
-import { encryptPrivateKeyInfo } from "./pbe.js";
 import { toPem } from "./pem.js";
 
 export const MIN_RSA_BITS = 2048;
@@ -47,7 +46,13 @@ export const keyIdOf = (key: KeyObject): string => keyIdOfSpki(spkiDer(key));
  * Encrypted PKCS#8 PEM. Our own PBES2 writer instead of KeyObject.export({cipher}) because Node fixes
  * PBKDF2 at 2048 iterations; the store uses far more so that a weak passphrase costs an attacker more.
  */
-export function encryptedPkcs8Pem(key: KeyObject, passphrase: string, iterations = 200_000): string {
+export async function encryptedPkcs8Pem(
+  key: KeyObject,
+  passphrase: string,
+  iterations = 200_000,
+): Promise<string> {
+  // Loaded on demand: only writing an encrypted key needs the ASN.1 encoder.
+  const { encryptPrivateKeyInfo } = await import("./pbe.js");
   return toPem("ENCRYPTED PRIVATE KEY", encryptPrivateKeyInfo(pkcs8Der(key), passphrase, { iterations }));
 }
 

@@ -12,7 +12,6 @@
 import type { KeyObject } from "node:crypto";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
 import { homePaths } from "../config/home.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { UsageError } from "../errors.js";
@@ -24,17 +23,41 @@ import type { CertificateCredential, CertificateInfo, CertificateOrigin } from "
 
 export const STORE_PASSPHRASE_ENV = "EXO_CERT_STORE_PASSPHRASE";
 
-const StoredCertificateSchema = z.object({
-  version: z.literal(1),
-  thumbprint: z.string(),
-  keyId: z.string(),
-  origin: z.enum(["self-signed", "ca", "imported"]),
-  friendlyName: z.string().optional(),
-  certificatePem: z.string(),
-  chainPem: z.array(z.string()).default([]),
-  addedAt: z.string(),
-});
-type StoredCertificate = z.infer<typeof StoredCertificateSchema>;
+interface StoredCertificate {
+  version: 1;
+  thumbprint: string;
+  keyId: string;
+  origin: CertificateOrigin;
+  friendlyName?: string;
+  certificatePem: string;
+  chainPem: string[];
+  addedAt: string;
+}
+
+const ORIGINS: readonly string[] = ["self-signed", "ca", "imported"];
+
+/** Checked by hand rather than with zod: `cert list` and every connection read these, and zod is slow to load. */
+function asStoredCertificate(value: unknown): StoredCertificate | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const v = value as Record<string, unknown>;
+  const isString = (x: unknown): x is string => typeof x === "string";
+  const chain = v.chainPem ?? [];
+  if (
+    v.version !== 1 ||
+    !isString(v.thumbprint) ||
+    !isString(v.keyId) ||
+    !isString(v.origin) ||
+    !ORIGINS.includes(v.origin) ||
+    (v.friendlyName !== undefined && !isString(v.friendlyName)) ||
+    !isString(v.certificatePem) ||
+    !Array.isArray(chain) ||
+    !chain.every(isString) ||
+    !isString(v.addedAt)
+  ) {
+    return undefined;
+  }
+  return { ...(v as unknown as StoredCertificate), chainPem: chain };
+}
 
 export interface CertStoreOptions {
   /** Clock for `daysLeft`; injectable so tests do not depend on the date. */
@@ -135,7 +158,7 @@ export class CertStore {
     const keyId = keyIdOf(key);
     await this.ensureDirs();
     const passphrase = this.env[STORE_PASSPHRASE_ENV];
-    const pem = passphrase ? encryptedPkcs8Pem(key, passphrase) : pkcs8Pem(key);
+    const pem = passphrase ? await encryptedPkcs8Pem(key, passphrase) : pkcs8Pem(key);
     await writeFileAtomic(this.keyPath(keyId), pem, { mode: 0o600 });
     return keyId;
   }
@@ -231,18 +254,18 @@ export class CertStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
     }
-    let parsed: ReturnType<typeof StoredCertificateSchema.safeParse>;
+    let parsed: StoredCertificate | undefined;
     try {
-      parsed = StoredCertificateSchema.safeParse(JSON.parse(text));
+      parsed = asStoredCertificate(JSON.parse(text));
     } catch {
-      parsed = StoredCertificateSchema.safeParse(undefined);
+      parsed = undefined;
     }
-    if (!parsed.success) {
+    if (!parsed) {
       throw new UsageError(`The store entry ${path} is damaged.`, {
         hint: "Remove that file and import the certificate again.",
       });
     }
-    return parsed.data;
+    return parsed;
   }
 
   private async toInfo(stored: StoredCertificate): Promise<CertificateInfo> {

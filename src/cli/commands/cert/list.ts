@@ -12,7 +12,7 @@ export function register(parent: Command, ctx: CliContext): void {
   addOutputOption(cmd);
   withExamples(cmd, ["exo-cba cert list", "exo-cba cert list --output json"]);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const { CertStore } = await import("../../../cert/index.js");
+    const { CertStore } = await import("../../../cert/store.js");
     const { listRow } = await import("./common.js");
     const store = await CertStore.open(stateHome(ctx.env), ctx.env);
     const rows = (await store.list()).map(listRow);

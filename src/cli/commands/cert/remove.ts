@@ -14,7 +14,7 @@ export function register(parent: Command, ctx: CliContext): void {
   addOutputOption(cmd);
   withExamples(cmd, ["exo-cba cert remove 3F2A...C9", "exo-cba cert remove 3F2A...C9 --yes"]);
   cmd.action(async (thumbprint: string, opts: Record<string, unknown>) => {
-    const { CertStore } = await import("../../../cert/index.js");
+    const { CertStore } = await import("../../../cert/store.js");
     const store = await CertStore.open(stateHome(ctx.env), ctx.env);
     const info = await store.get(thumbprint);
     const { readProfiles } = await import("../../../config/profiles.js");

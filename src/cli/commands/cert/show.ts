@@ -13,7 +13,7 @@ export function register(parent: Command, ctx: CliContext): void {
   addOutputOption(cmd);
   withExamples(cmd, ["exo-cba cert show 3F2A...C9 --output json"]);
   cmd.action(async (thumbprint: string, opts: Record<string, unknown>) => {
-    const { CertStore } = await import("../../../cert/index.js");
+    const { CertStore } = await import("../../../cert/store.js");
     const { detail } = await import("./common.js");
     const store = await CertStore.open(stateHome(ctx.env), ctx.env);
     renderObject(detail(await store.get(thumbprint)), outputFormatFrom(opts), ctx.stdout);
