@@ -188,6 +188,28 @@ describe("exo-cba invoke (wire)", () => {
     });
   });
 
+  it("warns on stderr when the certificate expires within 30 days", async () => {
+    const soon = await createAppCertificate("CN=expiring", new Date(Date.now() + 5 * 86_400_000));
+    const path = join(dir, "expiring.pem");
+    await writeFile(path, `${soon.certificatePem}\n${soon.privateKeyPem}`, { mode: 0o600 });
+    const r = await run([
+      "invoke",
+      "Get-Mailbox",
+      "--app-id",
+      APP_ID,
+      "--organization",
+      ORG,
+      "--certificate-file-path",
+      path,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /WARNING: the certificate [0-9A-F]{40} expires in [45] day\(s\).*exo-cba cert rotate/,
+    );
+    const quiet = await run(["invoke", "Get-Mailbox", ...connection]);
+    expect(quiet.stderr).toBe("");
+  });
+
   it("keeps -V as --version on every other command line", async () => {
     const r = await run(["-V"]);
     expect(r.code).toBe(0);

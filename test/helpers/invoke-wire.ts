@@ -27,6 +27,7 @@ export interface TestCertificate {
 async function selfSigned(
   name: string,
   extensions: x509.Extension[],
+  notAfter = new Date(Date.now() + 400 * 86_400_000),
 ): Promise<{ cert: x509.X509Certificate; keys: webcrypto.CryptoKeyPair }> {
   const keys = (await webcrypto.subtle.generateKey({ ...RSA, modulusLength: 2048 }, true, [
     "sign",
@@ -38,7 +39,7 @@ async function selfSigned(
     serialNumber: serial.toString("hex"),
     name,
     notBefore: new Date(Date.now() - 600_000),
-    notAfter: new Date(Date.now() + 86_400_000),
+    notAfter,
     signingAlgorithm: RSA,
     keys,
     extensions,
@@ -58,10 +59,15 @@ async function toPair(cert: x509.X509Certificate, keys: webcrypto.CryptoKeyPair)
 }
 
 /** An app certificate like `cert new` makes (RSA 2048, SHA-256). */
-export async function createAppCertificate(name = "CN=exo-cba-test"): Promise<TestCertificate> {
-  const { cert, keys } = await selfSigned(name, [
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-  ]);
+export async function createAppCertificate(
+  name = "CN=exo-cba-test",
+  notAfter?: Date,
+): Promise<TestCertificate> {
+  const { cert, keys } = await selfSigned(
+    name,
+    [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+    notAfter,
+  );
   return toPair(cert, keys);
 }
 

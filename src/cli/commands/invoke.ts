@@ -51,6 +51,20 @@ export function cmdletTokens(rawArgs: readonly string[], cmd: Command, cmdlet: s
   return out;
 }
 
+/** Unattended runs are where an expiring certificate goes unnoticed: say so on stderr a month ahead. */
+export function certificateExpiryWarning(
+  notAfter: Date | undefined,
+  thumbprint: string | undefined,
+  now = Date.now(),
+): string | undefined {
+  if (!notAfter) return undefined;
+  const days = Math.floor((notAfter.getTime() - now) / 86_400_000);
+  if (days >= 30) return undefined;
+  return `WARNING: the certificate ${thumbprint ?? ""} ${
+    days < 0 ? "has expired" : `expires in ${days} day(s)`
+  } (${notAfter.toISOString()}); rotate it with \`exo-cba cert rotate\`.`;
+}
+
 /** True when this command line runs `invoke` (then `-V…` is a cmdlet parameter such as -Verbose). */
 function isInvokeCommandLine(rawArgs: readonly string[]): boolean {
   const first = rawArgs.find((a) => !a.startsWith("-"));
@@ -110,6 +124,11 @@ export function register(program: Command, ctx: CliContext): void {
     const { connectFromResolved } = await import("../../exchange/connect.js");
     const { renderRows } = await import("../render.js");
     const connection = await connectFromResolved(resolved, { env: ctx.env });
+    const expiry = certificateExpiryWarning(
+      connection.certificate?.notAfter,
+      connection.certificate?.thumbprint,
+    );
+    if (expiry) note(ctx, expiry);
     const cmdletErrors: string[] = [];
     try {
       const rows = connection.stream(cmdlet, params, {
