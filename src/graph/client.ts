@@ -1,11 +1,12 @@
-import { TransientError } from "../errors.js";
-import { type HttpTransport, isTransientNetworkError } from "../http/transport.js";
+import { parseRetryAfter, RetryableError, type RetryOptions, withRetry } from "../http/retry.js";
+import type { HttpTransport } from "../http/transport.js";
 import { GraphError, parseGraphError } from "./errors.js";
 import type { GraphPage } from "./types.js";
 
 /**
  * A thin Microsoft Graph v1.0 client: JSON in and out, typed errors, and bounded retries for throttling
- * and server hiccups (429/503/504 honouring Retry-After, dropped connections). Replication lag (404s and
+ * and server hiccups (429/503/504 honouring Retry-After, dropped connections) through the shared policy
+ * of src/http/retry.ts. Replication lag (404s and
  * "not a valid reference" right after a create) is NOT retried here: only the caller knows whether a 404
  * means "missing" or "not replicated yet" (see src/setup/wait.ts).
  */
@@ -36,8 +37,6 @@ export interface GraphResponse<T> {
 const RETRY_STATUSES = new Set([429, 503, 504]);
 const MAX_RETRY_AFTER_MS = 120_000;
 
-export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class GraphClient {
   readonly endpoint: string;
   private readonly origin: string;
@@ -60,66 +59,44 @@ export class GraphClient {
     if (url.origin !== this.origin) {
       throw new Error(`Refusing to send the Graph token to ${url.origin} (expected ${this.origin}).`);
     }
-    const maxRetries = this.options.maxRetries ?? 4;
-    const sleep = this.options.sleep ?? defaultSleep;
-    const random = this.options.random ?? Math.random;
     const shownPath = url.pathname.replace(/^\/v1\.0/, "") + url.search;
-    for (let attempt = 0; ; attempt++) {
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const retry: RetryOptions = {
+      maxAttempts: (this.options.maxRetries ?? 4) + 1,
+      baseDelayMs: 1000,
+      maxDelayMs: 30_000,
+      ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
+      ...(this.options.random ? { random: this.options.random } : {}),
+    };
+    return withRetry(async () => {
       const headers: Record<string, string> = {
         authorization: `Bearer ${await this.options.getToken()}`,
         accept: "application/json",
         ...options.headers,
       };
-      let body: string | undefined;
-      if (options.body !== undefined) {
-        body = JSON.stringify(options.body);
-        headers["content-type"] = "application/json";
-      }
-      let status: number;
-      let text: string;
-      let responseHeaders: Record<string, string | string[] | undefined>;
-      try {
-        const res = await this.options.transport.request({
-          method,
-          url,
-          headers,
-          timeoutMs: 100_000,
-          ...(body !== undefined ? { body } : {}),
-        });
-        status = res.status;
-        text = await res.text();
-        responseHeaders = res.headers;
-      } catch (error) {
-        if (isTransientNetworkError(error) && attempt < maxRetries) {
-          await sleep(backoffMs(attempt, random));
-          continue;
-        }
-        if (isTransientNetworkError(error)) {
-          throw new TransientError(`Microsoft Graph ${method} ${shownPath}: ${(error as Error).message}`, {
-            attempts: attempt + 1,
-            cause: error,
-            hint: "The network or Graph is unreliable right now; run the command again (it resumes).",
-          });
-        }
-        throw error;
-      }
-      this.options.onResponse?.({ method, path: shownPath, status });
-      if (RETRY_STATUSES.has(status)) {
-        if (attempt < maxRetries) {
-          await sleep(retryAfterMs(responseHeaders["retry-after"]) ?? backoffMs(attempt, random));
-          continue;
-        }
-        const err = parseGraphError(method, shownPath, status, text, responseHeaders);
-        throw new TransientError(`${err.message} (after ${attempt + 1} attempts)`, {
-          attempts: attempt + 1,
-          httpStatus: status,
-          cause: err,
-          hint: "Microsoft Graph is throttling or unavailable; wait a few minutes and run the command again.",
+      if (body !== undefined) headers["content-type"] = "application/json";
+      const res = await this.options.transport.request({
+        method,
+        url,
+        headers,
+        timeoutMs: 100_000,
+        ...(body !== undefined ? { body } : {}),
+      });
+      const text = await res.text();
+      this.options.onResponse?.({ method, path: shownPath, status: res.status });
+      if (RETRY_STATUSES.has(res.status)) {
+        const wait = parseRetryAfter(res.headers["retry-after"], Date.now());
+        const requestId = res.headers["request-id"];
+        throw new RetryableError(`Microsoft Graph ${method} ${shownPath}: HTTP ${res.status}`, {
+          httpStatus: res.status,
+          // A broken header must not park us for hours.
+          ...(wait !== undefined ? { retryAfterMs: Math.min(wait, MAX_RETRY_AFTER_MS) } : {}),
+          ...(typeof requestId === "string" ? { requestId } : {}),
         });
       }
-      if (status >= 400) throw parseGraphError(method, shownPath, status, text, responseHeaders);
-      return { status, body: text ? (JSON.parse(text) as T) : undefined };
-    }
+      if (res.status >= 400) throw parseGraphError(method, shownPath, res.status, text, res.headers);
+      return { status: res.status, body: text ? (JSON.parse(text) as T) : undefined };
+    }, retry);
   }
 
   async get<T>(path: string): Promise<T> {
@@ -159,23 +136,6 @@ export class GraphClient {
   async delete(path: string): Promise<void> {
     await this.request("DELETE", path);
   }
-}
-
-/** Exponential backoff with full jitter: 0.5–1 s, 1–2 s, 2–4 s ... capped at 30 s. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(30_000, 1000 * 2 ** attempt);
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-/** Retry-After in seconds or as an HTTP date; capped so a broken header cannot park us for hours. */
-export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  const seconds = Number(v);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, MAX_RETRY_AFTER_MS);
-  const date = Date.parse(v);
-  if (!Number.isNaN(date)) return Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
-  return undefined;
 }
 
 /** Quote a value for an OData string literal (`'` doubled) and URL-encode a `$filter`. */
