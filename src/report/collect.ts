@@ -172,8 +172,20 @@ export async function collectTenantUsage(
   // -- statistics fan-out --
   progress.phase = "statistics";
   progress.total = listing.length;
-  report();
   const results: Array<MailboxUsage | undefined> = new Array(listing.length);
+  if (options.completed) {
+    for (let i = 0; i < listing.length; i++) {
+      const entry = listing[i]!;
+      const earlier = options.completed.get(entry.guid);
+      if (!earlier) continue;
+      // Keep the stored numbers but the current listing's names (renames between runs).
+      results[i] = { ...earlier, identity: entry.identity, displayName: entry.displayName };
+      calls.reused++;
+      progress.done++;
+    }
+  }
+  // Reported after the reused ones are counted, so the ETA only measures work done now.
+  report();
   const failures: MailboxFailure[] = [];
   let fatal: unknown;
   const inFlight = new Set<Promise<void>>();
@@ -230,14 +242,7 @@ export async function collectTenantUsage(
   for (let i = 0; i < listing.length; i++) {
     if (fatal || options.signal?.aborted) break;
     const entry = listing[i]!;
-    const earlier = options.completed?.get(entry.guid);
-    if (earlier) {
-      // Keep the stored numbers but the current listing's names and type (renames between runs).
-      results[i] = { ...earlier, identity: entry.identity, displayName: entry.displayName };
-      calls.reused++;
-      progress.done++;
-      continue;
-    }
+    if (results[i]) continue;
     // Wait for a free window slot before creating the task, so 100,000 mailboxes never become
     // 100,000 pending promises.
     while (inFlight.size >= Math.max(1, Math.floor(limiter.limit)) && !fatal) await Promise.race(inFlight);

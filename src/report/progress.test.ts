@@ -54,6 +54,16 @@ describe("ProgressReporter", () => {
     expect(c.text().endsWith("\n")).toBe(true);
   });
 
+  it("leaves mailboxes reused from a resumed run out of the ETA's rate", () => {
+    const c = capture();
+    let t = 0;
+    const r = new ProgressReporter(c.out, { tty: false, now: () => t, intervalMs: 0 });
+    r.update("contoso", p({ done: 50 })); // 50 taken from the history at once
+    t = 10_000;
+    r.update("contoso", p({ done: 75 })); // 25 fetched in 10 s → 25 left at 2.5/s = 10 s
+    expect(c.text().trimEnd().split("\n")[1]).toBe("75/100 mailboxes (75%) · ETA 10s · concurrency 8");
+  });
+
   it("formats durations", () => {
     expect(formatDuration(59_400)).toBe("59s");
     expect(formatDuration(61_000)).toBe("1m01s");
