@@ -12,7 +12,7 @@ import { AuthorizationError } from "../src/errors.js";
 import { GraphClient } from "../src/graph/client.js";
 import { DirectoryApi } from "../src/graph/directory.js";
 import { HttpTransport } from "../src/http/transport.js";
-import { type SetupOptions, setupExchangeApp } from "../src/setup/setup.js";
+import { type SetupOptions, setupExchangeApp, uniqueNameFor } from "../src/setup/setup.js";
 import { keyMatchesThumbprint, STEP_IDS } from "../src/setup/steps.js";
 import { teardownExchangeApp } from "../src/setup/teardown.js";
 
@@ -298,5 +298,20 @@ describe("setup against the emulator", () => {
     );
     expect((error as AuthorizationError).hint).toContain("exo-cba test");
     expect((await readProfiles(home)).profiles[emu.tenant.domain]?.appId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("rides out Graph 503/504s and dropped connections with bounded retries", async () => {
+    const home = await freshHome();
+    emu.configure({ faults: { errorRate: 0.15, dropRate: 0.05, seed: 7, services: ["graph"] } });
+    const before = emu.stats().faultsInjected;
+    try {
+      const result = await setupExchangeApp(options(home, { appName: "flaky-graph" }));
+      expect(result.verification?.ok).toBe(true);
+      expect(emu.stats().faultsInjected).toBeGreaterThan(before);
+    } finally {
+      emu.configure({ faults: { errorRate: 0, dropRate: 0, services: [] } });
+    }
+    const c = await census(uniqueNameFor("flaky-graph", emu.tenant.id));
+    expect([c.apps, c.sps, c.grants, c.roles, c.keys.length]).toEqual([1, 1, 1, 1, 1]);
   });
 });
