@@ -21,9 +21,11 @@ let cert: TestCertificate;
 let appId: string;
 let truth: UsageTruth;
 let dir: string;
+/** added to the emulator's clock: jumping it forward expires every token the client holds */
+let skewMs = 0;
 
 beforeAll(async () => {
-  emu = await startEmulator({ mailboxes: MAILBOXES, seed: 11 });
+  emu = await startEmulator({ mailboxes: MAILBOXES, seed: 11, clock: () => Date.now() + skewMs });
   transport = new HttpTransport({ caPem: [emu.caPem] });
   cert = await createAppCertificate("CN=exo-cba-report-test");
   ({ appId } = await provisionApp(emu, transport, {
@@ -61,7 +63,7 @@ function target(): TenantTarget {
   };
 }
 
-async function runInto(name: string, concurrency = 8) {
+async function runInto(name: string, concurrency = 8, onProgress?: (done: number) => void) {
   const outDir = join(dir, name);
   const result = await runUsageReport({
     targets: [target()],
@@ -69,6 +71,7 @@ async function runInto(name: string, concurrency = 8) {
     outDir,
     formats: ["json", "csv"],
     concurrency,
+    onProgress: (_tenant, p) => onProgress?.(p.done),
   });
   const json = JSON.parse(await readFile(join(outDir, `usage-${emu.tenant.domain}.json`), "utf8"));
   const csv = await readFile(join(outDir, `usage-${emu.tenant.domain}.csv`), "utf8");
@@ -115,22 +118,33 @@ describe("report usage against the emulator", () => {
   it("writes identical files when throttling, 5xx, dropped connections and token expiry hit the run", async () => {
     expect(clean).toBeDefined();
     const before = emu.stats();
+    // Tokens live 400 s: longer than the client's 5-minute refresh-ahead, so it keeps using one token
+    // until the emulator's clock jumps 420 s forward a third into the run and every held token is
+    // expired on the server (401, fresh token, same request again).
     emu.configure({
       throttle: { concurrency: 4, ratePerSecond: 400, burst: 20 },
       faults: { errorRate: 0.06, dropRate: 0.04, seed: 5 },
-      tokenLifetimeSeconds: 2,
+      tokenLifetimeSeconds: 400,
     });
     let faulty: Awaited<ReturnType<typeof runInto>>;
+    let jumped = false;
     try {
-      faulty = await runInto("faulty", 12);
+      faulty = await runInto("faulty", 12, (done) => {
+        if (!jumped && done >= MAILBOXES / 3) {
+          jumped = true;
+          skewMs += 420_000;
+        }
+      });
     } finally {
       emu.configure({ throttle: {}, faults: { errorRate: 0, dropRate: 0 }, tokenLifetimeSeconds: 3599 });
     }
+    expect(jumped).toBe(true);
     const after = emu.stats();
     // the faults really happened
     expect(after.throttled - before.throttled).toBeGreaterThan(0);
     expect(after.faultsInjected - before.faultsInjected).toBeGreaterThan(0);
-    expect(after.tokenRequests - before.tokenRequests).toBeGreaterThan(1);
+    // one token at the start, at least one more after the jump
+    expect(after.tokenRequests - before.tokenRequests).toBeGreaterThanOrEqual(2);
     expect(faulty.result.partial).toBe(false);
     expect(faulty.result.reports[0]!.run.throttled).toBeGreaterThan(0);
     expect(stable(faulty.json)).toEqual(stable(clean.json));
