@@ -117,9 +117,6 @@ export function createExchangeHandler(
           ? new HttpFailure(
               503,
               plainError("ServiceUnavailable", "The service is temporarily unavailable. Please retry."),
-              {
-                "Retry-After": "1",
-              },
             )
           : new HttpFailure(
               504,
