@@ -96,6 +96,25 @@ describe("exo-cba setup (CLI)", () => {
     expect(run.err()).toContain("AADSTS90002");
   });
 
+  it("refuses an admin token issued for another tenant before touching Graph (exit 2)", async () => {
+    const claims = {
+      tid: "00000000-0000-0000-0000-00000000beef",
+      aud: emu.graphEndpoint,
+      scp: "Application.ReadWrite.All",
+    };
+    const foreign = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.x`;
+    const { env } = await envFor({ EXO_ADMIN_ACCESS_TOKEN: foreign });
+    const graphBefore = emu.stats().graphRequests;
+    const run = capture(env);
+    const code = await main(
+      ["setup", "--organization", emu.tenant.domain, "--role", "global-reader", "--yes"],
+      run.ctx,
+    );
+    expect(code).toBe(2);
+    expect(run.err()).toContain("00000000-0000-0000-0000-00000000beef");
+    expect(emu.stats().graphRequests).toBe(graphBefore);
+  });
+
   it("--dry-run prints the plan and creates nothing", async () => {
     const { home, env } = await envFor({ EXO_ADMIN_ACCESS_TOKEN: emu.issueAdminToken() });
     const run = capture(env);

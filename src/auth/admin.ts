@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import type { AccountInfo, AuthenticationResult, PublicClientApplication } from "@azure/msal-node";
 import type { CloudEndpoints } from "../cloud/environments.js";
-import { AuthenticationError, AuthorizationError, ExoCbaError } from "../errors.js";
+import { AuthenticationError, AuthorizationError, ExoCbaError, UsageError } from "../errors.js";
 import type { HttpTransport } from "../http/transport.js";
+import { decodeJwtClaims } from "./jwt.js";
 import { createMsalNetworkClient } from "./msal-network.js";
 
 /**
@@ -151,6 +152,21 @@ export async function resolveTenantId(
     `Cannot read the sign-in metadata of '${organization}' (HTTP ${res.status}): ${body.error_description ?? text.slice(0, 200)}`,
     { httpStatus: res.status, ...(code !== undefined ? { aadstsCode: code } : {}) },
   );
+}
+
+/**
+ * Graph acts on the tenant of the token, whatever `--organization` says: a pasted EXO_ADMIN_ACCESS_TOKEN
+ * for another tenant would provision the wrong directory. Not a trust decision (Graph verifies the
+ * token), just a guard against a costly mix-up; an undecodable token is left to Graph.
+ */
+export function assertTokenTenant(token: string, tenantId: string, organization: string): void {
+  const tid = decodeJwtClaims(token)?.tid;
+  if (typeof tid === "string" && tid.toLowerCase() !== tenantId.toLowerCase()) {
+    throw new UsageError(
+      `The admin token is for tenant ${tid}, but --organization ${organization} is tenant ${tenantId}.`,
+      { hint: "Get a token for the right tenant (EXO_ADMIN_ACCESS_TOKEN), or fix --organization." },
+    );
+  }
 }
 
 export function aadstsCodeOf(text: string): number | undefined {

@@ -1,4 +1,10 @@
-import { type AdminSession, type AdminSignInOptions, resolveTenantId, signInAdmin } from "../auth/admin.js";
+import {
+  type AdminSession,
+  type AdminSignInOptions,
+  assertTokenTenant,
+  resolveTenantId,
+  signInAdmin,
+} from "../auth/admin.js";
 import { type CloudEndpoints, resolveEndpoints } from "../cloud/environments.js";
 import { stateHome } from "../config/home.js";
 import { findProfile, saveProfile } from "../config/profiles.js";
@@ -173,6 +179,7 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
           : {}),
       }));
     say("sign-in", "done", "admin sign-in", admin.username ?? admin.method);
+    assertTokenTenant(await admin.getToken(), tenantId, organization);
 
     const graph = new GraphClient({
       endpoint: endpoints.graphEndpoint,

@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type AdminSession, resolveTenantId, signInAdmin } from "../auth/admin.js";
+import { type AdminSession, assertTokenTenant, resolveTenantId, signInAdmin } from "../auth/admin.js";
 import { type CloudEndpoints, resolveEndpoints } from "../cloud/environments.js";
 import { homePaths, stateHome } from "../config/home.js";
 import { findProfile, type Profile, readProfiles, removeProfile } from "../config/profiles.js";
@@ -135,6 +135,7 @@ export async function teardownExchangeApp(options: TeardownOptions): Promise<Tea
           ? { accessToken: env.EXO_ADMIN_ACCESS_TOKEN }
           : {}),
       }));
+    assertTokenTenant(await admin.getToken(), tenantId, target.organization);
     const api = new DirectoryApi(
       new GraphClient({
         endpoint: endpoints.graphEndpoint,
