@@ -21,10 +21,10 @@ import {
   mailboxUserRow,
   mailUserRow,
   organizationId,
+  propertySelector,
   putGuid,
   recipientRow,
   routingDomain,
-  selectProperties,
   statisticsRow,
 } from "./properties.js";
 
@@ -211,8 +211,11 @@ const getExoMailbox: CmdletDefinition = {
   ],
   run(context, params) {
     const selection = exoSelection(params, EXO_MAILBOX_PROPERTY_SETS);
-    return mailboxListing(context, params, EXO_MAILBOX_IDENTITIES, (full) =>
-      selection ? selectProperties(full, selection) : full,
+    return mailboxListing(
+      context,
+      params,
+      EXO_MAILBOX_IDENTITIES,
+      selection ? propertySelector(selection) : "full",
     );
   },
 };
@@ -264,8 +267,11 @@ const getExoMailboxStatistics: CmdletDefinition = {
   ],
   run(context, params) {
     const selection = exoSelection(params, EXO_STATISTICS_PROPERTY_SETS);
-    return statistics(context, params, EXO_STATISTICS_IDENTITIES, (row) =>
-      selection ? selectProperties(row, selection) : row,
+    return statistics(
+      context,
+      params,
+      EXO_STATISTICS_IDENTITIES,
+      selection ? propertySelector(selection) : (row) => row,
     );
   },
 };
@@ -330,7 +336,7 @@ const getExoRecipient: CmdletDefinition = {
   parameters: [...RECIPIENT_PARAMETERS, "PropertySets", "Properties"],
   run(context, params) {
     const selection = exoSelection(params, EXO_RECIPIENT_PROPERTY_SETS);
-    return recipientListing(context, params, (row) => (selection ? selectProperties(row, selection) : row));
+    return recipientListing(context, params, selection ? propertySelector(selection) : (row) => row);
   },
 };
 

@@ -193,17 +193,28 @@ export const EXO_RECIPIENT_PROPERTY_SETS: Record<string, string[]> = {
   archive: ["ArchiveGuid", "ArchiveStatus", "ExternalDirectoryObjectId"],
 };
 
-/** Keep only `names` (case-insensitive) and their `@odata.type`/`@data.type` annotations, in row order. */
-export function selectProperties(row: Row, names: Iterable<string>): Row {
+/**
+ * A projection keeping only `names` (case-insensitive) and their `@odata.type`/`@data.type` annotations,
+ * in row order. Built once per call: the keep/drop decision per key is cached, since every row of a
+ * listing has the same keys.
+ */
+export function propertySelector(names: Iterable<string>): (row: Row) => Row {
   const wanted = new Set<string>();
   for (const name of names) wanted.add(name.toLowerCase());
-  const out: Row = {};
-  for (const key of Object.keys(row)) {
-    const at = key.indexOf("@");
-    const base = (at === -1 ? key : key.slice(0, at)).toLowerCase();
-    if (wanted.has(base)) out[key] = row[key];
-  }
-  return out;
+  const keep = new Map<string, boolean>();
+  return (row) => {
+    const out: Row = {};
+    for (const key of Object.keys(row)) {
+      let decision = keep.get(key);
+      if (decision === undefined) {
+        const at = key.indexOf("@");
+        decision = wanted.has((at === -1 ? key : key.slice(0, at)).toLowerCase());
+        keep.set(key, decision);
+      }
+      if (decision) out[key] = row[key];
+    }
+    return out;
+  };
 }
 
 /** Get-MailboxStatistics object for the primary mailbox or, with `archive`, its archive. */
