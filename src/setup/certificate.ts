@@ -24,8 +24,8 @@ export type ResolvedCertificate =
 
 export interface ResolveCertificateOptions {
   choice?: CertificateChoice;
-  /** Thumbprint used by an earlier run for the same app (profile or journal). */
-  previousThumbprint?: string;
+  /** Thumbprints used by earlier runs for the same app (profile, journal); the first usable one wins. */
+  previousThumbprints?: string[];
   home: string;
   env: NodeJS.ProcessEnv;
   organization: string;
@@ -67,14 +67,15 @@ export async function resolveSetupCertificate(
       return { kind: "existing", origin: "file", credential: await publicOnly(choice.path) };
     }
   }
-  if (options.previousThumbprint && (await store.hasCertificate(options.previousThumbprint))) {
+  for (const thumbprint of options.previousThumbprints ?? []) {
+    if (!(await store.hasCertificate(thumbprint))) continue;
     try {
-      const credential = await store.credential(options.previousThumbprint);
+      const credential = await store.credential(thumbprint);
       if (credential.notAfter.getTime() > Date.now()) {
         return { kind: "existing", origin: "previous-run", credential };
       }
     } catch (error) {
-      // The key is gone or unreadable: fall through to a new certificate, which the plan shows.
+      // The key is gone or unreadable: try the next one, else a new certificate (the plan shows it).
       if (!(error instanceof UsageError)) throw error;
     }
   }

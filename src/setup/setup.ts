@@ -155,10 +155,9 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
     const profileName = options.profile ?? organization;
 
     // What an earlier run used, so a re-run without --certificate-* registers no second key.
-    const previous = await previousThumbprint(home, profileName, uniqueName);
     const cert = await resolveSetupCertificate({
       ...(options.certificate ? { choice: options.certificate } : {}),
-      ...(previous ? { previousThumbprint: previous } : {}),
+      previousThumbprints: await previousThumbprints(home, profileName, uniqueName),
       home,
       env,
       organization,
@@ -362,14 +361,18 @@ function describe(cert: ResolvedCertificate & { kind: "existing" }) {
   };
 }
 
-async function previousThumbprint(home: string, profileName: string, uniqueName: string) {
-  const journal = await readJournal(home, uniqueName);
-  if (journal?.ids.certificateThumbprint) return journal.ids.certificateThumbprint;
+/** Certificates earlier runs used, newest knowledge first: the profile (kept current by `cert rotate`), then the journal. */
+async function previousThumbprints(home: string, profileName: string, uniqueName: string): Promise<string[]> {
+  const found: string[] = [];
   try {
-    return (await findProfile(home, profileName))?.certificateThumbprint;
+    const fromProfile = (await findProfile(home, profileName))?.certificateThumbprint;
+    if (fromProfile) found.push(fromProfile);
   } catch {
-    return undefined; // no such profile yet
+    // no such profile yet
   }
+  const fromJournal = (await readJournal(home, uniqueName))?.ids.certificateThumbprint;
+  if (fromJournal && !found.includes(fromJournal)) found.push(fromJournal);
+  return found;
 }
 
 /** What exists after a failed run, and how to go on: re-run to resume, or tear down. */
