@@ -314,4 +314,31 @@ describe("setup against the emulator", () => {
     const c = await census(uniqueNameFor("flaky-graph", emu.tenant.id));
     expect([c.apps, c.sps, c.grants, c.roles, c.keys.length]).toEqual([1, 1, 1, 1, 1]);
   });
+
+  it("teardown by organization and app name removes a half-done setup (no profile was saved)", async () => {
+    const home = await freshHome();
+    await expect(
+      setupExchangeApp(
+        options(home, {
+          appName: "half-done",
+          afterStep: (s) => {
+            if (s === "service-principal") throw new Error("killed");
+          },
+        }),
+      ),
+    ).rejects.toThrow("killed");
+    expect((await readProfiles(home)).profiles).toEqual({});
+    const down = await teardownExchangeApp({
+      home,
+      env,
+      endpoints,
+      transport,
+      organization: emu.tenant.domain,
+      appName: "half-done",
+      signIn: { accessToken: emu.issueAdminToken() },
+    });
+    expect(down.plan.map((p) => p.what)).toEqual(["service-principal", "application"]);
+    const c = await census(uniqueNameFor("half-done", emu.tenant.id));
+    expect(c.apps).toBe(0);
+  });
 });
