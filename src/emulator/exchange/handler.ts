@@ -58,6 +58,7 @@ const JSON_CONTENT_TYPE =
   "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 const ROUTE = /^\/adminapi\/(beta|v1\.0)\/([^/]+)\/InvokeCommand$/i;
 const MAX_BODY_BYTES = 1024 * 1024;
+const COMMA = Buffer.from(",");
 
 /** A response decided before or instead of the work. */
 class HttpFailure extends Error {
@@ -253,7 +254,13 @@ export function createExchangeHandler(
     // The rows are already JSON; splice them into the envelope instead of re-serializing objects.
     const head = JSON.stringify(envelope).slice(0, -1);
     const tail = nextLink === undefined ? "]}" : `],"@odata.nextLink":${JSON.stringify(nextLink)}}`;
-    const body = `${head},"value":[${page.rows.join(",")}${tail}`;
+    const parts: Buffer[] = [Buffer.from(`${head},"value":[`, "utf8")];
+    page.rows.forEach((row, i) => {
+      if (i > 0) parts.push(COMMA);
+      parts.push(row);
+    });
+    parts.push(Buffer.from(tail, "utf8"));
+    const body = Buffer.concat(parts);
     const headers: Record<string, string> = {
       ...baseHeaders,
       "Content-Type": JSON_CONTENT_TYPE,
@@ -324,11 +331,16 @@ function safeDecode(segment: string): string | undefined {
   }
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: string | Buffer,
+): void {
   // Encode once: a page can be megabytes, and byteLength + end(string) would walk it twice.
-  const bytes = Buffer.from(body, "utf8");
+  const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
   const all: Record<string, string | number> = { ...headers, "Content-Length": bytes.length };
-  if (body && !("Content-Type" in all)) all["Content-Type"] = JSON_CONTENT_TYPE;
+  if (bytes.length > 0 && !("Content-Type" in all)) all["Content-Type"] = JSON_CONTENT_TYPE;
   res.writeHead(status, all);
   res.end(bytes);
 }
