@@ -50,10 +50,24 @@ function mailboxCells(tenant: string, m: MailboxUsage): unknown[] {
 
 const line = (cells: readonly unknown[]) => `${cells.map(csvField).join(",")}\r\n`;
 
+/** Rows per chunk handed to the file writer: big enough for few writes, small enough to stay lean. */
+const ROWS_PER_CHUNK = 1000;
+
+/** The CSV in chunks of rows, for `writeFileAtomic` to stream (100,000 rows never become one string). */
+export function* mailboxCsvChunks(tenant: string, mailboxes: Iterable<MailboxUsage>): Generator<string> {
+  let parts = [line(MAILBOX_CSV_COLUMNS)];
+  for (const m of mailboxes) {
+    parts.push(line(mailboxCells(tenant, m)));
+    if (parts.length >= ROWS_PER_CHUNK) {
+      yield parts.join("");
+      parts = [];
+    }
+  }
+  if (parts.length > 0) yield parts.join("");
+}
+
 export function renderMailboxCsv(tenant: string, mailboxes: Iterable<MailboxUsage>): string {
-  const parts = [line(MAILBOX_CSV_COLUMNS)];
-  for (const m of mailboxes) parts.push(line(mailboxCells(tenant, m)));
-  return parts.join("");
+  return [...mailboxCsvChunks(tenant, mailboxes)].join("");
 }
 
 export const FAILURE_CSV_COLUMNS = [

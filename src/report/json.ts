@@ -15,12 +15,28 @@ const header = (generatedAt: string) => ({
   formulas: FORMULAS,
 });
 
-export function renderTenantJson(report: TenantReport, generatedAt: string): string {
+const ROWS_PER_CHUNK = 1000;
+
+/** The tenant file in chunks, for `writeFileAtomic` to stream. */
+export function* tenantJsonChunks(report: TenantReport, generatedAt: string): Generator<string> {
   const { mailboxes, ...rest } = report;
   const head = JSON.stringify({ ...header(generatedAt), ...rest }, null, 2);
   // Splice the mailbox array in by hand: one compact object per line.
-  const rows = mailboxes.map((m) => `    ${JSON.stringify(m)}`).join(",\n");
-  return `${head.slice(0, -2)},\n  "mailboxes": [${rows ? `\n${rows}\n  ` : ""}]\n}\n`;
+  yield `${head.slice(0, -2)},\n  "mailboxes": [`;
+  let parts: string[] = [];
+  for (let i = 0; i < mailboxes.length; i++) {
+    parts.push(`${i === 0 ? "\n" : ",\n"}    ${JSON.stringify(mailboxes[i])}`);
+    if (parts.length >= ROWS_PER_CHUNK) {
+      yield parts.join("");
+      parts = [];
+    }
+  }
+  if (parts.length > 0) yield parts.join("");
+  yield `${mailboxes.length > 0 ? "\n  " : ""}]\n}\n`;
+}
+
+export function renderTenantJson(report: TenantReport, generatedAt: string): string {
+  return [...tenantJsonChunks(report, generatedAt)].join("");
 }
 
 export function renderCombinedJson(

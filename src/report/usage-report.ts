@@ -8,10 +8,10 @@ import type { ExoCbaError } from "../errors.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { aggregateUsage, computeBackupComparison, computeGrowth } from "./aggregate.js";
 import { type CollectProgress, collectTenantUsage } from "./collect.js";
-import { renderFailureCsv, renderMailboxCsv } from "./csv.js";
+import { mailboxCsvChunks, renderFailureCsv } from "./csv.js";
 import { UsageHistory } from "./history.js";
 import { renderCombinedHtml, renderTenantHtml } from "./html.js";
-import { renderCombinedJson, renderTenantJson } from "./json.js";
+import { renderCombinedJson, tenantJsonChunks } from "./json.js";
 import { AimdLimiter, Semaphore } from "./limiter.js";
 import { type CombinedSummary, combineReports, type TenantReport } from "./model.js";
 import { ThrottleSignal } from "./throttle-signal.js";
@@ -186,16 +186,16 @@ async function writeReportFiles(
   generatedAt: string,
 ): Promise<string[]> {
   const files: string[] = [];
-  const write = async (name: string, text: string) => {
+  const write = async (name: string, content: string | Iterable<string>) => {
     const path = join(outDir, name);
-    await writeFileAtomic(path, text, { mode: 0o600 });
+    await writeFileAtomic(path, content, { mode: 0o600 });
     files.push(path);
   };
   for (const report of reports) {
     const base = `usage-${fileSlug(report.tenant)}`;
-    if (formats.includes("json")) await write(`${base}.json`, renderTenantJson(report, generatedAt));
+    if (formats.includes("json")) await write(`${base}.json`, tenantJsonChunks(report, generatedAt));
     if (formats.includes("csv")) {
-      await write(`${base}.csv`, renderMailboxCsv(report.tenant, report.mailboxes));
+      await write(`${base}.csv`, mailboxCsvChunks(report.tenant, report.mailboxes));
       if (report.failures.length > 0) {
         await write(
           `${base}-errors.csv`,

@@ -1,15 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
  * Write a file atomically: write a sibling temp file, fsync it, then rename over the target.
  * A crash leaves either the old file or the new one, never half of either.
  * `mode` applies to the new file from its first byte (0o600 for anything secret).
+ * `data` may also be an (async) iterable of chunks, so large files are streamed, not built in memory.
  */
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
   options: { mode?: number } = {},
 ): Promise<void> {
   const mode = options.mode ?? 0o644;
@@ -17,11 +18,15 @@ export async function writeFileAtomic(
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   const handle = await open(tmp, "wx", mode);
   try {
-    await handle.writeFile(data);
+    await writeFile(handle, data);
     await handle.sync();
-  } finally {
+  } catch (error) {
+    // A failing chunk source must not leave a half-written temp file behind.
     await handle.close();
+    await rm(tmp, { force: true });
+    throw error;
   }
+  await handle.close();
   try {
     // open() honours the umask; make the mode exact before the file becomes visible.
     await chmod(tmp, mode);
