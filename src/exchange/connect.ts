@@ -1,5 +1,4 @@
 import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { CachingTokenProvider } from "../auth/cache.js";
 import { ClientCertificateTokenProvider } from "../auth/certificate.js";
 import { ManagedIdentityTokenProvider } from "../auth/managed-identity.js";
@@ -196,21 +195,12 @@ export async function createTokenProvider(
   return { provider: options.credential!, certificate: undefined };
 }
 
-/**
- * A transport trusting `caPem` plus the NODE_EXTRA_CA_CERTS of `options.env` when that differs from the
- * process's own (HttpTransport already reads the process's): an injected environment is honoured fully.
- */
+/** A transport trusting `caPem` plus the NODE_EXTRA_CA_CERTS of `options.env` (an injected environment is honoured fully). */
 export function createTransport(options: Pick<ConnectOptions, "caPem" | "env">): HttpTransport {
-  const caPem = [...(options.caPem ?? [])];
-  const extra = options.env?.NODE_EXTRA_CA_CERTS;
-  if (extra && extra !== process.env.NODE_EXTRA_CA_CERTS) {
-    try {
-      caPem.push(readFileSync(extra, "utf8"));
-    } catch (error) {
-      throw new UsageError(`Cannot read NODE_EXTRA_CA_CERTS=${extra}: ${(error as Error).message}`);
-    }
-  }
-  return new HttpTransport(caPem.length ? { caPem } : {});
+  return new HttpTransport({
+    ...(options.caPem ? { caPem: options.caPem } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
 }
 
 /** Endpoints for these options: the resolved `cloud`, else the environment plus custom overrides. */

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
 import { createSecureContext, rootCertificates } from "node:tls";
+import { UsageError } from "../errors.js";
 
 /**
  * The one HTTPS transport every client uses (MSAL's network client, Graph, Exchange).
@@ -30,6 +31,11 @@ export interface HttpResponse {
 export interface HttpTransportOptions {
   /** Extra trusted CA certificates (PEM). */
   caPem?: string[];
+  /**
+   * The environment whose NODE_EXTRA_CA_CERTS is trusted too (a command's injected environment, e.g. the
+   * demo's or a test's). The process's own NODE_EXTRA_CA_CERTS is always trusted.
+   */
+  env?: NodeJS.ProcessEnv;
   /** Keep-alive sockets per origin. */
   maxSockets?: number;
 }
@@ -40,13 +46,18 @@ export class HttpTransport {
   readonly agent: Agent;
 
   constructor(options: HttpTransportOptions = {}) {
+    // Giving `ca` replaces Node's default store, so the system roots and NODE_EXTRA_CA_CERTS are added back.
     const ca = [...rootCertificates];
-    const extraFile = process.env.NODE_EXTRA_CA_CERTS;
-    if (extraFile) {
+    const extraFiles = new Set([process.env.NODE_EXTRA_CA_CERTS, options.env?.NODE_EXTRA_CA_CERTS]);
+    for (const file of extraFiles) {
+      if (!file) continue;
       try {
-        ca.push(readFileSync(extraFile, "utf8"));
-      } catch {
-        // Node itself warns about an unreadable NODE_EXTRA_CA_CERTS; nothing more to add here.
+        ca.push(readFileSync(file, "utf8"));
+      } catch (error) {
+        if (file !== process.env.NODE_EXTRA_CA_CERTS) {
+          throw new UsageError(`Cannot read NODE_EXTRA_CA_CERTS=${file}: ${(error as Error).message}`);
+        }
+        // Node itself warns about an unreadable NODE_EXTRA_CA_CERTS of the process.
       }
     }
     if (options.caPem) ca.push(...options.caPem);

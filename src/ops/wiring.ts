@@ -17,7 +17,7 @@ import { ExoCbaError, UsageError } from "../errors.js";
 import { connectExchangeOnline } from "../exchange/connect.js";
 import { GraphClient } from "../graph/client.js";
 import { DirectoryApi } from "../graph/directory.js";
-import { HttpTransport } from "../http/transport.js";
+import type { HttpTransport } from "../http/transport.js";
 import { type AppKeyManager, adminKeyManager, type KeyedCertificate, selfKeyManager } from "./app-keys.js";
 import type { DoctorDeps, LocalCertificateFacts } from "./doctor.js";
 import type { Logger } from "./log.js";
@@ -387,4 +387,3 @@ export async function rotationDeps(
 }
 
 /** A transport that also trusts `caPem` (in-process emulator) — for callers that have none. */
-export const transportFor = (caPem?: string[]) => new HttpTransport(caPem ? { caPem } : {});

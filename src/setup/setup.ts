@@ -20,6 +20,7 @@ import { JournalWriter, journalPath, readJournal } from "./journal.js";
 import {
   applyPlan,
   type DesiredState,
+  keyMatchesThumbprint,
   type PlanItem,
   type ProvisionedIds,
   planFrom,
@@ -143,7 +144,7 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
   const endpoints = options.endpoints ?? resolveEndpoints(env.EXO_ENVIRONMENT, env);
   const timeoutMs = options.timeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS;
   const ownTransport = !options.transport;
-  const transport = options.transport ?? new HttpTransport();
+  const transport = options.transport ?? new HttpTransport({ env: options.env ?? process.env });
   const progress = options.progress ?? (() => {});
   const say = (step: StepProgress["step"], status: StepProgress["status"], title: string, detail?: string) =>
     progress({ step, title, status, elapsedMs: elapsed(), ...(detail ? { detail } : {}) });
@@ -278,6 +279,16 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
       },
     };
 
+    // The key's id lets the app later rotate its own certificate (Graph removeKey needs it, and an app
+    // cannot list its own keys). Best effort: a profile without it still works for everything else.
+    const thumbprintInUse = credential?.thumbprint;
+    const keyId =
+      ids.appObjectId && thumbprintInUse
+        ? (await api.getKeyCredentials(ids.appObjectId).catch(() => [])).find((k) =>
+            keyMatchesThumbprint(k, thumbprintInUse),
+          )?.keyId
+        : undefined;
+
     // Save the profile before verifying: a slow propagation should not lose what was created.
     await saveProfile(home, {
       name: profileName,
@@ -290,6 +301,7 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
       ...(options.certificate && "path" in options.certificate
         ? { certificateFilePath: options.certificate.path }
         : { certificateThumbprint: normalizeThumbprint(credential!.thumbprint) }),
+      ...(keyId ? { certificateKeyId: keyId } : {}),
       environment: endpoints.custom ? "O365Default" : endpoints.environment,
       role: role.name,
       ...(endpoints.custom

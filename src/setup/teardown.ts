@@ -118,7 +118,7 @@ export async function teardownExchangeApp(options: TeardownOptions): Promise<Tea
   const endpoints: CloudEndpoints =
     options.endpoints ?? resolveEndpoints(env.EXO_ENVIRONMENT ?? target.profile?.environment, env);
   const ownTransport = !options.transport;
-  const transport = options.transport ?? new HttpTransport();
+  const transport = options.transport ?? new HttpTransport({ env: options.env ?? process.env });
   try {
     const tenantId =
       target.profile?.tenantId ?? (await resolveTenantId(endpoints, target.organization, transport));

@@ -39,7 +39,7 @@ export function register(program: Command, ctx: CliContext): void {
     const { renderRows } = await import("../render.js");
 
     const resolved = await resolveConnection(connectionOptionsFrom(opts), ctx.env);
-    const transport = new HttpTransport();
+    const transport = new HttpTransport({ env: ctx.env });
     let results: Awaited<ReturnType<typeof runDoctor>>;
     try {
       results = await runDoctor(

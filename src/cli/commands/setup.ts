@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { UsageError } from "../../errors.js";
 import type { HttpTransport } from "../../http/transport.js";
@@ -291,15 +290,7 @@ export function requireString(opts: Record<string, unknown>, key: string): strin
  */
 export async function transportFor(ctx: CliContext): Promise<HttpTransport> {
   const { HttpTransport } = await import("../../http/transport.js");
-  const file = ctx.env.NODE_EXTRA_CA_CERTS;
-  if (file && file !== process.env.NODE_EXTRA_CA_CERTS) {
-    try {
-      return new HttpTransport({ caPem: [readFileSync(file, "utf8")] });
-    } catch {
-      // Unreadable: Node would only warn too; TLS verification then fails with a clear error.
-    }
-  }
-  return new HttpTransport();
+  return new HttpTransport({ env: ctx.env });
 }
 
 /** `300`, `300s`, `5m`, `1h` → milliseconds. */

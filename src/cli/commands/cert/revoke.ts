@@ -44,7 +44,7 @@ export function register(parent: Command, ctx: CliContext): void {
       },
       ctx.env,
     );
-    const transport = new HttpTransport();
+    const transport = new HttpTransport({ env: ctx.env });
     try {
       const directory = await adminDirectory(resolved, {
         env: ctx.env,

@@ -45,7 +45,7 @@ export function register(parent: Command, ctx: CliContext): void {
       typeof opts.profile === "string" ? { profile: opts.profile } : {},
       ctx.env,
     );
-    const transport = new HttpTransport();
+    const transport = new HttpTransport({ env: ctx.env });
     try {
       const deps = await rotationDeps(resolved, {
         env: ctx.env,
