@@ -28,7 +28,7 @@ export function register(program: Command, ctx: CliContext): void {
         ...(opts.home ? { home: opts.home } : {}),
       });
       if (!result.ok) {
-        const failed = result.steps.filter((s) => s.exitCode !== 0).map((s) => s.command);
+        const failed = result.steps.filter((s) => s.exitCode !== s.expectedExitCode).map((s) => s.command);
         throw new PartialResultError(
           `The demo did not complete: ${failed.join("; ") || "the report did not match the emulator's truth"}.`,
         );

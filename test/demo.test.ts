@@ -1,0 +1,53 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import type { CliContext } from "../src/cli/context.js";
+import { runDemo } from "../src/demo/run.js";
+
+/**
+ * `npm start` is the first thing a new user runs: the whole flow must pass end to end against the
+ * in-process emulator, and the report it produces must equal the numbers the emulator generated.
+ */
+describe("exo-cba demo", () => {
+  it("runs every step with the expected exit code and a report equal to the emulator's truth", async () => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let stdout = "";
+    let stderr = "";
+    out.on("data", (c) => {
+      stdout += c;
+    });
+    err.on("data", (c) => {
+      stderr += c;
+    });
+    const ctx: CliContext = {
+      stdout: out,
+      stderr: err,
+      env: { PATH: process.env.PATH ?? "" },
+      interactive: false,
+      debug: false,
+      yes: false,
+    };
+    const result = await runDemo(ctx, { mailboxes: 60, replicationDelayMs: 200 });
+
+    expect(result.steps.map((s) => [s.command.split(" ").slice(1, 3).join(" "), s.exitCode])).toEqual([
+      ["cert new", 0],
+      ["setup --organization", 0],
+      ["test", 0],
+      ["invoke Get-EXOMailbox", 0],
+      ["invoke Set-Mailbox", 4],
+      ["report usage", 0],
+      ["doctor", 0],
+      ["cert rotate", 0],
+      ["test", 0],
+      ["cert check", 0],
+      ["teardown --yes", 0],
+    ]);
+    expect(result.reportMatchesTruth).toBe(true);
+    expect(result.ok).toBe(true);
+    // What a user sees: the commands echoed, the paste-ready Connect-ExchangeOnline line, no secrets.
+    expect(stderr).toContain("$ exo-cba setup --organization contoso.onmicrosoft.com");
+    expect(stdout).toMatch(/Connect-ExchangeOnline -CertificateThumbprint [0-9A-F]{40} -AppId [0-9a-f-]{36}/);
+    expect(stdout + stderr).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/); // no JWT printed anywhere
+    expect(stdout + stderr).not.toContain("PRIVATE KEY");
+  });
+});
