@@ -8,7 +8,9 @@ import { setupExchangeApp } from "../dist/setup/setup.js";
 
 /** Start an emulator with `options`, run `setup` against it, and return what a client needs. */
 export async function provisionedTenant(options = {}) {
+  const startedAt = performance.now();
   const emu = await startEmulator(options);
+  const emulatorStartMs = performance.now() - startedAt;
   const home = await mkdtemp(join(tmpdir(), "exo-cba-bench-"));
   const env = {
     ...process.env,
@@ -16,6 +18,7 @@ export async function provisionedTenant(options = {}) {
     EXO_CBA_HOME: home,
     EXO_ADMIN_ACCESS_TOKEN: emu.issueAdminToken(),
   };
+  const setupStart = performance.now();
   const result = await setupExchangeApp({
     organization: emu.tenant.domain,
     role: "exchange-administrator",
@@ -23,6 +26,7 @@ export async function provisionedTenant(options = {}) {
     env,
     transport: new HttpTransport({ caPem: [emu.caPem] }),
   });
+  const setupMs = performance.now() - setupStart;
   if (result.status !== "applied" && result.status !== "unchanged")
     throw new Error(`setup: ${result.status}`);
   // Child processes get the same environment minus the admin token (least privilege even in benchmarks).
@@ -34,6 +38,8 @@ export async function provisionedTenant(options = {}) {
     env: childEnv,
     appId: result.appId,
     setup: result,
+    setupMs,
+    emulatorStartMs,
     async close() {
       await emu.close();
       await rm(home, { recursive: true, force: true });

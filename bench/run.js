@@ -185,6 +185,42 @@ if (want("stream")) {
   }
 }
 
+// ---------------------------------------------------------------- setup against replication delays (issue 5)
+if (want("setup")) {
+  const delays = quick ? [1000] : [1000, 3000];
+  for (const delayMs of delays) {
+    // Setup waits out three propagations on its path: the new app before its service principal can be
+    // created, the new service principal before the consent, the new grants before Exchange sees them.
+    // Their sum is the lower bound; peers sleep 30-60 s regardless.
+    const t = await provisionedTenant({ mailboxes: 10, replicationDelayMs: delayMs });
+    try {
+      const setupMs = t.setupMs;
+      const lowerBound = 3 * delayMs;
+      const ratio = setupMs / lowerBound;
+      results[`setup${delayMs}`] = {
+        replicationDelayMs: delayMs,
+        setupMs: round(setupMs),
+        lowerBoundMs: lowerBound,
+        ratio: round(ratio, 3),
+      };
+      record(
+        `setup, replication delay ${delayMs} ms`,
+        "setup time / sum of delays",
+        round(ratio, 3),
+        "≤ 1.2",
+        ratio <= 1.2,
+      );
+      record(
+        `setup, replication delay ${delayMs} ms`,
+        "setup ms / lower bound ms",
+        `${round(setupMs, 0)} / ${lowerBound}`,
+      );
+    } finally {
+      await t.close();
+    }
+  }
+}
+
 // ---------------------------------------------------------------- usage report (issue 6)
 if (want("report")) {
   const n = quick ? 2_000 : 10_000;
