@@ -4,11 +4,13 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAKE_MAILBOXES, FakeExchange } from "../../../../test/helpers/report-fake.js";
+import { saveProfile } from "../../../config/profiles.js";
 import { exitCodeFor, PartialResultError, UsageError } from "../../../errors.js";
 import { runUsageReport } from "../../../report/usage-report.js";
 import type { CliContext } from "../../context.js";
 import { main } from "../../main.js";
 import {
+  buildTargets,
   parseConcurrency,
   parseFormats,
   parseStoredBytes,
@@ -160,5 +162,30 @@ describe("report usage errors section", () => {
     const c = context();
     reportProblems(result, c.ctx);
     expect(c.err()).toBe("");
+  });
+});
+
+describe("report usage tenants from profiles", () => {
+  it("takes each profile's own tenant (EXO_* connection variables do not leak into them) and reports a tenant once", async () => {
+    const home = join(dir, "profiles-home");
+    const profile = (name: string, organization: string) => ({
+      name,
+      organization,
+      appId: "11111111-2222-3333-4444-555555555555",
+      certificateThumbprint: "A".repeat(40),
+      environment: "O365Default",
+    });
+    await saveProfile(home, profile("contoso", "contoso.onmicrosoft.com"));
+    await saveProfile(home, profile("fabrikam", "fabrikam.onmicrosoft.com"));
+    await saveProfile(home, profile("contoso-2", "Contoso.onmicrosoft.com"));
+    const c = context({ EXO_CBA_HOME: home, EXO_ORGANIZATION: "evil.onmicrosoft.com", EXO_APP_ID: "x" });
+    const all = await buildTargets({ allProfiles: true }, c.ctx);
+    expect(all.map((t) => t.organization)).toEqual(["contoso.onmicrosoft.com", "fabrikam.onmicrosoft.com"]);
+    expect(c.err()).toContain("reached by more than one profile");
+    const some = await buildTargets({ profiles: "fabrikam" }, context({ EXO_CBA_HOME: home }).ctx);
+    expect(some.map((t) => t.name)).toEqual(["fabrikam.onmicrosoft.com"]);
+    await expect(buildTargets({ profiles: "nope" }, context({ EXO_CBA_HOME: home }).ctx)).rejects.toThrow(
+      /No profile named 'nope'/,
+    );
   });
 });

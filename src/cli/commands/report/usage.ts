@@ -176,7 +176,7 @@ export function register(parent: Command, ctx: CliContext): void {
   });
 }
 
-async function buildTargets(opts: Record<string, unknown>, ctx: CliContext): Promise<TenantTarget[]> {
+export async function buildTargets(opts: Record<string, unknown>, ctx: CliContext): Promise<TenantTarget[]> {
   const [{ resolveConnection }, { readProfiles }, { stateHome }, { connectFromResolved }] = await Promise.all(
     [
       import("../../../config/connection.js"),
