@@ -85,7 +85,7 @@ describe("--log-format json on real runs", () => {
     const steps = jsonRecords(fileText)
       .filter((x) => x.event === "rotate.step")
       .map((x) => x.step);
-    expect(steps).toEqual(["certificate", "added", "verified", "switched"]);
+    expect(steps).toEqual(["certificate", "added", "verified", "switched", "removed"]);
     expectNoSecrets(r.stdout + r.stderr + fileText, [
       PASSWORD,
       ...keyLines(oldKey),
