@@ -162,6 +162,21 @@ describe("collectTenantUsage", () => {
     await expect(collectTenantUsage(fake, { limiter: limiter() })).rejects.toBeInstanceOf(AuthorizationError);
   });
 
+  it("reports inactive mailboxes as unknown, not the whole tenant as failed, when their listing is refused", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES);
+    const original = fake.stream.bind(fake);
+    fake.stream = (cmdlet, params = {}) => {
+      if (params.InactiveMailboxOnly) {
+        throw new AuthorizationError("User is not allowed to call Get-EXOMailbox -InactiveMailboxOnly");
+      }
+      return original(cmdlet, params);
+    };
+    const result = await collectTenantUsage(fake, { limiter: limiter() });
+    expect(result.counts.inactiveMailboxes).toBeNull();
+    expect(result.counts.mailboxes).toBe(5);
+    expect(result.warnings.join(" ")).toContain("Inactive mailboxes could not be listed");
+  });
+
   it("treats an empty statistics answer (mailbox never signed in to) as an empty mailbox", async () => {
     const fake = new FakeExchange(FAKE_MAILBOXES.slice(1, 2), 0, 0);
     fake.invoke = async () => [];

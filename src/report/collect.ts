@@ -141,6 +141,7 @@ export async function collectTenantUsage(
 
   // -- listings: three paged enumerations, run side by side --
   const listing: MailboxListing[] = [];
+  let skippedRows = 0;
   const listMailboxes = withSlot(() =>
     planned(
       (p) => p.mailboxes(),
@@ -149,7 +150,7 @@ export async function collectTenantUsage(
           received();
           const entry = listingFromMailboxRow(row);
           if (!entry) {
-            warnings.push(`${cmdlet} returned a row without ExchangeGuid/Guid; it was skipped.`);
+            skippedRows++;
             continue;
           }
           listing.push(entry);
@@ -161,13 +162,17 @@ export async function collectTenantUsage(
   );
   const recipients = countRows((p) => p.recipients());
   const inactive = countRows((p) => p.inactiveMailboxes()).catch((error: unknown) => {
-    if (isFatal(error)) throw error;
+    // "Where visible": a role that may not list inactive mailboxes still gets the rest of the report.
+    if (error instanceof AuthenticationError) throw error;
     warnings.push(
       `Inactive mailboxes could not be listed (${describe(error)}); their count is shown as unknown.`,
     );
     return null;
   });
   const [recipientCount, inactiveCount] = await Promise.all([recipients, inactive, listMailboxes]);
+  if (skippedRows > 0) {
+    warnings.push(`${skippedRows} mailbox row(s) without ExchangeGuid/Guid were skipped (not counted).`);
+  }
 
   // -- statistics fan-out --
   progress.phase = "statistics";
