@@ -147,6 +147,8 @@ describe("report usage against the emulator", () => {
     expect(after.tokenRequests - before.tokenRequests).toBeGreaterThanOrEqual(2);
     expect(faulty.result.partial).toBe(false);
     expect(faulty.result.reports[0]!.run.throttled).toBeGreaterThan(0);
+    // the client's 429 retries reached the limiter of the call they belonged to
+    expect(faulty.result.reports[0]!.run.windowCuts).toBeGreaterThan(0);
     expect(stable(faulty.json)).toEqual(stable(clean.json));
     expect(faulty.csv).toBe(clean.csv);
   });

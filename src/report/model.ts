@@ -27,6 +27,8 @@ export interface RunInfo {
   cmdlets: "exo" | "classic";
   /** 429 retries the client reported */
   throttled: number;
+  /** times the adaptive concurrency window was cut because of them */
+  windowCuts: number;
 }
 
 export interface TenantReport {

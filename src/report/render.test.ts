@@ -51,6 +51,7 @@ const report = (mailboxes: MailboxUsage[]): TenantReport => ({
     calls: { statistics: 0, archiveStatistics: 0, reused: 0 },
     cmdlets: "exo",
     throttled: 0,
+    windowCuts: 0,
   },
   mailboxes,
 });

@@ -165,6 +165,7 @@ async function reportTenant(target: TenantTarget, ctx: TenantRunContext): Promis
         calls: collection.calls,
         cmdlets: collection.plan,
         throttled: throttle.throttled,
+        windowCuts: limiter.decreases,
       },
       mailboxes: collection.mailboxes,
     };
