@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "../../context.js";
+import { withExamples } from "../../options.js";
 import { register as registerCheck } from "./check.js";
 import { register as registerCsr } from "./csr.js";
 import { register as registerExport } from "./export.js";
@@ -33,4 +34,11 @@ export function register(program: Command, ctx: CliContext): void {
       "certificates for app-only sign-in: create, request from a CA, import, export, list, remove",
     );
   for (const registerSubcommand of subcommands) registerSubcommand(cert, ctx);
+  withExamples(cert, [
+    "exo-cba cert new --dns-name contoso.onmicrosoft.com",
+    "exo-cba cert list",
+    "exo-cba cert export <thumbprint> --pfx ./exo.pfx --password-file ./pfx-password.txt",
+    "exo-cba cert check --warn-days 30",
+    "exo-cba cert rotate --profile contoso",
+  ]);
 }

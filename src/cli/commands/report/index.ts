@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "../../context.js";
+import { withExamples } from "../../options.js";
 import { register as registerUsage } from "./usage.js";
 
 /** The `report` subcommands, one file each; add a line here for a new one. */
@@ -11,4 +12,9 @@ export function register(program: Command, ctx: CliContext): void {
     .command("report")
     .description("reports over Exchange Online data (mailbox usage for backup sizing)");
   for (const registerSubcommand of subcommands) registerSubcommand(report, ctx);
+  withExamples(report, [
+    "exo-cba report usage",
+    "exo-cba report usage --format csv,json,html --out ./reports",
+    "exo-cba report usage --all-profiles --concurrency 16 --format html --out /srv/reports",
+  ]);
 }
