@@ -114,4 +114,153 @@ describe("--log-format json on real runs", () => {
     expect(String(token.detail)).toContain("AADSTS700016");
     expectNoSecrets(r.stdout + r.stderr, []);
   });
+
+  it("invoke: a cmdlet.end record with status, duration, request ids, retries; no token anywhere", async () => {
+    const thumbprint = (await profileOf(home, "logs")).certificateThumbprint!;
+    const logFile = join(await mkdtemp(join(tmpdir(), "exo-logfile-")), "invoke.log");
+    const r = await runCli(
+      [
+        "--log-format",
+        "json",
+        "--log-file",
+        logFile,
+        "invoke",
+        "Get-Mailbox",
+        "-ResultSize",
+        "Unlimited",
+        "--profile",
+        "logs",
+        "--output",
+        "json",
+      ],
+      { ...env, EXO_CERTIFICATE_PASSWORD: PASSWORD },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveLength(3);
+    const fileText = await readFile(logFile, "utf8");
+    for (const records of [jsonRecords(r.stderr), jsonRecords(fileText)]) {
+      const ends = records.filter((x) => x.event === "cmdlet.end");
+      expect(ends).toHaveLength(1);
+      const end = ends[0]!;
+      expect(end).toMatchObject({
+        command: "invoke",
+        cmdlet: "Get-Mailbox",
+        status: "ok",
+        rows: 3,
+        pages: 1,
+        requests: 1,
+        retries: 0,
+      });
+      expect(typeof end.durationMs).toBe("number");
+      expect(end.tokenRequests).toBe(1);
+      expect(end.clientRequestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(end.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(end.requestIds).toEqual([end.requestId]);
+      expect(end.runId).toBe(records[0]!.runId);
+    }
+    expectNoSecrets(r.stdout + r.stderr + fileText, [PASSWORD, ...keyLines(await privateKeyOf(thumbprint))]);
+  });
+
+  it("invoke that fails: cmdlet.end has status error and the typed error, redacted", async () => {
+    const r = await runCli(
+      ["--log-format", "json", "invoke", "Get-Mailbox", "-Identity", "nobody-here", "--profile", "logs"],
+      env,
+    );
+    expect(r.code).toBe(5);
+    const end = jsonRecords(r.stderr).find((x) => x.event === "cmdlet.end")!;
+    expect(end).toMatchObject({ cmdlet: "Get-Mailbox", status: "error", rows: 0 });
+    expect(end.error).toMatchObject({ error: "ServerError" });
+    expect(typeof end.retries).toBe("number");
+    expectNoSecrets(r.stdout + r.stderr, []);
+  });
+
+  it("test: test.step records and a cmdlet.end for Get-OrganizationConfig", async () => {
+    const r = await runCli(["--log-format", "json", "test", "--profile", "logs", "--output", "json"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const records = jsonRecords(r.stderr);
+    expect(records.filter((x) => x.event === "test.step").map((x) => x.step)).toEqual([
+      "certificate",
+      "token",
+      "permission",
+      "role",
+      "cmdlet",
+    ]);
+    expect(records.find((x) => x.event === "cmdlet.end")).toMatchObject({
+      command: "test",
+      cmdlet: "Get-OrganizationConfig",
+      status: "ok",
+      rows: 1,
+    });
+    expectNoSecrets(r.stdout + r.stderr, []);
+  });
+
+  it("report usage: cmdlet.end for the listings only, one report.tenant summary", async () => {
+    const thumbprint = (await profileOf(home, "logs")).certificateThumbprint!;
+    const r = await runCli(
+      ["--log-format", "json", "report", "usage", "--profile", "logs", "--output", "json"],
+      {
+        ...env,
+        EXO_CERTIFICATE_PASSWORD: PASSWORD,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const records = jsonRecords(r.stderr);
+    const cmdlets = records.filter((x) => x.event === "cmdlet.end");
+    // Recipients, mailboxes, inactive mailboxes: the per-mailbox statistics calls are not logged one by one.
+    expect(cmdlets.length).toBeGreaterThanOrEqual(3);
+    for (const c of cmdlets) {
+      expect(String(c.cmdlet)).not.toMatch(/Statistics/);
+      expect(typeof c.durationMs).toBe("number");
+    }
+    const tenants = records.filter((x) => x.event === "report.tenant");
+    expect(tenants).toHaveLength(1);
+    const t = tenants[0]!;
+    expect(t).toMatchObject({
+      command: "report usage",
+      tenant: emu.tenant.domain.toLowerCase(),
+      status: "complete",
+      mailboxes: 3,
+      failures: 0,
+      throttled: 0,
+    });
+    expect(t.calls).toMatchObject({ statistics: 3 });
+    expect(typeof t.durationMs).toBe("number");
+    expect(typeof t.requests).toBe("number");
+    expect(typeof t.retries).toBe("number");
+    expectNoSecrets(r.stdout + r.stderr, [PASSWORD, ...keyLines(await privateKeyOf(thumbprint))]);
+  });
+
+  it("setup: one setup.step record per progress line, the admin token never written", async () => {
+    const adminToken = emu.issueAdminToken();
+    const setupHome = await mkdtemp(join(tmpdir(), "exo-logs-setup-"));
+    const r = await runCli(
+      [
+        "--log-format",
+        "json",
+        "setup",
+        "--organization",
+        emu.tenant.domain,
+        "--role",
+        "global-reader",
+        "--app-name",
+        "logs-setup",
+        "--yes",
+        "--output",
+        "json",
+      ],
+      { ...emu.env, EXO_CBA_HOME: setupHome, EXO_ADMIN_ACCESS_TOKEN: adminToken },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const steps = jsonRecords(r.stderr).filter((x) => x.event === "setup.step");
+    const progressLines = r.stderr.split("\n").filter((l) => /^\[\s*\d+\.\ds\]/.test(l));
+    expect(steps.length).toBeGreaterThan(3);
+    expect(steps).toHaveLength(progressLines.length);
+    for (const s of steps) {
+      expect(typeof s.step).toBe("string");
+      expect(["start", "waiting", "done", "failed"]).toContain(s.status);
+      expect(typeof s.elapsedMs).toBe("number");
+    }
+    expect(steps.some((s) => s.step === "verify" && s.status === "done")).toBe(true);
+    expectNoSecrets(r.stdout + r.stderr, [adminToken]);
+  });
 });

@@ -15,7 +15,7 @@ import {
   UsageError,
 } from "../errors.js";
 import { HttpTransport } from "../http/transport.js";
-import { ExchangeClient } from "./client.js";
+import { type CmdletCallInfo, ExchangeClient, MAX_REPORTED_REQUEST_IDS } from "./client.js";
 
 const ORG = "contoso.onmicrosoft.com";
 const PATH = `/adminapi/beta/${ORG}/InvokeCommand`;
@@ -341,5 +341,113 @@ describe("cmdlet errors inside a 200", () => {
     expect(got).toHaveLength(1);
     expect(errors).toEqual(["object 'b' not found"]);
     expect(warnings).toEqual(["careful"]);
+  });
+});
+
+describe("ExchangeClient onCallEnd (per-call stats for logs)", () => {
+  function observed(retry: ConstructorParameters<typeof ExchangeClient>[0]["retry"] = {}) {
+    const calls: CmdletCallInfo[] = [];
+    const c = new ExchangeClient({
+      exchangeEndpoint: server.origin,
+      organization: ORG,
+      tokenProvider: tokens,
+      transport,
+      retry: { sleep: async () => {}, random: () => 0.5, ...retry },
+      onCallEnd: (info) => calls.push(info),
+    });
+    return { c, calls };
+  }
+
+  it("reports one record per call: rows, pages, requests, its own retries, request ids, client-request-id", async () => {
+    let throttled = false;
+    server.setHandler(
+      pagingHandler(2500, {
+        before: (req, res) => {
+          if (throttled || !req.url.includes("skiptoken=1000")) return false;
+          throttled = true;
+          sendJson(
+            res,
+            429,
+            { error: { code: "TooManyRequests" } },
+            { "retry-after": "1", "request-id": "r-429" },
+          );
+          return true;
+        },
+      }),
+    );
+    const { c, calls } = observed();
+    await c.invoke("Get-Mailbox", { ResultSize: "Unlimited" });
+    await c.invoke("Get-Recipient", { ResultSize: 10 });
+    expect(calls).toHaveLength(2);
+    const [first, second] = calls as [CmdletCallInfo, CmdletCallInfo];
+    expect(first).toMatchObject({
+      cmdlet: "Get-Mailbox",
+      status: "ok",
+      complete: true,
+      rows: 2500,
+      pages: 3,
+      requests: 4,
+      retries: 1,
+      cmdletErrors: 0,
+      connectionId: c.connectionId,
+      requestIds: ["srv-1", "r-429", "srv-3", "srv-4"],
+    });
+    expect(first.clientRequestId).toBe(server.requests[0]!.headers["client-request-id"]);
+    expect(first.error).toBeUndefined();
+    expect(typeof first.durationMs).toBe("number");
+    // Counters are per call; the connection's stats still add up.
+    expect(second).toMatchObject({ cmdlet: "Get-Recipient", rows: 10, pages: 1, requests: 1, retries: 0 });
+    expect(second.clientRequestId).not.toBe(first.clientRequestId);
+    expect(c.stats).toMatchObject({ requests: 5, retries: 1 });
+  });
+
+  it("keeps only the last few request ids", async () => {
+    server.setHandler(pagingHandler(8));
+    const { c, calls } = observed();
+    await c.invoke("Get-Mailbox", { ResultSize: "Unlimited" }, { pageSize: 1 });
+    expect(calls[0]).toMatchObject({ pages: 8, requests: 8 });
+    expect(calls[0]!.requestIds).toEqual(["srv-4", "srv-5", "srv-6", "srv-7", "srv-8"]);
+    expect(MAX_REPORTED_REQUEST_IDS).toBe(5);
+  });
+
+  it("a failed call carries the typed error; a call stopped early says so; cmdlet errors make it an error", async () => {
+    server.setHandler((_req, res) =>
+      sendJson(res, 400, { error: { code: "BadRequest", message: "nope" } }, { "request-id": "r-bad" }),
+    );
+    const { c, calls } = observed({ maxAttempts: 1 });
+    const error = await c.invoke("Get-Mailbox").catch((e: unknown) => e);
+    expect(calls[0]).toMatchObject({
+      status: "error",
+      complete: false,
+      rows: 0,
+      pages: 0,
+      requestIds: ["r-bad"],
+    });
+    expect(calls[0]!.error).toBe(error);
+
+    server.setHandler(pagingHandler(3000));
+    for await (const _ of c.stream("Get-Mailbox", { ResultSize: "Unlimited" })) break;
+    expect(calls[1]).toMatchObject({ status: "ok", complete: false, rows: 1, pages: 1 });
+
+    server.setHandler((_req, res) =>
+      sendJson(res, 200, { value: rows(0, 1), "@adminapi.errors": ["object 'b' not found"] }),
+    );
+    await c.invoke("Get-Mailbox", {}, { onError: () => {} });
+    expect(calls[2]).toMatchObject({ status: "error", complete: true, rows: 1, cmdletErrors: 1 });
+    expect(calls[2]!.error).toBeUndefined();
+  });
+
+  it("an observer that throws does not change the call's outcome", async () => {
+    server.setHandler(pagingHandler(2));
+    const c = new ExchangeClient({
+      exchangeEndpoint: server.origin,
+      organization: ORG,
+      tokenProvider: tokens,
+      transport,
+      onCallEnd: () => {
+        throw new Error("log sink gone");
+      },
+    });
+    expect(await c.invoke("Get-Mailbox")).toHaveLength(2);
   });
 });

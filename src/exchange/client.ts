@@ -36,6 +36,41 @@ export interface ExchangeStats {
   retries: number;
 }
 
+/**
+ * What one cmdlet call cost and how it ended, reported once when it ends (all pages read, an error, or the
+ * caller stopped reading). For observers such as structured logs: the client itself never logs.
+ */
+export interface CmdletCallInfo {
+  cmdlet: string;
+  /** "error" when the call threw or Exchange reported non-terminating errors (`cmdletErrors` > 0) */
+  status: "ok" | "error";
+  /** false when not every page was read: an error, or the caller stopped reading early */
+  complete: boolean;
+  durationMs: number;
+  /** rows delivered to the caller */
+  rows: number;
+  /** pages received */
+  pages: number;
+  /** HTTP requests of this call (pages and retries) */
+  requests: number;
+  /** retries of this call (throttling, transient faults, a refreshed token) */
+  retries: number;
+  /** token acquisitions from the identity platform so far on this connection */
+  tokenRequests: number;
+  /** the call's `client-request-id` (the same on every page and retry) */
+  clientRequestId: string;
+  connectionId: string;
+  /** the last few `request-id` response headers, oldest first (what Microsoft support asks for) */
+  requestIds: string[];
+  /** `@adminapi.errors` messages the call reported */
+  cmdletErrors: number;
+  /** the typed error when the call threw */
+  error?: unknown;
+}
+
+/** How many `request-id`s a call keeps for its report (the last ones: a 100-page listing keeps 5). */
+export const MAX_REPORTED_REQUEST_IDS = 5;
+
 export interface ExchangeClientOptions {
   /** `https://host[:port]` of Exchange Online. */
   exchangeEndpoint: string;
@@ -47,6 +82,19 @@ export interface ExchangeClientOptions {
   connectionId?: string;
   /** Counters shared with the connection. */
   stats?: ExchangeStats;
+  /**
+   * Told once per cmdlet call when it ends (never for a call refused before any request, e.g. a bad cmdlet
+   * name). An exception it throws is ignored: observing a call never changes its outcome.
+   */
+  onCallEnd?: (info: CmdletCallInfo) => void;
+}
+
+/** Per-call counters, filled in by fetchPage. */
+interface CallCounters {
+  requests: number;
+  retries: number;
+  pages: number;
+  requestIds: string[];
 }
 
 const CMDLET_NAME = /^[A-Za-z]+-[A-Za-z0-9]+$/;
@@ -106,41 +154,89 @@ export class ExchangeClient {
     const cmdletErrors: string[] = [];
     let url = this.invokeUrl;
     let delivered = 0;
+    let reportedErrors = 0;
+    const now = this.options.retry?.now ?? Date.now;
+    const started = now();
+    const counters: CallCounters = { requests: 0, retries: 0, pages: 0, requestIds: [] };
+    // "stopped" until the last page is read or an error is thrown: then the caller ended the loop early.
+    let outcome: "ok" | "error" | "stopped" = "stopped";
+    let failure: unknown;
 
-    for (;;) {
-      const wanted = resultSize === undefined ? pageLimit : Math.min(pageLimit, resultSize - delivered);
-      const page = await this.fetchPage(url, body, cmdlet, clientRequestId, wanted, options.signal);
-      const rows = Array.isArray(page.value) ? (page.value as Record<string, unknown>[]) : [];
-      const next = typeof page["@odata.nextLink"] === "string" ? page["@odata.nextLink"] : undefined;
-      const reachedLimit = resultSize !== undefined && delivered + rows.length >= resultSize;
-      // The module's stop rule: with a numeric ResultSize continue only after a full page.
-      const fullPage = rows.length >= wanted;
-      const willFollow =
-        next !== undefined &&
-        !reachedLimit &&
-        (resultSize === undefined || resultSize === Infinity || fullPage);
+    try {
+      for (;;) {
+        const wanted = resultSize === undefined ? pageLimit : Math.min(pageLimit, resultSize - delivered);
+        const page = await this.fetchPage(
+          url,
+          body,
+          cmdlet,
+          clientRequestId,
+          wanted,
+          options.signal,
+          counters,
+        );
+        const rows = Array.isArray(page.value) ? (page.value as Record<string, unknown>[]) : [];
+        const next = typeof page["@odata.nextLink"] === "string" ? page["@odata.nextLink"] : undefined;
+        const reachedLimit = resultSize !== undefined && delivered + rows.length >= resultSize;
+        // The module's stop rule: with a numeric ResultSize continue only after a full page.
+        const fullPage = rows.length >= wanted;
+        const willFollow =
+          next !== undefined &&
+          !reachedLimit &&
+          (resultSize === undefined || resultSize === Infinity || fullPage);
 
-      for (const warning of strings(page["@adminapi.warnings"])) {
-        if (willFollow && MORE_RESULTS_WARNING.test(warning)) continue;
-        options.onWarning?.(warning);
+        for (const warning of strings(page["@adminapi.warnings"])) {
+          if (willFollow && MORE_RESULTS_WARNING.test(warning)) continue;
+          options.onWarning?.(warning);
+        }
+        for (const message of strings(page["@adminapi.errors"])) {
+          reportedErrors++;
+          if (options.onError) options.onError(message);
+          else cmdletErrors.push(message);
+        }
+        for (const row of rows) {
+          if (resultSize !== undefined && delivered >= resultSize) break;
+          delivered++;
+          yield options.raw ? row : normalizeRow(row);
+        }
+        if (!willFollow || next === undefined) break;
+        url = this.sameOriginNextLink(next, url);
       }
-      for (const message of strings(page["@adminapi.errors"])) {
-        if (options.onError) options.onError(message);
-        else cmdletErrors.push(message);
-      }
-      for (const row of rows) {
-        if (resultSize !== undefined && delivered >= resultSize) break;
-        delivered++;
-        yield options.raw ? row : normalizeRow(row);
-      }
-      if (!willFollow || next === undefined) break;
-      url = this.sameOriginNextLink(next, url);
-    }
 
-    if (cmdletErrors.length > 0) {
-      const summary = `${cmdlet} reported ${cmdletErrors.length} error(s): ${cmdletErrors.slice(0, 3).join(" | ")}`;
-      if (delivered > 0) throw new PartialResultError(`${summary} (after returning ${delivered} row(s))`);
-      throw new ServerError(summary, { cmdlet });
+      if (cmdletErrors.length > 0) {
+        const summary = `${cmdlet} reported ${cmdletErrors.length} error(s): ${cmdletErrors.slice(0, 3).join(" | ")}`;
+        if (delivered > 0) throw new PartialResultError(`${summary} (after returning ${delivered} row(s))`);
+        throw new ServerError(summary, { cmdlet });
+      }
+      outcome = "ok";
+    } catch (error) {
+      outcome = "error";
+      failure = error;
+      throw error;
+    } finally {
+      const onCallEnd = this.options.onCallEnd;
+      if (onCallEnd) {
+        const info: CmdletCallInfo = {
+          cmdlet,
+          status: outcome === "error" || reportedErrors > 0 ? "error" : "ok",
+          complete: outcome === "ok",
+          durationMs: now() - started,
+          rows: delivered,
+          pages: counters.pages,
+          requests: counters.requests,
+          retries: counters.retries,
+          tokenRequests: this.stats.tokenRequests,
+          clientRequestId,
+          connectionId: this.connectionId,
+          requestIds: counters.requestIds,
+          cmdletErrors: reportedErrors,
+        };
+        if (outcome === "error") info.error = failure;
+        try {
+          onCallEnd(info);
+        } catch {
+          // An observer's failure (a log sink gone) must not turn a good call into a failed one.
+        }
+      }
     }
   }
 
@@ -184,11 +280,13 @@ export class ExchangeClient {
     clientRequestId: string,
     pageSize: number,
     signal: AbortSignal | undefined,
+    call: CallCounters,
   ): Promise<Page> {
     const retry: RetryOptions = {
       ...this.options.retry,
       onRetry: (info) => {
         this.stats.retries++;
+        call.retries++;
         this.options.retry?.onRetry?.(info);
       },
     };
@@ -212,13 +310,17 @@ export class ExchangeClient {
             organization: this.options.organization,
           });
           this.stats.requests++;
+          call.requests++;
           const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
           if (signal) req.signal = signal;
           const res = await this.options.transport.request(req);
+          noteRequestId(call.requestIds, res.headers["request-id"]);
           const text = await res.text();
           if (res.status >= 200 && res.status < 300) {
             try {
-              return JSON.parse(text) as Page;
+              const page = JSON.parse(text) as Page;
+              call.pages++;
+              return page;
             } catch (error) {
               // A 200 whose body broke off mid-way: the connection dropped; ask for the same page again.
               throw new RetryableError("incomplete response body", { httpStatus: res.status, cause: error });
@@ -240,9 +342,18 @@ export class ExchangeClient {
         if (!(error instanceof TokenRefused)) throw error;
         refreshed = true;
         this.stats.retries++;
+        call.retries++;
       }
     }
   }
+}
+
+/** Keep the last MAX_REPORTED_REQUEST_IDS `request-id` headers (a retried page's ids all count). */
+function noteRequestId(ids: string[], header: string | string[] | undefined): void {
+  const id = Array.isArray(header) ? header[0] : header;
+  if (!id) return;
+  ids.push(id);
+  if (ids.length > MAX_REPORTED_REQUEST_IDS) ids.shift();
 }
 
 /** A 401 on a token not yet refreshed: the caller refreshes it once and sends the same page again. */

@@ -11,7 +11,7 @@ import { validateAppId, validateOrganization } from "../config/validate.js";
 import { UsageError } from "../errors.js";
 import type { RetryOptions } from "../http/retry.js";
 import { HttpTransport } from "../http/transport.js";
-import { ExchangeClient, type ExchangeStats, type InvokeOptions } from "./client.js";
+import { type CmdletCallInfo, ExchangeClient, type ExchangeStats, type InvokeOptions } from "./client.js";
 import type { CmdletParameters } from "./serialize.js";
 
 /** A certificate as the library accepts it (DESIGN.md "Library contract"), plus a signer for vault keys. */
@@ -46,6 +46,8 @@ export interface ConnectOptions {
   tenantId?: string;
   /** Fully resolved endpoints (the CLI path); wins over environment/endpoints. */
   cloud?: CloudEndpoints;
+  /** Told once per cmdlet call when it ends: duration, rows, pages, request ids, retries (for logs, metrics). */
+  onCallEnd?: (info: CmdletCallInfo) => void;
 }
 
 /** What the connection knows about its certificate (for `exo-cba test` and expiry warnings). */
@@ -253,6 +255,7 @@ export async function connectExchangeOnline(options: ConnectOptions): Promise<Ex
     stats,
   };
   if (options.retry) clientOptions.retry = options.retry;
+  if (options.onCallEnd) clientOptions.onCallEnd = options.onCallEnd;
   const client = new ExchangeClient(clientOptions);
 
   return {
@@ -294,6 +297,7 @@ export interface ResolvedConnectOptions {
   transport?: HttpTransport;
   caPem?: string[];
   retry?: RetryOptions;
+  onCallEnd?: (info: CmdletCallInfo) => void;
 }
 
 /** The library options equivalent to what `resolveConnection` produced (flags → env → profile). */
@@ -320,6 +324,7 @@ export function connectOptionsFromResolved(
   if (options.transport) connect.transport = options.transport;
   if (options.caPem) connect.caPem = options.caPem;
   if (options.retry) connect.retry = options.retry;
+  if (options.onCallEnd) connect.onCallEnd = options.onCallEnd;
   return connect;
 }
 

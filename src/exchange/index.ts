@@ -1,9 +1,11 @@
 export {
+  type CmdletCallInfo,
   ExchangeClient,
   type ExchangeClientOptions,
   type ExchangeStats,
   type InvokeOptions,
   MAX_PAGE_SIZE,
+  MAX_REPORTED_REQUEST_IDS,
   validateCmdletName,
 } from "./client.js";
 export {

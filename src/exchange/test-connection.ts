@@ -2,7 +2,7 @@ import { tokenRights } from "../auth/roles.js";
 import type { ResolvedConnection } from "../config/connection.js";
 import { AuthorizationError } from "../errors.js";
 import type { HttpTransport } from "../http/transport.js";
-import { connectFromResolved, type ExchangeConnection } from "./connect.js";
+import { type ConnectOptions, connectFromResolved, type ExchangeConnection } from "./connect.js";
 
 /** One link of the chain `exo-cba test` checks, in order. */
 export interface TestStep {
@@ -53,6 +53,8 @@ export async function testConnection(
     env?: NodeJS.ProcessEnv;
     transport?: HttpTransport;
     onStep?: (step: TestStep) => void;
+    /** Told when the cmdlet call ends (see ConnectOptions.onCallEnd). */
+    onCallEnd?: ConnectOptions["onCallEnd"];
     now?: () => number;
   } = {},
 ): Promise<TestReport> {
@@ -69,6 +71,7 @@ export async function testConnection(
     const connectOptions: Parameters<typeof connectFromResolved>[1] = {};
     if (options.env) connectOptions.env = options.env;
     if (options.transport) connectOptions.transport = options.transport;
+    if (options.onCallEnd) connectOptions.onCallEnd = options.onCallEnd;
     connection = await connectFromResolved(resolved, connectOptions);
   } catch (error) {
     return fail("certificate", error);

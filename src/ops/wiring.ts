@@ -19,6 +19,7 @@ import { GraphClient } from "../graph/client.js";
 import { DirectoryApi } from "../graph/directory.js";
 import type { HttpTransport } from "../http/transport.js";
 import { type AppKeyManager, adminKeyManager, type KeyedCertificate, selfKeyManager } from "./app-keys.js";
+import { cmdletLogger } from "./cmdlet-log.js";
 import type { DoctorDeps, LocalCertificateFacts } from "./doctor.js";
 import type { Logger } from "./log.js";
 import type { RotationDeps } from "./rotate.js";
@@ -162,7 +163,8 @@ export async function invokeWith(
   transport: HttpTransport,
   logger?: Logger,
 ): Promise<Record<string, unknown>[]> {
-  const started = Date.now();
+  // One structured record per cmdlet for unattended runs (`cmdlet.end`, the same shape as invoke's).
+  const onCallEnd = cmdletLogger(logger);
   const connection = await connectExchangeOnline({
     appId: resolved.appId,
     organization: resolved.organization,
@@ -171,28 +173,10 @@ export async function invokeWith(
     cloud: resolved.endpoints,
     transport,
     ...(resolved.tenantId ? { tenantId: resolved.tenantId } : {}),
+    ...(onCallEnd ? { onCallEnd } : {}),
   });
-  // One structured record per cmdlet for unattended runs: what ran, how it ended, how hard it was.
-  const record = (status: "ok" | "error", extra: Record<string, unknown>) =>
-    logger?.event("cmdlet.end", {
-      cmdlet,
-      status,
-      durationMs: Date.now() - started,
-      requests: connection.stats.requests,
-      retries: connection.stats.retries,
-      tokenRequests: connection.stats.tokenRequests,
-      ...extra,
-    });
   try {
-    const rows = await connection.invoke(cmdlet);
-    record("ok", { rows: rows.length });
-    return rows;
-  } catch (error) {
-    record("error", {
-      error,
-      ...(error instanceof ExoCbaError && error.requestId ? { requestId: error.requestId } : {}),
-    });
-    throw error;
+    return await connection.invoke(cmdlet);
   } finally {
     await connection.disconnect();
   }

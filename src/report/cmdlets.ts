@@ -67,3 +67,8 @@ export function isUnsupportedCmdlet(error: unknown): boolean {
     text,
   );
 }
+
+/** The per-mailbox cmdlets of both plans: one call per mailbox, too many to log one record each. */
+export const STATISTICS_CMDLETS: ReadonlySet<string> = new Set(
+  [EXO_PLAN, CLASSIC_PLAN].flatMap((p) => [p.statistics("").cmdlet, p.archiveStatistics("").cmdlet]),
+);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FAKE_MAILBOXES, FAKE_TOTALS, FakeExchange } from "../../test/helpers/report-fake.js";
 import { AuthenticationError } from "../errors.js";
-import { runUsageReport, type TenantTarget } from "./usage-report.js";
+import { runUsageReport, type TenantEndInfo, type TenantTarget } from "./usage-report.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -163,10 +163,20 @@ describe("runUsageReport", () => {
         throw new AuthenticationError("AADSTS700027: bad assertion", { aadstsCode: 700027 });
       },
     };
+    const ended: TenantEndInfo[] = [];
     const r = await runUsageReport({
       targets: [target("contoso", new FakeExchange(FAKE_MAILBOXES)), refusing],
       historyPath: join(dir, "h.sqlite"),
+      onTenantEnd: (info) => ended.push(info),
     });
+    // One summary per tenant, whatever its outcome (what `report.tenant` log records are made of).
+    const byTenant = new Map(ended.map((e) => [e.tenant, e]));
+    expect(ended).toHaveLength(2);
+    expect(byTenant.get("contoso")).toMatchObject({ status: "complete", throttled: 0 });
+    expect(byTenant.get("contoso")!.report!.counts.mailboxes).toBe(FAKE_MAILBOXES.length);
+    expect(byTenant.get("broken")).toMatchObject({ status: "error", organization: "broken.onmicrosoft.com" });
+    expect(byTenant.get("broken")!.error).toBeInstanceOf(AuthenticationError);
+    expect(byTenant.get("broken")!.report).toBeUndefined();
     expect(r.partial).toBe(true);
     expect(r.tenantErrors.map((e) => e.tenant)).toEqual(["broken"]);
     expect(r.reports.map((x) => x.tenant)).toEqual(["contoso"]);

@@ -22,7 +22,27 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 export const DEFAULT_CONCURRENCY = 8;
 
 /** A connection the report opened; `disconnect` is called when the tenant is done. */
-export type TenantConnection = UsageSource & { disconnect?: () => Promise<void> };
+export type TenantConnection = UsageSource & {
+  disconnect?: () => Promise<void>;
+  /** the connection's counters (what `connectExchangeOnline()` returns has them) */
+  readonly stats?: { requests: number; retries: number; tokenRequests: number };
+};
+
+/** One tenant finished (reported, possibly partially, or failed as a whole): for logs and monitoring. */
+export interface TenantEndInfo {
+  tenant: string;
+  organization: string;
+  status: "complete" | "partial" | "error";
+  durationMs: number;
+  /** the tenant's report (without it when status is "error") */
+  report?: TenantReport;
+  /** why the tenant could not be reported */
+  error?: Error;
+  /** 429 retries the client made for this tenant */
+  throttled: number;
+  /** the connection's counters, when it was opened */
+  stats?: { requests: number; retries: number; tokenRequests: number };
+}
 
 export interface TenantTarget {
   /** history key and file name part: the profile name, or the organization */
@@ -47,6 +67,8 @@ export interface UsageReportOptions {
   now?: () => Date;
   onProgress?: (tenant: string, progress: CollectProgress) => void;
   onFailure?: (tenant: string, failure: MailboxFailure) => void;
+  /** told once per tenant when it is done, whatever the outcome */
+  onTenantEnd?: (info: TenantEndInfo) => void;
   signal?: AbortSignal;
 }
 
@@ -114,7 +136,49 @@ interface TenantRunContext extends UsageReportOptions {
 
 async function reportTenant(target: TenantTarget, ctx: TenantRunContext): Promise<TenantReport> {
   const throttle = new ThrottleSignal();
+  if (!ctx.onTenantEnd) return collectTenant(target, ctx, throttle);
+  const onTenantEnd = ctx.onTenantEnd;
+  const started = ctx.now().getTime();
+  let connection: TenantConnection | undefined;
+  const end = (outcome: { report: TenantReport } | { error: Error }) => {
+    const info: TenantEndInfo = {
+      tenant: target.name,
+      organization: target.organization,
+      status: "report" in outcome ? outcome.report.status : "error",
+      durationMs: ctx.now().getTime() - started,
+      throttled: throttle.throttled,
+      ...outcome,
+    };
+    const stats = connection?.stats;
+    if (stats) {
+      info.stats = { requests: stats.requests, retries: stats.retries, tokenRequests: stats.tokenRequests };
+    }
+    try {
+      onTenantEnd(info);
+    } catch {
+      // An observer's failure (a log sink gone) must not fail the tenant.
+    }
+  };
+  try {
+    const report = await collectTenant(target, ctx, throttle, (c) => {
+      connection = c;
+    });
+    end({ report });
+    return report;
+  } catch (error) {
+    end({ error: error instanceof Error ? error : new Error(String(error)) });
+    throw error;
+  }
+}
+
+async function collectTenant(
+  target: TenantTarget,
+  ctx: TenantRunContext,
+  throttle: ThrottleSignal,
+  onConnected?: (connection: TenantConnection) => void,
+): Promise<TenantReport> {
   const connection = await target.connect(throttle.onRetry);
+  onConnected?.(connection);
   try {
     const { history } = ctx;
     const unfinished = ctx.resume ? history.findUnfinishedRun(target.name) : undefined;

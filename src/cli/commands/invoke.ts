@@ -123,7 +123,13 @@ export function register(program: Command, ctx: CliContext): void {
 
     const { connectFromResolved } = await import("../../exchange/connect.js");
     const { renderRows } = await import("../render.js");
-    const connection = await connectFromResolved(resolved, { env: ctx.env });
+    // `cmdlet.end` records only when --log-format/--log-file asked for logs (the client stays logger-free).
+    const { cmdletLogger } = await import("../../ops/cmdlet-log.js");
+    const onCallEnd = cmdletLogger(ctx.logger);
+    const connection = await connectFromResolved(resolved, {
+      env: ctx.env,
+      ...(onCallEnd ? { onCallEnd } : {}),
+    });
     const expiry = certificateExpiryWarning(
       connection.certificate?.notAfter,
       connection.certificate?.thumbprint,

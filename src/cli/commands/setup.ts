@@ -195,7 +195,10 @@ export function planText(plan: PlanItem[], organization: string): string {
   return `${head}\n${lines.join("\n")}\n`;
 }
 
-/** Progress on stderr with elapsed time; replication waits are shown at most every 5 s per step. */
+/**
+ * Progress on stderr with elapsed time; replication waits are shown at most every 5 s per step. With a
+ * logger, each line shown is also a `setup.step` record.
+ */
 export function progressPrinter(ctx: CliContext): (event: StepProgress) => void {
   const lastWait = new Map<string, number>();
   return (e) => {
@@ -205,6 +208,14 @@ export function progressPrinter(ctx: CliContext): (event: StepProgress) => void 
       lastWait.set(e.step, e.elapsedMs);
     }
     if (e.status === "start" && e.step !== "verify" && e.step !== "sign-in") return;
+    // The same events as the lines below, for unattended runs with --log-format/--log-file.
+    ctx.logger?.event("setup.step", {
+      step: e.step,
+      status: e.status,
+      elapsedMs: e.elapsedMs,
+      title: e.title,
+      ...(e.detail ? { detail: e.detail } : {}),
+    });
     const mark =
       e.status === "done"
         ? "ok  "

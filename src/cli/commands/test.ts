@@ -31,9 +31,19 @@ export function register(program: Command, ctx: CliContext): void {
     const { resolveConnection } = await import("../../config/connection.js");
     const resolved = await resolveConnection(connectionOptionsFrom(opts), ctx.env);
     const { testConnection } = await import("../../exchange/test-connection.js");
+    const { cmdletLogger } = await import("../../ops/cmdlet-log.js");
+    const onCallEnd = cmdletLogger(ctx.logger);
     const report = await testConnection(resolved, {
       env: ctx.env,
-      onStep: (step) => ctx.stderr.write(`${step.ok ? "ok  " : "FAIL"} ${step.name}: ${step.detail}\n`),
+      onStep: (step) => {
+        ctx.stderr.write(`${step.ok ? "ok  " : "FAIL"} ${step.name}: ${step.detail}\n`);
+        ctx.logger?.event("test.step", {
+          step: step.name,
+          status: step.ok ? "ok" : "fail",
+          detail: step.detail,
+        });
+      },
+      ...(onCallEnd ? { onCallEnd } : {}),
     });
     const { renderObject } = await import("../render.js");
     renderObject(report, format, ctx.stdout);

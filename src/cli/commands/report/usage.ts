@@ -2,7 +2,14 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { ConnectionOptions } from "../../../config/connection.js";
 import { PartialResultError, UsageError } from "../../../errors.js";
-import type { ReportFormat, TenantTarget, UsageReportResult } from "../../../report/usage-report.js";
+import type { ConnectOptions } from "../../../exchange/connect.js";
+import type { Logger } from "../../../ops/log.js";
+import type {
+  ReportFormat,
+  TenantEndInfo,
+  TenantTarget,
+  UsageReportResult,
+} from "../../../report/usage-report.js";
 import { type CliContext, note } from "../../context.js";
 import {
   addConnectionOptions,
@@ -164,6 +171,7 @@ export function register(parent: Command, ctx: CliContext): void {
         ...(backupStoredBytes === undefined ? {} : { backupStoredBytes }),
         ...(outDir ? { outDir, formats: formats ?? ["json"] } : {}),
         onProgress: (tenant, p) => progress.update(tenant, p),
+        ...(ctx.logger ? { onTenantEnd: tenantLogger(ctx.logger) } : {}),
         signal: abort.signal,
       });
     } finally {
@@ -214,6 +222,16 @@ export async function buildTargets(opts: Record<string, unknown>, ctx: CliContex
   }
 
   const env = ctx.env;
+  // With logs on: a `cmdlet.end` record per listing call; the per-mailbox statistics calls (100,000 on a
+  // large tenant) are summed up in the `report.tenant` record instead.
+  let onCallEnd: ConnectOptions["onCallEnd"];
+  if (ctx.logger) {
+    const [{ cmdletLogger }, { STATISTICS_CMDLETS }] = await Promise.all([
+      import("../../../ops/cmdlet-log.js"),
+      import("../../../report/cmdlets.js"),
+    ]);
+    onCallEnd = cmdletLogger(ctx.logger, (call) => !STATISTICS_CMDLETS.has(call.cmdlet));
+  }
   const resolvedAll = profileNames
     ? await Promise.all(
         profileNames.map((profile) => {
@@ -242,10 +260,39 @@ export async function buildTargets(opts: Record<string, unknown>, ctx: CliContex
     targets.push({
       name,
       organization: resolved.organization,
-      connect: (onRetry) => connectFromResolved(resolved, { env, retry: { onRetry } }),
+      connect: (onRetry) =>
+        connectFromResolved(resolved, { env, retry: { onRetry }, ...(onCallEnd ? { onCallEnd } : {}) }),
     });
   }
   return targets;
+}
+
+/** One `report.tenant` record per tenant: how big it was, what failed, what it cost. */
+export function tenantLogger(logger: Logger): (info: TenantEndInfo) => void {
+  return (info) => {
+    const r = info.report;
+    logger.event("report.tenant", {
+      tenant: info.tenant,
+      organization: info.organization,
+      status: info.status,
+      durationMs: info.durationMs,
+      ...(r
+        ? {
+            mailboxes: r.counts.mailboxes,
+            measured: r.mailboxes.length,
+            failures: r.failures.length,
+            warnings: r.warnings.length,
+            calls: r.run.calls,
+            cmdlets: r.run.cmdlets,
+            resumed: r.run.resumed,
+            windowCuts: r.run.windowCuts,
+          }
+        : {}),
+      throttled: info.throttled,
+      ...(info.stats ?? {}),
+      ...(info.error ? { error: info.error } : {}),
+    });
+  };
 }
 
 async function printSummary(result: UsageReportResult, output: OutputFormat, ctx: CliContext): Promise<void> {
