@@ -162,18 +162,31 @@ export class ExchangeClient {
     let outcome: "ok" | "error" | "stopped" = "stopped";
     let failure: unknown;
 
+    // One page of lookahead: the next page is requested before this one's rows are handed out, so the
+    // server works while the caller consumes. At most two pages are ever held, whatever the row count.
+    // When the caller stops early, the request in flight is aborted.
+    const lookahead = new AbortController();
+    const onOuterAbort = () => lookahead.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+    const request = (pageUrl: string, wanted: number) => {
+      const pending = this.fetchPage(
+        pageUrl,
+        body,
+        cmdlet,
+        clientRequestId,
+        wanted,
+        lookahead.signal,
+        counters,
+      );
+      pending.catch(() => undefined); // surfaced when awaited; never an unhandled rejection meanwhile
+      return pending;
+    };
+
     try {
+      let wanted = resultSize === undefined ? pageLimit : Math.min(pageLimit, resultSize);
+      let pending = request(url, wanted);
       for (;;) {
-        const wanted = resultSize === undefined ? pageLimit : Math.min(pageLimit, resultSize - delivered);
-        const page = await this.fetchPage(
-          url,
-          body,
-          cmdlet,
-          clientRequestId,
-          wanted,
-          options.signal,
-          counters,
-        );
+        const page = await pending;
         const rows = Array.isArray(page.value) ? (page.value as Record<string, unknown>[]) : [];
         const next = typeof page["@odata.nextLink"] === "string" ? page["@odata.nextLink"] : undefined;
         const reachedLimit = resultSize !== undefined && delivered + rows.length >= resultSize;
@@ -183,6 +196,21 @@ export class ExchangeClient {
           next !== undefined &&
           !reachedLimit &&
           (resultSize === undefined || resultSize === Infinity || fullPage);
+
+        let following: Promise<Page> | undefined;
+        let refusedLink: unknown;
+        if (willFollow && next !== undefined) {
+          try {
+            url = this.sameOriginNextLink(next, url);
+            wanted =
+              resultSize === undefined
+                ? pageLimit
+                : Math.min(pageLimit, resultSize - delivered - rows.length);
+            following = request(url, wanted);
+          } catch (error) {
+            refusedLink = error; // thrown after this page's rows, which are good
+          }
+        }
 
         for (const warning of strings(page["@adminapi.warnings"])) {
           if (willFollow && MORE_RESULTS_WARNING.test(warning)) continue;
@@ -198,8 +226,9 @@ export class ExchangeClient {
           delivered++;
           yield options.raw ? row : normalizeRow(row);
         }
-        if (!willFollow || next === undefined) break;
-        url = this.sameOriginNextLink(next, url);
+        if (refusedLink) throw refusedLink;
+        if (!following) break;
+        pending = following;
       }
 
       if (cmdletErrors.length > 0) {
@@ -213,6 +242,8 @@ export class ExchangeClient {
       failure = error;
       throw error;
     } finally {
+      options.signal?.removeEventListener("abort", onOuterAbort);
+      lookahead.abort(); // nothing is in flight after a complete read; after an early stop, the lookahead is
       const onCallEnd = this.options.onCallEnd;
       if (onCallEnd) {
         const info: CmdletCallInfo = {

@@ -77,7 +77,7 @@ describe("connectExchangeOnline", () => {
     expect(exo.certificate?.thumbprint).toMatch(/^[0-9A-F]{40}$/);
   });
 
-  it("streams: the next page is fetched only when the rows of the current one are consumed", async () => {
+  it("streams with one page of lookahead, never more, however slowly the caller consumes", async () => {
     const transport = new RecordingTransport({ caPem: [server.caPem] });
     const exo = await connectExchangeOnline({
       appId: APP_ID,
@@ -90,11 +90,11 @@ describe("connectExchangeOnline", () => {
     const iterator = exo
       .stream("Get-Mailbox", { ResultSize: "Unlimited" }, { pageSize: 2 })
       [Symbol.asyncIterator]();
-    await iterator.next();
-    await iterator.next();
-    expect(exo.stats.requests).toBe(1);
+    await iterator.next(); // page 1 read; page 2 requested ahead
     await iterator.next();
     expect(exo.stats.requests).toBe(2);
+    await iterator.next(); // first row of page 2; page 3 requested ahead
+    expect(exo.stats.requests).toBe(3);
     await iterator.return?.();
     // A caller-supplied token: no identity request at all.
     expect(transport.urls.every((u) => u.includes("/InvokeCommand"))).toBe(true);
