@@ -18,7 +18,11 @@ const isAnnotation = (key: string) =>
 
 export function normalizeValue(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map(normalizeValue);
+  if (Array.isArray(value)) {
+    // Most arrays are lists of strings (EmailAddresses…): keep them as they are, no copy to collect.
+    for (const item of value) if (item !== null && typeof item === "object") return value.map(normalizeValue);
+    return value;
+  }
   return normalizeRow(value as Record<string, unknown>);
 }
 
