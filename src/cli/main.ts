@@ -14,8 +14,7 @@ export const VERSION = pkg.version;
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("exo-cba")
     .description(
-      "Certificate-based, unattended Exchange Online automation: set up an app with one command, run any cmdlet,\n" +
-        "report mailbox usage, and keep certificates rotated — against Microsoft 365 or the built-in emulator.",
+      "Certificate-based, unattended Exchange Online automation: one-command setup, any cmdlet, usage reports, certificate rotation — against Microsoft 365 or the built-in emulator.",
     )
     .version(VERSION, "-V, --version", "print the version")
     .option("--debug", "show stack traces and diagnostic detail on errors")
@@ -62,12 +61,20 @@ Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 authentication refus
 
 /** Subcommands inherit the output settings and the override so every level reports errors the same way. */
 function propagate(cmd: Command, ctx: CliContext) {
+  // Command lists show the summary: the description's first clause, so `--help` stays one line a command.
+  if (!cmd.summary()) cmd.summary(summaryOf(cmd.description()));
   cmd.exitOverride().configureOutput({
     writeOut: (s) => ctx.stdout.write(s),
     writeErr: (s) => ctx.stderr.write(s),
   });
   cmd.showHelpAfterError("(add --help for usage)");
   for (const sub of cmd.commands) propagate(sub, ctx);
+}
+
+/** First clause of a description (up to " — " or a line break), at most 90 characters. */
+export function summaryOf(description: string): string {
+  const first = description.split(/\s+—\s+|\n/)[0]?.trim() ?? "";
+  return first.length > 90 ? `${first.slice(0, 89).trimEnd()}…` : first;
 }
 
 /** Print an error the way users should see it: message, hint, ids; the stack only with --debug. */
