@@ -1,7 +1,6 @@
-import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import type { CliContext } from "../src/cli/context.js";
 import { runDemo } from "../src/demo/run.js";
+import { capturedContext } from "./helpers/cli.js";
 
 /**
  * `npm start` is the first thing a new user runs: the whole flow must pass end to end against the
@@ -9,24 +8,8 @@ import { runDemo } from "../src/demo/run.js";
  */
 describe("exo-cba demo", () => {
   it("runs every step with the expected exit code and a report equal to the emulator's truth", async () => {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = "";
-    let stderr = "";
-    out.on("data", (c) => {
-      stdout += c;
-    });
-    err.on("data", (c) => {
-      stderr += c;
-    });
-    const ctx: CliContext = {
-      stdout: out,
-      stderr: err,
-      env: { PATH: process.env.PATH ?? "" },
-      interactive: false,
-      debug: false,
-      yes: false,
-    };
+    const c = capturedContext({ PATH: process.env.PATH ?? "" });
+    const ctx = c.ctx;
     const result = await runDemo(ctx, { mailboxes: 60, replicationDelayMs: 200 });
 
     expect(result.steps.map((s) => [s.command.split(" ").slice(1, 3).join(" "), s.exitCode])).toEqual([
@@ -45,6 +28,8 @@ describe("exo-cba demo", () => {
     expect(result.reportMatchesTruth).toBe(true);
     expect(result.ok).toBe(true);
     // What a user sees: the commands echoed, the paste-ready Connect-ExchangeOnline line, no secrets.
+    const stdout = c.stdout();
+    const stderr = c.stderr();
     expect(stderr).toContain("$ exo-cba setup --organization contoso.onmicrosoft.com");
     expect(stdout).toMatch(/Connect-ExchangeOnline -CertificateThumbprint [0-9A-F]{40} -AppId [0-9a-f-]{36}/);
     expect(stdout + stderr).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/); // no JWT printed anywhere

@@ -1,13 +1,12 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliContext } from "../src/cli/context.js";
 import { main } from "../src/cli/main.js";
 import { startEmulator } from "../src/emulator/index.js";
 import type { RunningEmulator } from "../src/emulator/types.js";
 import { HttpTransport } from "../src/http/transport.js";
+import { capturedContext } from "./helpers/cli.js";
 import { createAppCertificate } from "./helpers/invoke-wire.js";
 import { provisionApp, ROLE } from "./helpers/provision.js";
 
@@ -51,18 +50,8 @@ afterAll(async () => {
 });
 
 function context() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => {
-    out += d;
-  });
-  stderr.on("data", (d) => {
-    err += d;
-  });
-  const ctx: CliContext = { stdout, stderr, env, interactive: false, debug: false, yes: false };
-  return { ctx, out: () => out, err: () => err };
+  const c = capturedContext(env);
+  return { ctx: c.ctx, out: c.stdout, err: c.stderr };
 }
 
 describe("exo-cba report usage (CLI against the emulator)", () => {

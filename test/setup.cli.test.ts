@@ -1,13 +1,12 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliContext } from "../src/cli/context.js";
 import { main } from "../src/cli/main.js";
 import { readProfiles } from "../src/config/profiles.js";
 import { startEmulator } from "../src/emulator/index.js";
 import type { RunningEmulator } from "../src/emulator/types.js";
+import { capturedContext } from "./helpers/cli.js";
 
 /** `exo-cba setup` / `teardown` as a user runs them: exit codes, stdout data, stderr progress. */
 let emu: RunningEmulator;
@@ -20,18 +19,8 @@ afterAll(async () => {
 });
 
 function capture(env: NodeJS.ProcessEnv, interactive = false) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => {
-    out += d;
-  });
-  stderr.on("data", (d) => {
-    err += d;
-  });
-  const ctx: CliContext = { stdout, stderr, env, interactive, debug: false, yes: false };
-  return { ctx, out: () => out, err: () => err };
+  const c = capturedContext(env, { interactive });
+  return { ctx: c.ctx, out: c.stdout, err: c.stderr };
 }
 
 async function envFor(extra: NodeJS.ProcessEnv = {}) {

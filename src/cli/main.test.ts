@@ -1,22 +1,11 @@
-import { PassThrough } from "node:stream";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import type { CliContext } from "./context.js";
+import { capturedContext } from "../../test/helpers/cli.js";
 import { buildProgram, main } from "./main.js";
 
-function context(): { ctx: CliContext; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => {
-    out += d;
-  });
-  stderr.on("data", (d) => {
-    err += d;
-  });
-  const ctx: CliContext = { stdout, stderr, env: {}, interactive: false, debug: false, yes: false };
-  return { ctx, out: () => out, err: () => err };
+function context() {
+  const c = capturedContext();
+  return { ctx: c.ctx, out: c.stdout, err: c.stderr };
 }
 
 function allCommands(cmd: Command, path: string[] = []): string[][] {

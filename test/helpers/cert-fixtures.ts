@@ -67,25 +67,6 @@ export async function runCli(
   env: NodeJS.ProcessEnv,
   options: { interactive?: boolean } = {},
 ) {
-  const { PassThrough } = await import("node:stream");
-  const { main } = await import("../../src/cli/main.js");
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c: Buffer) => {
-    out += c.toString("utf8");
-  });
-  stderr.on("data", (c: Buffer) => {
-    err += c.toString("utf8");
-  });
-  const code = await main(argv, {
-    stdout,
-    stderr,
-    env,
-    interactive: options.interactive ?? false,
-    debug: false,
-    yes: false,
-  });
-  return { code, stdout: out, stderr: err };
+  const { runCli: run } = await import("./cli.js");
+  return run(argv, env, { interactive: options.interactive ?? false });
 }

@@ -1,13 +1,12 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capturedContext } from "../../../../test/helpers/cli.js";
 import { FAKE_MAILBOXES, FakeExchange } from "../../../../test/helpers/report-fake.js";
 import { saveProfile } from "../../../config/profiles.js";
 import { exitCodeFor, PartialResultError, UsageError } from "../../../errors.js";
 import { runUsageReport } from "../../../report/usage-report.js";
-import type { CliContext } from "../../context.js";
 import { main } from "../../main.js";
 import {
   buildTargets,
@@ -27,25 +26,8 @@ afterAll(async () => {
 });
 
 function context(env: NodeJS.ProcessEnv = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => {
-    out += d;
-  });
-  stderr.on("data", (d) => {
-    err += d;
-  });
-  const ctx: CliContext = {
-    stdout,
-    stderr,
-    env: { EXO_CBA_HOME: join(dir, "home"), ...env },
-    interactive: false,
-    debug: false,
-    yes: false,
-  };
-  return { ctx, out: () => out, err: () => err };
+  const c = capturedContext({ EXO_CBA_HOME: join(dir, "home"), ...env });
+  return { ctx: c.ctx, out: c.stdout, err: c.stderr };
 }
 
 describe("report usage option parsing", () => {
