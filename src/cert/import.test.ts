@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { openssl, snapshot, tempDir } from "../../test/helpers/cert-fixtures.js";
+import { openssl, opensslSelfSigned, snapshot, tempDir } from "../../test/helpers/cert-fixtures.js";
 import { UsageError } from "../errors.js";
 import { createCertificateRequest } from "./create.js";
 import { loadCertificateCredential } from "./credential.js";
@@ -28,23 +28,13 @@ describe("CSR → CA → import", () => {
   beforeAll(async () => {
     work = await tempDir();
     home = join(work, "home");
-    openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      join(work, "ca.key"),
-      "-out",
-      join(work, "ca.pem"),
-      "-subj",
-      "/CN=Contoso Test CA",
-      "-days",
-      "30",
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-    ]);
+    opensslSelfSigned({
+      keyOut: join(work, "ca.key"),
+      certOut: join(work, "ca.pem"),
+      subject: "/CN=Contoso Test CA",
+      days: 30,
+      extra: ["-addext", "basicConstraints=critical,CA:TRUE"],
+    });
     await createCertificateRequest({
       home,
       env: {},
@@ -162,22 +152,14 @@ describe("importing files that carry their own key", () => {
   beforeAll(async () => {
     work = await tempDir();
     const req = (name: string, key: string, extra: string[] = []) =>
-      openssl([
-        "req",
-        "-x509",
-        "-newkey",
-        key,
-        "-nodes",
-        "-keyout",
-        join(work, `${name}.key`),
-        "-out",
-        join(work, `${name}.pem`),
-        "-subj",
-        `/CN=${name}.contoso.com`,
-        "-days",
-        "10",
-        ...extra,
-      ]);
+      opensslSelfSigned({
+        newKey: key,
+        keyOut: join(work, `${name}.key`),
+        certOut: join(work, `${name}.pem`),
+        subject: `/CN=${name}.contoso.com`,
+        days: 10,
+        extra: extra,
+      });
     req("good", "rsa:2048");
     req("other", "rsa:2048");
     req("small", "rsa:1024");

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { openssl, tempDir } from "../../test/helpers/cert-fixtures.js";
+import { openssl, opensslSelfSigned, tempDir } from "../../test/helpers/cert-fixtures.js";
 import { UsageError } from "../errors.js";
 import { certificateDerBase64, inspectCertificatePem, parseCertificate } from "./inspect.js";
 
@@ -10,25 +10,13 @@ describe("inspectCertificatePem", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await tempDir();
-    openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      join(dir, "k.pem"),
-      "-out",
-      join(dir, "c.pem"),
-      "-subj",
-      "/C=US/O=Contoso, Inc./CN=exo",
-      "-days",
-      "3",
-      "-set_serial",
-      "0x0A1B2C",
-      "-addext",
-      "subjectAltName=DNS:a.example,IP:1.2.3.4,DNS:b.example",
-    ]);
+    opensslSelfSigned({
+      keyOut: join(dir, "k.pem"),
+      certOut: join(dir, "c.pem"),
+      subject: "/C=US/O=Contoso, Inc./CN=exo",
+      days: 3,
+      extra: ["-set_serial", "0x0A1B2C", "-addext", "subjectAltName=DNS:a.example,IP:1.2.3.4,DNS:b.example"],
+    });
     pem = await readFile(join(dir, "c.pem"), "utf8");
   });
 

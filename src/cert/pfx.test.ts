@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import { beforeAll, describe, expect, it } from "vitest";
-import { openssl, opensslResult, tempDir } from "../../test/helpers/cert-fixtures.js";
+import { openssl, opensslResult, opensslSelfSigned, tempDir } from "../../test/helpers/cert-fixtures.js";
 import { UsageError } from "../errors.js";
 import { createSelfSignedCertificate } from "./create.js";
 import { exportPfx } from "./export.js";
@@ -111,21 +111,12 @@ describe("parsePfx on files OpenSSL wrote", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await tempDir();
-    openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      join(dir, "k.pem"),
-      "-out",
-      join(dir, "c.pem"),
-      "-subj",
-      "/CN=openssl.contoso.com",
-      "-days",
-      "30",
-    ]);
+    opensslSelfSigned({
+      keyOut: join(dir, "k.pem"),
+      certOut: join(dir, "c.pem"),
+      subject: "/CN=openssl.contoso.com",
+      days: 30,
+    });
   });
   const exportWith = (name: string, extra: string[]) => {
     const path = join(dir, name);

@@ -15,6 +15,35 @@ export function openssl(
   return result.output;
 }
 
+/** A self-signed certificate and its unencrypted key, made by openssl itself (the independent side of the tests). */
+export function opensslSelfSigned(o: {
+  keyOut: string;
+  certOut: string;
+  subject: string;
+  days?: number;
+  /** `-newkey` argument, e.g. `rsa:2048` (default) or `ec -pkeyopt ec_paramgen_curve:P-256` parts */
+  newKey?: string;
+  /** further arguments, e.g. `-addext`, `…` */
+  extra?: string[];
+}): void {
+  openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    o.newKey ?? "rsa:2048",
+    "-nodes",
+    "-keyout",
+    o.keyOut,
+    "-out",
+    o.certOut,
+    "-subj",
+    o.subject,
+    "-days",
+    String(o.days ?? 30),
+    ...(o.extra ?? []),
+  ]);
+}
+
 /** openssl with stdout and stderr together; `ok` says whether it exited 0. */
 export function opensslResult(
   args: string[],

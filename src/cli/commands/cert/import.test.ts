@@ -1,7 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { openssl, runCli, snapshot, tempDir } from "../../../../test/helpers/cert-fixtures.js";
+import {
+  openssl,
+  opensslSelfSigned,
+  runCli,
+  snapshot,
+  tempDir,
+} from "../../../../test/helpers/cert-fixtures.js";
 import { buildSelfSignedCertificate } from "../../../cert/build.js";
 import { generateRsaKeyPair } from "../../../cert/keys.js";
 import { toPem } from "../../../cert/pem.js";
@@ -15,21 +21,12 @@ describe("exo-cba cert csr + cert import", () => {
   beforeAll(async () => {
     work = await tempDir();
     home = join(work, "home");
-    openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      join(work, "ca.key"),
-      "-out",
-      join(work, "ca.pem"),
-      "-subj",
-      "/CN=Throwaway CA",
-      "-days",
-      "30",
-    ]);
+    opensslSelfSigned({
+      keyOut: join(work, "ca.key"),
+      certOut: join(work, "ca.pem"),
+      subject: "/CN=Throwaway CA",
+      days: 30,
+    });
   });
 
   it("makes a request, and imports the certificate the CA issued for it", async () => {
