@@ -65,23 +65,7 @@ export async function provisionApp(
     role?: string | null;
   },
 ): Promise<ProvisionedApp> {
-  const token = emu.issueAdminToken();
-  const graph = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const req: Parameters<HttpTransport["request"]>[0] = {
-      method,
-      url: `${emu.graphEndpoint}/v1.0${path}`,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json",
-      },
-    };
-    if (body !== undefined) req.body = JSON.stringify(body);
-    const res = await transport.request(req);
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`Graph ${method} ${path}: HTTP ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : {}) as T;
-  };
+  const graph = graphCaller(emu, transport);
   const der = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(
     options.certificatePem,
   )?.[1];
