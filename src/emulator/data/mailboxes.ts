@@ -222,6 +222,25 @@ function pick<T>(list: readonly T[], u: number): T {
   return list[Math.floor(u * list.length)]!;
 }
 
+/** A truth with every count at zero: the starting point of the oracle (and of fakes in tests). */
+export function emptyUsageTruth(): UsageTruth {
+  return {
+    recipients: 0,
+    mailboxes: 0,
+    mailboxesByType: {},
+    inactiveMailboxes: 0,
+    archives: 0,
+    primaryBytes: 0,
+    primaryItems: 0,
+    deletedBytes: 0,
+    deletedItems: 0,
+    archiveBytes: 0,
+    archiveItems: 0,
+    archiveDeletedBytes: 0,
+    totalProtectedBytes: 0,
+  };
+}
+
 export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDataset {
   const { seed, count, domain, tenantId } = options;
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`mailbox count must be >= 0: ${count}`);
@@ -480,21 +499,7 @@ export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDat
   }
 
   function expectedUsage(): UsageTruth {
-    const truth: UsageTruth = {
-      recipients: otherCount,
-      mailboxes: 0,
-      mailboxesByType: {},
-      inactiveMailboxes: 0,
-      archives: 0,
-      primaryBytes: 0,
-      primaryItems: 0,
-      deletedBytes: 0,
-      deletedItems: 0,
-      archiveBytes: 0,
-      archiveItems: 0,
-      archiveDeletedBytes: 0,
-      totalProtectedBytes: 0,
-    };
+    const truth: UsageTruth = { ...emptyUsageTruth(), recipients: otherCount };
     for (let index = 0; index < count; index++) {
       const s = shape(index);
       if (s.inactive) {

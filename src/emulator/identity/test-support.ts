@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { createHash, createPrivateKey, type KeyObject, randomUUID, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { HttpTransport } from "../../http/transport.js";
+import { emptyUsageTruth } from "../data/mailboxes.js";
 import type { RunningEmulator } from "../types.js";
 import { b64url, signJwt } from "./jwt.js";
 
@@ -170,21 +171,7 @@ export const fakeExchange = {
     res.end();
   },
   createDataset: () => ({
-    expectedUsage: () => ({
-      recipients: 0,
-      mailboxes: 0,
-      mailboxesByType: {},
-      inactiveMailboxes: 0,
-      archives: 0,
-      primaryBytes: 0,
-      primaryItems: 0,
-      deletedBytes: 0,
-      deletedItems: 0,
-      archiveBytes: 0,
-      archiveItems: 0,
-      archiveDeletedBytes: 0,
-      totalProtectedBytes: 0,
-    }),
+    expectedUsage: emptyUsageTruth,
   }),
 };
 
