@@ -15,7 +15,13 @@ import { join } from "node:path";
 import { homePaths } from "../config/home.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { UsageError } from "../errors.js";
-import { ensurePrivateDir, fileExists, isGroupOrWorldReadable, writeFileAtomic } from "../util/fs.js";
+import {
+  ensurePrivateDir,
+  fileExists,
+  isGroupOrWorldReadable,
+  readTextIfExists,
+  writeFileAtomic,
+} from "../util/fs.js";
 import { parseCertificate } from "./inspect.js";
 import { encryptedPkcs8Pem, keyIdOf, pkcs8Pem, readPrivateKey } from "./keys.js";
 import { toPem } from "./pem.js";
@@ -247,13 +253,8 @@ export class CertStore {
   }
 
   private async readRecord(path: string): Promise<StoredCertificate | undefined> {
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
+    const text = await readTextIfExists(path);
+    if (text === undefined) return undefined;
     let parsed: StoredCertificate | undefined;
     try {
       parsed = asStoredCertificate(JSON.parse(text));

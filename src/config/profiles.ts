@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
-import { ensurePrivateDir, writeFileAtomic } from "../util/fs.js";
+import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from "../util/fs.js";
 import { homePaths } from "./home.js";
 
 /**
@@ -41,13 +40,8 @@ export type ProfilesFile = z.infer<typeof ProfilesFileSchema>;
 
 export async function readProfiles(home: string): Promise<ProfilesFile> {
   const path = homePaths(home).profiles;
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { profiles: {} };
-    throw error;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return { profiles: {} };
   let json: unknown;
   try {
     json = JSON.parse(text);

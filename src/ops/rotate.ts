@@ -1,11 +1,11 @@
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { homePaths } from "../config/home.js";
 import type { Profile } from "../config/profiles.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { AuthenticationError, AuthorizationError, UsageError } from "../errors.js";
-import { ensurePrivateDir, writeFileAtomic } from "../util/fs.js";
+import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from "../util/fs.js";
 import { type AppKeyManager, findKey, type KeyedCertificate } from "./app-keys.js";
 import { type Logger, nullLogger } from "./log.js";
 
@@ -52,13 +52,8 @@ export async function readRotationJournal(
   profile: string,
 ): Promise<RotationJournal | undefined> {
   const path = rotationJournalPath(home, profile);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   let parsed: ReturnType<typeof JournalSchema.safeParse>;
   try {
     parsed = JournalSchema.safeParse(JSON.parse(text));

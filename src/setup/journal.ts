@@ -36,9 +36,8 @@ export const journalPath = (home: string, uniqueName: string) =>
 export async function readJournal(home: string, uniqueName: string): Promise<Journal | undefined> {
   try {
     return JSON.parse(await readFile(journalPath(home, uniqueName), "utf8")) as Journal;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    // A damaged journal must not block a re-run: the tenant is re-read anyway.
+  } catch {
+    // Missing or damaged: neither may block a re-run, since the tenant is re-read anyway.
     return undefined;
   }
 }
