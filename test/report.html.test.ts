@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,23 +5,24 @@ import { pathToFileURL } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runUsageReport, type TenantTarget } from "../src/report/usage-report.js";
+import { browserUnavailableReason, findChromium } from "./helpers/chromium.js";
 import { FAKE_MAILBOXES, FakeExchange } from "./helpers/report-fake.js";
 
 /**
  * The HTML report in a real headless browser: loaded from file://, every request outside file:// is
  * refused and recorded; the totals are in the page and the SVG charts have a size.
  */
-const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM = findChromium();
+const UNAVAILABLE = browserUnavailableReason(CHROMIUM);
+// A contributor without a browser (macOS/Windows laptops) still runs the rest of the suite; the
+// reason is printed so the skip is never silent. On CI (`CI` set) a missing browser fails instead.
+if (UNAVAILABLE) console.warn(`skipping the HTML report browser test: ${UNAVAILABLE}`);
 let browser: Browser;
 let dir: string;
 let htmlPath: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: the HTML report test needs a real browser. Install it with \`apt-get install -y chromium\` (CI does this in .ci/run).`,
-    );
-  }
+  if (UNAVAILABLE) return;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -71,7 +71,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe("HTML usage report in a headless browser", () => {
+describe.skipIf(UNAVAILABLE !== undefined)("HTML usage report in a headless browser", () => {
   it("is self-contained: no script, no external reference", async () => {
     const html = await readFile(htmlPath, "utf8");
     expect(html).not.toMatch(/<script/i);
