@@ -66,9 +66,8 @@ async function census(uniqueName: string) {
   const api = new DirectoryApi(
     new GraphClient({ endpoint: endpoints.graphEndpoint, transport, getToken: async () => token }),
   );
-  const apps = await api.graph.list<{ id: string; appId: string }>(
-    `/applications?$filter=${encodeURIComponent(`uniqueName eq '${uniqueName}'`)}`,
-  );
+  const found = await api.findApplicationByUniqueName(uniqueName);
+  const apps = found ? [found] : [];
   const app = apps[0];
   if (!app)
     return {

@@ -8,6 +8,12 @@ import type {
   UnifiedRoleAssignment,
 } from "./types.js";
 
+const APP_SELECT = "$select=id,appId,displayName,uniqueName,requiredResourceAccess";
+
+/** `/applications(uniqueName='x')`: an OData alternate-key segment, the value quoted and URL-encoded. */
+const alternateKey = (entitySet: string, key: string, value: string) =>
+  `/${entitySet}(${key}=${encodeURIComponent(odataString(value))})`;
+
 /**
  * One function per Graph call that provisioning makes (entra-provisioning.md §2), so the setup steps
  * read as a sequence of intentions and a fake of this surface is enough for unit tests.
@@ -15,19 +21,19 @@ import type {
 export class DirectoryApi {
   constructor(readonly graph: GraphClient) {}
 
-  /** `GET /applications?$filter=uniqueName eq '…'` — the app setup owns, found by its immutable alternate key. */
+  /**
+   * `GET /applications(uniqueName='…')` — the app setup owns, read by its documented alternate key
+   * (404 = missing). `uniqueName` is not a documented `$filter` property; see docs/graph-queries.md.
+   */
   async findApplicationByUniqueName(uniqueName: string): Promise<Application | undefined> {
-    const found = await this.graph.list<Application>(
-      `/applications?${filterQuery(`uniqueName eq ${odataString(uniqueName)}`)}&$select=id,appId,displayName,uniqueName,requiredResourceAccess`,
+    return this.graph.find<Application>(
+      `${alternateKey("applications", "uniqueName", uniqueName)}?${APP_SELECT}`,
     );
-    return found[0];
   }
 
+  /** `GET /applications(appId='…')` — alternate key read (404 = missing). */
   async findApplicationByAppId(appId: string): Promise<Application | undefined> {
-    const found = await this.graph.list<Application>(
-      `/applications?${filterQuery(`appId eq ${odataString(appId)}`)}&$select=id,appId,displayName,uniqueName,requiredResourceAccess`,
-    );
-    return found[0];
+    return this.graph.find<Application>(`${alternateKey("applications", "appId", appId)}?${APP_SELECT}`);
   }
 
   /**
@@ -39,7 +45,7 @@ export class DirectoryApi {
     body: Partial<Application>,
   ): Promise<{ created: boolean; application?: Application }> {
     const res = await this.graph.patch<Application>(
-      `/applications(uniqueName=${odataString(uniqueName)})`,
+      alternateKey("applications", "uniqueName", uniqueName),
       body,
       {
         prefer: "create-if-missing",

@@ -220,6 +220,16 @@ describe("applications", () => {
     expect(updated.status).toBe(204);
     const got = await client.graph("GET", path, admin);
     expect(got.body).toMatchObject({ id: created.body.id, displayName: "u2" });
+    // The alternate-key read setup uses: $select honoured, 404 when no app has that uniqueName.
+    const selected = await client.graph("GET", `${path}?$select=id,uniqueName`, admin);
+    expect(selected.status).toBe(200);
+    expect(selected.body.uniqueName).toBe("exo-cba-upsert");
+    expect(selected.body.displayName).toBeUndefined();
+    expectGraphError(
+      await client.graph("GET", "applications(uniqueName='exo-cba-missing')", admin),
+      404,
+      "Request_ResourceNotFound",
+    );
   });
 
   it("replaces keyCredentials on PATCH, keeping entries re-sent by keyId with key null", async () => {
