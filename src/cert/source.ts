@@ -4,8 +4,8 @@
  * names the file.
  */
 import type { KeyObject } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
+import { MAX_CERTIFICATE_FILE_BYTES, readFileCapped } from "../util/fs.js";
 import { Asn1FormatError, child, children, decode, encoded, int, type Node, OID, oid } from "./asn1.js";
 import { parseCertificate } from "./inspect.js";
 import { readPrivateKey } from "./keys.js";
@@ -30,8 +30,9 @@ export interface ReadOptions {
 
 export async function readFileBytes(path: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readFileCapped(path, MAX_CERTIFICATE_FILE_BYTES, "The file");
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(
       `Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
     );

@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import type { ConnectionOptions } from "../config/connection.js";
+import { UsageError } from "../errors.js";
 import { OUTPUT_FORMATS, type OutputFormat, parseOutputFormat } from "./render.js";
 
 /** The connection options of Connect-ExchangeOnline, each also read from the environment (DESIGN.md). */
@@ -62,4 +63,58 @@ export function outputFormatFrom(
 /** Append an "Examples:" block to a command's --help. */
 export function withExamples(cmd: Command, examples: string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
+}
+
+/** How patient one command is with the network: `--request-timeout`, `--retries` (docs/invoke.md "Limits"). */
+export interface NetworkOptions {
+  /** idle timeout of one request, ms */
+  timeoutMs?: number;
+  /** attempts per request, including the first */
+  maxAttempts?: number;
+}
+
+export const MAX_RETRIES = 20;
+
+export function addNetworkOptions(cmd: Command, defaultTimeout: string): Command {
+  return cmd
+    .option(
+      "--request-timeout <seconds>",
+      `give up on a request that stays silent this long, then retry it (default ${defaultTimeout}) [EXO_HTTP_TIMEOUT]`,
+    )
+    .option(
+      "--retries <n>",
+      "retries of a failed request: throttling, 5xx, dropped connections (default 5) [EXO_HTTP_RETRIES]",
+    );
+}
+
+/** The flags win over EXO_HTTP_TIMEOUT / EXO_HTTP_RETRIES; an empty variable counts as unset. */
+export function networkOptionsFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): NetworkOptions {
+  const pick = (flag: unknown, variable: string) =>
+    typeof flag === "string"
+      ? { text: flag, source: variable === "EXO_HTTP_TIMEOUT" ? "--request-timeout" : "--retries" }
+      : env[variable]
+        ? { text: env[variable] as string, source: variable }
+        : undefined;
+  const out: NetworkOptions = {};
+  const timeout = pick(opts.requestTimeout, "EXO_HTTP_TIMEOUT");
+  if (timeout) {
+    const seconds = Number(timeout.text.trim());
+    if (!/^\d+(\.\d+)?$/.test(timeout.text.trim()) || seconds < 1 || seconds > 3600) {
+      throw new UsageError(
+        `${timeout.source} must be a number of seconds from 1 to 3600, not '${timeout.text}'.`,
+      );
+    }
+    out.timeoutMs = Math.round(seconds * 1000);
+  }
+  const retries = pick(opts.retries, "EXO_HTTP_RETRIES");
+  if (retries) {
+    const n = Number(retries.text.trim());
+    if (!/^\d+$/.test(retries.text.trim()) || n > MAX_RETRIES) {
+      throw new UsageError(
+        `${retries.source} must be a whole number from 0 to ${MAX_RETRIES}, not '${retries.text}'.`,
+      );
+    }
+    out.maxAttempts = n + 1;
+  }
+  return out;
 }

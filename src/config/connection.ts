@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { type CloudEndpoints, resolveEndpoints } from "../cloud/environments.js";
 import { UsageError } from "../errors.js";
+import { MAX_SMALL_FILE_BYTES, readFileCapped } from "../util/fs.js";
 import { stateHome } from "./home.js";
 import { findProfile, type Profile } from "./profiles.js";
 import { normalizeThumbprint, validateAppId, validateOrganization } from "./validate.js";
@@ -36,9 +36,10 @@ const first = (...values: Array<string | undefined>) => values.find((v) => v !==
 /** Read a password from a file: the first line, without its line ending. Never from argv. */
 export async function readPasswordFile(path: string): Promise<string> {
   try {
-    const text = await readFile(path, "utf8");
+    const text = (await readFileCapped(path, MAX_SMALL_FILE_BYTES, "The password file")).toString("utf8");
     return text.split(/\r?\n/)[0] ?? "";
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`Cannot read the password file ${path}: ${(error as Error).message}`);
   }
 }

@@ -9,6 +9,13 @@ import { normalizeRow } from "./normalize.js";
 import { type CmdletParameters, invokeCommandBody, parseResultSize } from "./serialize.js";
 
 export const MAX_PAGE_SIZE = 1000;
+/**
+ * Most pages one call follows (docs/invoke.md "Limits"): 100,000 full pages are 100 million rows, far beyond
+ * any tenant, while a server that hands out fresh nextLinks forever is stopped.
+ */
+export const DEFAULT_MAX_PAGES = 100_000;
+/** Empty pages in a row that still carry a nextLink before the paging is called broken. */
+export const MAX_EMPTY_PAGES_IN_A_ROW = 100;
 
 /** Server warning on a truncated page that we are about to follow anyway (the module hides it too). */
 const MORE_RESULTS_WARNING = /There are more results available than are currently displayed/i;
@@ -87,6 +94,12 @@ export interface ExchangeClientOptions {
    * name). An exception it throws is ignored: observing a call never changes its outcome.
    */
   onCallEnd?: (info: CmdletCallInfo) => void;
+  /** Idle timeout of one request in ms (transport default: 16 min). */
+  timeoutMs?: number;
+  /** Most pages one call follows (default DEFAULT_MAX_PAGES). */
+  maxPages?: number;
+  /** Largest body of one page (transport default: 100 MiB). */
+  maxResponseBytes?: number;
 }
 
 /** Per-call counters, filled in by fetchPage. */
@@ -109,7 +122,7 @@ export function validateCmdletName(cmdlet: string): string {
 }
 
 interface Page {
-  value?: unknown;
+  value: Record<string, unknown>[];
   "@odata.nextLink"?: unknown;
   "@adminapi.warnings"?: unknown;
   "@adminapi.errors"?: unknown;
@@ -182,12 +195,27 @@ export class ExchangeClient {
       return pending;
     };
 
+    // Paging that never ends is the server's fault: a link seen before, a run of empty pages that keep
+    // pointing further, or more pages than any tenant has (docs/invoke.md "Limits").
+    const seenLinks = new Set<string>([url]);
+    const maxPages = this.options.maxPages ?? DEFAULT_MAX_PAGES;
+    let pagesRead = 0;
+    let emptyInARow = 0;
+    const brokenPaging = (why: string) =>
+      new ServerError(
+        `${cmdlet}: the server's paging is broken (${why}); stopped after ${pagesRead} page(s).`,
+        {
+          cmdlet,
+          hint: "This is a fault of the endpoint, not of the command: check EXO_EXCHANGE_ENDPOINT, or retry later.",
+        },
+      );
     try {
       let wanted = resultSize === undefined ? pageLimit : Math.min(pageLimit, resultSize);
       let pending = request(url, wanted);
       for (;;) {
         const page = await pending;
-        const rows = Array.isArray(page.value) ? (page.value as Record<string, unknown>[]) : [];
+        pagesRead++;
+        const rows = page.value;
         const next = typeof page["@odata.nextLink"] === "string" ? page["@odata.nextLink"] : undefined;
         const reachedLimit = resultSize !== undefined && delivered + rows.length >= resultSize;
         // The module's stop rule: with a numeric ResultSize continue only after a full page.
@@ -201,7 +229,15 @@ export class ExchangeClient {
         let refusedLink: unknown;
         if (willFollow && next !== undefined) {
           try {
-            url = this.sameOriginNextLink(next, url);
+            emptyInARow = rows.length === 0 ? emptyInARow + 1 : 0;
+            const nextUrl = this.sameOriginNextLink(next, url);
+            if (seenLinks.has(nextUrl)) throw brokenPaging("an @odata.nextLink repeats an earlier page");
+            if (pagesRead >= maxPages) throw brokenPaging(`more than ${maxPages} pages`);
+            if (emptyInARow >= MAX_EMPTY_PAGES_IN_A_ROW) {
+              throw brokenPaging(`${emptyInARow} empty pages in a row, each with another @odata.nextLink`);
+            }
+            seenLinks.add(nextUrl);
+            url = nextUrl;
             wanted =
               resultSize === undefined
                 ? pageLimit
@@ -344,18 +380,16 @@ export class ExchangeClient {
           call.requests++;
           const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
           if (signal) req.signal = signal;
+          if (this.options.timeoutMs !== undefined) req.timeoutMs = this.options.timeoutMs;
+          if (this.options.maxResponseBytes !== undefined)
+            req.maxResponseBytes = this.options.maxResponseBytes;
           const res = await this.options.transport.request(req);
           noteRequestId(call.requestIds, res.headers["request-id"]);
           const text = await res.text();
           if (res.status >= 200 && res.status < 300) {
-            try {
-              const page = JSON.parse(text) as Page;
-              call.pages++;
-              return page;
-            } catch (error) {
-              // A 200 whose body broke off mid-way: the connection dropped; ask for the same page again.
-              throw new RetryableError("incomplete response body", { httpStatus: res.status, cause: error });
-            }
+            const page = readEnvelope(text, res.headers["content-type"], res.status);
+            call.pages++;
+            return page;
           }
           if (res.status === 401 && !refreshed) throw new TokenRefused();
           const retryable = retryableResponse(res.status, res.headers, text, now());
@@ -377,6 +411,48 @@ export class ExchangeClient {
       }
     }
   }
+}
+
+const PROTOCOL_HINT =
+  "The endpoint did not answer like Exchange Online (a proxy, a captive portal or an outage page?): check EXO_EXCHANGE_ENDPOINT and the network, then run again.";
+
+/**
+ * A 2xx body must be the documented InvokeCommand envelope (docs/invoke.md "How it behaves on the wire"):
+ * a JSON object with a `value` array. Anything else is a protocol error, retried like a transient fault and
+ * never read as "no rows": an empty answer taken for zero mailboxes would make a report look complete.
+ */
+function readEnvelope(text: string, contentType: string | string[] | undefined, status: number): Page {
+  const protocolError = (what: string, cause?: unknown) =>
+    new RetryableError(`protocol error: the HTTP ${status} answer ${what}`, {
+      httpStatus: status,
+      hint: PROTOCOL_HINT,
+      ...(cause === undefined ? {} : { cause }),
+    });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const type = (Array.isArray(contentType) ? contentType[0] : contentType) ?? "none";
+    if (/json/i.test(type) && !text.trimStart().startsWith("<")) {
+      // A JSON body that broke off mid-way: the connection dropped; ask for the same page again.
+      throw new RetryableError("incomplete response body", { httpStatus: status, cause: error });
+    }
+    throw protocolError(
+      `is not JSON (content-type ${type.slice(0, 60)}: ${JSON.stringify(text.slice(0, 60))})`,
+      error,
+    );
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw protocolError("is not a JSON object");
+  }
+  const page = parsed as Record<string, unknown>;
+  if (!("value" in page)) throw protocolError("has no `value` (not the InvokeCommand envelope)");
+  if (!Array.isArray(page.value)) throw protocolError("has a `value` that is not an array");
+  const next = page["@odata.nextLink"];
+  if (next !== undefined && next !== null && typeof next !== "string") {
+    throw protocolError("has an @odata.nextLink that is not a string");
+  }
+  return page as unknown as Page;
 }
 
 /** Keep the last MAX_REPORTED_REQUEST_IDS `request-id` headers (a retried page's ids all count). */

@@ -48,6 +48,8 @@ export interface ConnectOptions {
   cloud?: CloudEndpoints;
   /** Told once per cmdlet call when it ends: duration, rows, pages, request ids, retries (for logs, metrics). */
   onCallEnd?: (info: CmdletCallInfo) => void;
+  /** Idle timeout of one Exchange request in ms (default 16 min; docs/invoke.md "Limits"). */
+  timeoutMs?: number;
 }
 
 /** What the connection knows about its certificate (for `exo-cba test` and expiry warnings). */
@@ -256,6 +258,7 @@ export async function connectExchangeOnline(options: ConnectOptions): Promise<Ex
   };
   if (options.retry) clientOptions.retry = options.retry;
   if (options.onCallEnd) clientOptions.onCallEnd = options.onCallEnd;
+  if (options.timeoutMs !== undefined) clientOptions.timeoutMs = options.timeoutMs;
   const client = new ExchangeClient(clientOptions);
 
   return {
@@ -298,6 +301,7 @@ export interface ResolvedConnectOptions {
   caPem?: string[];
   retry?: RetryOptions;
   onCallEnd?: (info: CmdletCallInfo) => void;
+  timeoutMs?: number;
 }
 
 /** The library options equivalent to what `resolveConnection` produced (flags → env → profile). */
@@ -325,6 +329,7 @@ export function connectOptionsFromResolved(
   if (options.caPem) connect.caPem = options.caPem;
   if (options.retry) connect.retry = options.retry;
   if (options.onCallEnd) connect.onCallEnd = options.onCallEnd;
+  if (options.timeoutMs !== undefined) connect.timeoutMs = options.timeoutMs;
   return connect;
 }
 

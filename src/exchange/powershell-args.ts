@@ -86,8 +86,37 @@ export function parseCmdletArguments(tokens: string[]): CmdletParameters {
 }
 
 /** `--parameters-json '{"Identity":"x"}'`: a JSON object; its keys must not repeat a -Name argument. */
+/** Deepest nesting `--parameters-json` may have: real cmdlet parameters nest two or three levels. */
+export const MAX_PARAMETERS_JSON_DEPTH = 32;
+
+/** Nesting depth of JSON text ({ and [ outside strings), counted without parsing it. */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
 export function mergeParametersJson(params: CmdletParameters, json: string | undefined): CmdletParameters {
   if (json === undefined) return params;
+  // Checked before parsing: serialising a value nested thousands deep would overflow the stack.
+  const depth = jsonNestingDepth(json);
+  if (depth > MAX_PARAMETERS_JSON_DEPTH) {
+    throw new UsageError(
+      `--parameters-json is nested ${depth} levels deep; at most ${MAX_PARAMETERS_JSON_DEPTH} are accepted.`,
+      { hint: "Cmdlet parameters are values, lists or hashtables a few levels deep; check the JSON." },
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);

@@ -37,16 +37,25 @@ export class RetryableError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly httpStatus: number | undefined;
   readonly requestId: string | undefined;
+  /** What to tell the user if the retries run out (instead of the generic "busy or unreachable"). */
+  readonly hint: string | undefined;
 
   constructor(
     reason: string,
-    details: { retryAfterMs?: number; httpStatus?: number; requestId?: string; cause?: unknown } = {},
+    details: {
+      retryAfterMs?: number;
+      httpStatus?: number;
+      requestId?: string;
+      cause?: unknown;
+      hint?: string;
+    } = {},
   ) {
     super(reason, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "RetryableError";
     this.retryAfterMs = details.retryAfterMs;
     this.httpStatus = details.httpStatus;
     this.requestId = details.requestId;
+    this.hint = details.hint;
   }
 }
 
@@ -188,7 +197,9 @@ export async function withRetry<T>(
         const details: ConstructorParameters<typeof TransientError>[1] = {
           attempts: attempt,
           cause: error,
-          hint: "The service is busy or unreachable; run the command again later, or raise the retry budget.",
+          hint:
+            (error instanceof RetryableError ? error.hint : undefined) ??
+            "The service is busy or unreachable; run the command again later.",
         };
         if (error instanceof RetryableError) {
           if (error.httpStatus !== undefined) details.httpStatus = error.httpStatus;

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
 import { createSecureContext, rootCertificates } from "node:tls";
-import { UsageError } from "../errors.js";
+import { ServerError, UsageError } from "../errors.js";
 
 /**
  * The one HTTPS transport every client uses (MSAL's network client, Graph, Exchange).
@@ -14,9 +14,14 @@ export interface HttpRequest {
   url: string | URL;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
-  /** Abort the whole exchange after this long (default 16 min: the server's own limit is 15). */
+  /**
+   * Give up when the connection stays silent this long: no answer yet, or no body byte for this long
+   * (default 16 min: the server's own limit is 15). Surfaces as a transient ETIMEDOUT network error.
+   */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Refuse a body larger than this (default DEFAULT_MAX_RESPONSE_BYTES): a ServerError, not a crash. */
+  maxResponseBytes?: number;
 }
 
 export interface HttpResponse {
@@ -41,6 +46,11 @@ export interface HttpTransportOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 16 * 60_000;
+/**
+ * The largest body any client reads (docs/invoke.md "Limits"): a full page of 1000 Get-Mailbox rows is
+ * about 15 MB, so 100 MiB leaves room while keeping a hostile endless body far from V8's string limit.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 100 * 1024 * 1024;
 
 export class HttpTransport {
   readonly agent: Agent;
@@ -76,22 +86,27 @@ export class HttpTransport {
     if (url.protocol !== "https:") {
       return Promise.reject(new Error(`Refusing a non-https URL: ${url.origin}`));
     }
+    const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const maxBytes = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...req.headers };
       if (req.body !== undefined) headers["content-length"] = Buffer.byteLength(req.body);
+      // Set when the idle timer fires, so a body that stalls half-way reports the timeout, not "aborted".
+      const state: { timedOut?: Error } = {};
       const r = httpsRequest(
         url,
         { method: req.method, headers, agent: this.agent, signal: req.signal },
         (res) => {
-          resolve(wrapResponse(res));
+          resolve(wrapResponse(res, url, maxBytes, state));
         },
       );
-      r.setTimeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS, () => {
-        r.destroy(
-          Object.assign(new Error(`Request timed out after ${req.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`), {
-            code: "ETIMEDOUT",
-          }),
+      // The socket's idle timer stays armed while the body streams in, so it bounds both waits.
+      r.setTimeout(timeoutMs, () => {
+        state.timedOut = Object.assign(
+          new Error(`No answer from ${url.origin} for ${formatSeconds(timeoutMs)} (request timeout)`),
+          { code: "ETIMEDOUT" },
         );
+        r.destroy(state.timedOut);
       });
       r.on("error", reject);
       if (req.body !== undefined) r.write(req.body);
@@ -104,12 +119,51 @@ export class HttpTransport {
   }
 }
 
-function wrapResponse(res: IncomingMessage): HttpResponse {
+const formatSeconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
+function tooLarge(url: URL, maxBytes: number): ServerError {
+  return new ServerError(
+    `The answer from ${url.origin} is larger than ${Math.round(maxBytes / 1048576)} MiB; exo-cba stopped reading it.`,
+    {
+      hint: "A page of a real cmdlet is far smaller: check that the endpoint is Exchange Online and not a proxy or a misbehaving server.",
+    },
+  );
+}
+
+function wrapResponse(
+  res: IncomingMessage,
+  url: URL,
+  maxBytes: number,
+  state: { timedOut?: Error },
+): HttpResponse {
   let consumed: Promise<string> | undefined;
   const text = () => {
     consumed ??= (async () => {
+      const declared = Number(res.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        res.destroy();
+        throw tooLarge(url, maxBytes);
+      }
       const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
+      let size = 0;
+      try {
+        for await (const chunk of res) {
+          size += (chunk as Buffer).length;
+          if (size > maxBytes) {
+            res.destroy();
+            throw tooLarge(url, maxBytes);
+          }
+          chunks.push(chunk as Buffer);
+        }
+      } catch (error) {
+        throw state.timedOut ?? error;
+      }
+      if (state.timedOut) throw state.timedOut;
+      if (!res.complete) {
+        throw Object.assign(new Error("the connection closed before the whole answer arrived"), {
+          code: "ECONNRESET",
+        });
+      }
       return Buffer.concat(chunks).toString("utf8");
     })();
     return consumed;

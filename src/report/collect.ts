@@ -57,6 +57,11 @@ export interface TenantCollection {
   calls: { statistics: number; archiveStatistics: number; reused: number };
   /** the cmdlet set that answered */
   plan: CmdletPlan["name"];
+  /**
+   * Why the tenant's numbers cannot be trusted as complete although no mailbox failed (e.g. no mailbox
+   * listed in a tenant that has recipients); the run is then recorded as partial, never as complete.
+   */
+  incomplete?: string;
 }
 
 /** Exchange answered, but not with something we can count: a per-mailbox error, not a zero. */
@@ -172,6 +177,12 @@ export async function collectTenantUsage(
   const [recipientCount, inactiveCount] = await Promise.all([recipients, inactive, listMailboxes]);
   if (skippedRows > 0) {
     warnings.push(`${skippedRows} mailbox row(s) without ExchangeGuid/Guid were skipped (not counted).`);
+  }
+  // Every mailbox is a recipient: none listed while recipients exist means the listing went wrong.
+  let incomplete: string | undefined;
+  if (listing.length === 0 && recipientCount > 0) {
+    incomplete = `the mailbox listing returned no mailbox although the tenant has ${recipientCount} recipient(s)`;
+    warnings.push(`${incomplete}; the run is not recorded as complete.`);
   }
 
   // -- statistics fan-out --
@@ -303,6 +314,7 @@ export async function collectTenantUsage(
     warnings,
     calls,
     plan: plan.name,
+    ...(incomplete ? { incomplete } : {}),
   };
 }
 

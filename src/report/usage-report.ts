@@ -199,7 +199,7 @@ async function collectTenant(
     });
 
     const totals = aggregateUsage(collection.mailboxes);
-    const status = collection.failures.length === 0 ? "complete" : "partial";
+    const status = collection.failures.length === 0 && !collection.incomplete ? "complete" : "partial";
     const finishedAt = ctx.now().toISOString();
     history.finishRun(run.id, {
       status,

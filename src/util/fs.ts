@@ -1,6 +1,43 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { UsageError } from "../errors.js";
+
+/** Cap of certificate, key and PFX files: real ones are a few KB, a long chain well under 1 MiB. */
+export const MAX_CERTIFICATE_FILE_BYTES = 1024 * 1024;
+/** Cap of small text inputs (password files, byte-count files). */
+export const MAX_SMALL_FILE_BYTES = 64 * 1024;
+
+/**
+ * Read a whole input file, but never more than `maxBytes`: a device such as /dev/zero, a FIFO or a
+ * wrong multi-gigabyte file is refused (UsageError, exit 2) instead of being read without end.
+ * Other read errors (ENOENT, EACCES) are thrown as they are, for the caller to word.
+ */
+export async function readFileCapped(path: string, maxBytes: number, what: string): Promise<Buffer> {
+  const handle = await open(path, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - size));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > maxBytes) {
+        throw new UsageError(
+          `${what} ${path} is larger than ${formatLimit(maxBytes)}; it is not the file exo-cba expects.`,
+        );
+      }
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    await handle.close();
+  }
+}
+
+const formatLimit = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`;
 
 /**
  * Write a file atomically: write a sibling temp file, fsync it, then rename over the target.

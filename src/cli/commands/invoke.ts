@@ -4,8 +4,10 @@ import { PartialResultError, ServerError } from "../../errors.js";
 import { type CliContext, note } from "../context.js";
 import {
   addConnectionOptions,
+  addNetworkOptions,
   addOutputOption,
   connectionOptionsFrom,
+  networkOptionsFrom,
   outputFormatFrom,
   withExamples,
 } from "../options.js";
@@ -98,6 +100,7 @@ export function register(program: Command, ctx: CliContext): void {
     .allowUnknownOption()
     .allowExcessArguments();
   addConnectionOptions(cmd);
+  addNetworkOptions(cmd, "960 s");
   addOutputOption(cmd, "table");
   withExamples(cmd, [
     "exo-cba invoke Get-Mailbox -ResultSize Unlimited --output ndjson",
@@ -119,6 +122,7 @@ export function register(program: Command, ctx: CliContext): void {
       typeof opts.parametersJson === "string" ? opts.parametersJson : undefined,
     );
     const format = outputFormatFrom(opts);
+    const network = networkOptionsFrom(opts, ctx.env);
     const resolved = await resolveConnection(connectionOptionsFrom(opts), ctx.env);
 
     const { connectFromResolved } = await import("../../exchange/connect.js");
@@ -129,6 +133,8 @@ export function register(program: Command, ctx: CliContext): void {
     const connection = await connectFromResolved(resolved, {
       env: ctx.env,
       ...(onCallEnd ? { onCallEnd } : {}),
+      ...(network.timeoutMs === undefined ? {} : { timeoutMs: network.timeoutMs }),
+      ...(network.maxAttempts === undefined ? {} : { retry: { maxAttempts: network.maxAttempts } }),
     });
     const expiry = certificateExpiryWarning(
       connection.certificate?.notAfter,

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { ConnectionOptions } from "../../../config/connection.js";
 import { PartialResultError, UsageError } from "../../../errors.js";
@@ -10,11 +9,14 @@ import type {
   TenantTarget,
   UsageReportResult,
 } from "../../../report/usage-report.js";
+import { MAX_SMALL_FILE_BYTES, readFileCapped } from "../../../util/fs.js";
 import { type CliContext, note } from "../../context.js";
 import {
   addConnectionOptions,
+  addNetworkOptions,
   addOutputOption,
   connectionOptionsFrom,
+  networkOptionsFrom,
   outputFormatFrom,
   withExamples,
 } from "../../options.js";
@@ -22,6 +24,8 @@ import { type OutputFormat, renderObject, renderRows } from "../../render.js";
 
 const FORMATS: readonly ReportFormat[] = ["csv", "json", "html"];
 const MAX_CONCURRENCY = 256;
+/** The report's cmdlets answer in seconds; a request silent this long is retried (docs/report.md). */
+export const REPORT_REQUEST_TIMEOUT_MS = 300_000;
 
 /** `--format csv,json,html` → the list, in that canonical order. */
 export function parseFormats(value: unknown): ReportFormat[] | undefined {
@@ -67,8 +71,9 @@ export function parseStoredBytes(text: string, source: string): number {
 export async function readStoredBytesFile(path: string): Promise<number> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = (await readFileCapped(path, MAX_SMALL_FILE_BYTES, "--backup-stored-file")).toString("utf8");
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`Cannot read --backup-stored-file ${path}: ${(error as Error).message}`);
   }
   const trimmed = text.trim();
@@ -122,6 +127,7 @@ export function register(parent: Command, ctx: CliContext): void {
     )
     .option("--backup-stored-file <file>", 'file holding that byte count (or JSON {"storedBytes": n})');
   addConnectionOptions(cmd);
+  addNetworkOptions(cmd, "300 s");
   addOutputOption(cmd);
   withExamples(cmd, [
     "exo-cba report usage",
@@ -222,6 +228,8 @@ export async function buildTargets(opts: Record<string, unknown>, ctx: CliContex
   }
 
   const env = ctx.env;
+  const network = networkOptionsFrom(opts, env);
+  const timeoutMs = network.timeoutMs ?? REPORT_REQUEST_TIMEOUT_MS;
   // With logs on: a `cmdlet.end` record per listing call; the per-mailbox statistics calls (100,000 on a
   // large tenant) are summed up in the `report.tenant` record instead.
   let onCallEnd: ConnectOptions["onCallEnd"];
@@ -261,7 +269,15 @@ export async function buildTargets(opts: Record<string, unknown>, ctx: CliContex
       name,
       organization: resolved.organization,
       connect: (onRetry) =>
-        connectFromResolved(resolved, { env, retry: { onRetry }, ...(onCallEnd ? { onCallEnd } : {}) }),
+        connectFromResolved(resolved, {
+          env,
+          retry: {
+            onRetry,
+            ...(network.maxAttempts === undefined ? {} : { maxAttempts: network.maxAttempts }),
+          },
+          timeoutMs,
+          ...(onCallEnd ? { onCallEnd } : {}),
+        }),
     });
   }
   return targets;
@@ -355,10 +371,15 @@ export function reportProblems(result: UsageReportResult, ctx: CliContext): void
     }
     if (failures.length > 20) note(ctx, `  … and ${failures.length - 20} more (see the report files).`);
   }
+  const unsure = result.reports.filter((r) => r.status === "partial" && r.failures.length === 0);
+  for (const r of unsure) {
+    note(ctx, `error: tenant ${r.tenant} is not complete: ${r.warnings.at(-1) ?? "see the warnings"}`);
+  }
   if (result.partial) {
     const parts = [
       failures.length > 0 && `${failures.length} mailbox(es) failed`,
       result.tenantErrors.length > 0 && `${result.tenantErrors.length} tenant(s) failed`,
+      unsure.length > 0 && `${unsure.length} tenant(s) listed no mailbox although they have recipients`,
     ].filter(Boolean);
     throw new PartialResultError(`The usage report is incomplete: ${parts.join(", ")}.`, {
       hint:

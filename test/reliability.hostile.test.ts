@@ -1,0 +1,170 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { StaticTokenProvider } from "../src/auth/static-token.js";
+import { ExchangeClient } from "../src/exchange/client.js";
+import { HttpTransport } from "../src/http/transport.js";
+import { runCli } from "./helpers/cli.js";
+import { type HostileServer, ORG, startHostileServer } from "./helpers/hostile-server.js";
+import { fakeJwt } from "./helpers/invoke-wire.js";
+
+/**
+ * exo-cba against a hostile server (issue 14 items 1 and 6): every answer that is not the documented
+ * envelope, paging that never ends and bodies without end give a clear error and their exit code, never
+ * an empty "complete" result and never a hang or a crash.
+ */
+let server: HostileServer;
+
+beforeAll(async () => {
+  server = await startHostileServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+beforeEach(() => {
+  server.fault(undefined);
+  server.setMailboxes(12);
+  server.hideMailboxes(false);
+});
+
+const invoke = (...args: string[]) => runCli(["invoke", "Get-Mailbox", ...args], server.env);
+const report = (...args: string[]) => runCli(["report", "usage", ...args], server.env);
+
+describe("a 200 that is not the InvokeCommand envelope is a protocol error (exit 6), never zero rows", () => {
+  it("a healthy answer still works (the baseline of the cases below)", async () => {
+    const r = await invoke("--output", "json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveLength(12);
+  });
+
+  it.each([
+    ["no-value", "has no `value`"],
+    ["value-not-array", "has a `value` that is not an array"],
+    ["html", "is not JSON (content-type text/html"],
+  ] as const)("%s: retried within --retries, then exit 6 with the reason", async (mode, reason) => {
+    server.fault(mode);
+    const before = server.invokeRequests;
+    const r = await invoke("--retries", "1", "--output", "json");
+    expect(r.code).toBe(6);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("Gave up after 2 attempts: protocol error: the HTTP 200 answer");
+    expect(r.stderr).toContain(reason);
+    expect(r.stderr).toContain("hint: The endpoint did not answer like Exchange Online");
+    expect(server.invokeRequests - before).toBe(2);
+  });
+
+  it("report usage: an envelope without `value` ends the run with exit 6, not a complete empty report", async () => {
+    server.fault("no-value");
+    const r = await report("--retries", "0", "--output", "json");
+    expect(r.code).toBe(6);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("protocol error");
+    // Nothing was recorded as complete: the next healthy run has no earlier point to compare with.
+    server.fault(undefined);
+    const next = await report("--output", "json");
+    expect(next.code).toBe(0);
+    const summary = JSON.parse(next.stdout);
+    expect(summary.tenants[0].counts.mailboxes).toBe(12);
+    expect(summary.tenants[0].growth).toBeNull();
+  });
+
+  it("report usage: no mailbox listed in a tenant with recipients is not complete (exit 7)", async () => {
+    server.hideMailboxes(true);
+    const r = await report("--output", "json");
+    expect(r.code).toBe(7);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.tenants[0].status).toBe("partial");
+    expect(summary.tenants[0].counts).toMatchObject({ recipients: 12, mailboxes: 0 });
+    expect(r.stderr).toContain(
+      `error: tenant ${ORG} is not complete: the mailbox listing returned no mailbox although the tenant has 12 recipient(s)`,
+    );
+    expect(r.stderr).toContain("1 tenant(s) listed no mailbox although they have recipients");
+  });
+});
+
+describe("paging and bodies are bounded", () => {
+  it("a nextLink that repeats an earlier page stops at once (exit 5)", async () => {
+    server.fault("repeat-next-link");
+    const before = server.invokeRequests;
+    const r = await invoke("--output", "json");
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(
+      "error: Get-Mailbox: the server's paging is broken (an @odata.nextLink repeats an earlier page)",
+    );
+    // the first page, then its link (new), whose answer links to itself again: refused without a request
+    expect(server.invokeRequests - before).toBe(2);
+  });
+
+  it("empty pages that keep linking further stop after 100 (exit 5)", async () => {
+    server.fault("empty-next-link");
+    const before = server.invokeRequests;
+    const r = await invoke("--output", "json");
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain("100 empty pages in a row, each with another @odata.nextLink");
+    expect(server.invokeRequests - before).toBe(100);
+  });
+
+  it("fresh nextLinks forever stop at the page cap (library option maxPages)", async () => {
+    server.fault("endless-next-link");
+    const transport = new HttpTransport({ caPem: [await readFile(server.env.NODE_EXTRA_CA_CERTS!, "utf8")] });
+    const client = new ExchangeClient({
+      exchangeEndpoint: server.origin,
+      organization: ORG,
+      tokenProvider: new StaticTokenProvider(fakeJwt({ exp: 4_000_000_000 })),
+      transport,
+      maxPages: 30,
+    });
+    let rows = 0;
+    const error = await (async () => {
+      for await (const _ of client.stream("Get-Mailbox")) rows++;
+    })().catch((e: unknown) => e);
+    transport.close();
+    expect((error as Error).message).toContain("(more than 30 pages); stopped after 30 page(s)");
+    expect(rows).toBe(30);
+  });
+
+  it("a page that never ends is cut at 100 MiB with a clear error (exit 5), no crash", async () => {
+    server.fault("huge-page");
+    const r = await invoke("--output", "json");
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(`error: The answer from ${server.origin} is larger than 100 MiB`);
+  });
+});
+
+describe("inputs are bounded (exit 2)", () => {
+  it("cert import /dev/zero is refused instead of read without end", async () => {
+    const r = await runCli(["cert", "import", "/dev/zero"], server.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: The file /dev/zero is larger than 1 MiB");
+  });
+
+  it("a --certificate-password-file that is a device is refused", async () => {
+    const r = await invoke("--certificate-password-file", "/dev/zero");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("The password file /dev/zero is larger than 64 KiB");
+  });
+
+  it("--parameters-json nested 3000 deep is refused before any request", async () => {
+    const before = server.invokeRequests;
+    const deep = `{"Identity":${"[".repeat(3000)}1${"]".repeat(3000)}}`;
+    const r = await invoke("--parameters-json", deep);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--parameters-json is nested 3001 levels deep; at most 32 are accepted.");
+    expect(server.invokeRequests).toBe(before);
+  });
+
+  it("--backup-stored-file that never ends is refused", async () => {
+    const r = await report("--backup-stored-file", "/dev/zero");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--backup-stored-file /dev/zero is larger than 64 KiB");
+  });
+
+  it("a certificate file of 2 MiB is refused (exit 2)", async () => {
+    const big = join(server.dir, "big.pem");
+    await writeFile(big, Buffer.alloc(2 * 1024 * 1024, 0x41));
+    const r = await invoke("--certificate-file-path", big);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`The file ${big} is larger than 1 MiB`);
+  });
+});
