@@ -623,10 +623,20 @@ describe("self-rotation with addKey/removeKey", () => {
         "Authentication_MissingOrMalformed",
       );
     }
+    // the proof's x5t is compared as bytes: a padded base64url thumbprint (as MSAL Python and
+    // Microsoft's sample make it) names the same certificate
+    const paddedX5t = createHash("sha1").update(certA.der).digest("base64url").padEnd(28, "=");
     const added = await client.graph("POST", `applications/${app.id}/addKey`, token, {
       keyCredential: newKey(certB),
       passwordCredential: null,
-      proof: proof(certA, app.id),
+      proof: signAssertion({
+        cert: certA,
+        alg: "RS256",
+        clientId: app.id,
+        aud: PROOF_AUD,
+        claims: { sub: undefined, jti: undefined },
+        header: { x5t: paddedX5t },
+      }),
     });
     expect(added.status).toBe(200);
     expect(added.body.customKeyIdentifier).toBe(createHash("sha1").update(certB.der).digest("base64"));

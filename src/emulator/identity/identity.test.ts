@@ -271,6 +271,30 @@ describe("token endpoint strictness (hand-made assertions)", () => {
     expect((await client.token(form(a), emu.tenant.domain)).status).toBe(200);
   });
 
+  it("compares x5t / x5t#S256 as decoded bytes: padded base64url and standard base64 are the same key", async () => {
+    const sha1 = Buffer.from(cert.sha1Hex, "hex");
+    const sha256 = Buffer.from(cert.sha256Hex, "hex");
+    // MSAL Python sends base64.urlsafe_b64encode(sha1): 28 characters ending in one '='
+    const padded = sha1.toString("base64url").padEnd(28, "=");
+    expect(padded).toMatch(/=$/);
+    const variants: Array<{ alg: "RS256" | "PS256"; header: Record<string, string> }> = [
+      { alg: "RS256", header: { x5t: padded } },
+      { alg: "RS256", header: { x5t: sha1.toString("base64") } },
+      { alg: "PS256", header: { "x5t#S256": sha256.toString("base64url").padEnd(44, "=") } },
+      { alg: "PS256", header: { "x5t#S256": sha256.toString("base64") } },
+    ];
+    for (const v of variants) {
+      const a = signAssertion({ cert, alg: v.alg, clientId: app.appId, aud: tokenUrl, header: v.header });
+      const r = await client.token(form(a));
+      expect(r.status, JSON.stringify(v.header)).toBe(200);
+    }
+    // a thumbprint that is not base64, or decodes to other bytes, selects no key
+    for (const x5t of ["not base64!", sha1.subarray(0, 19).toString("base64url")]) {
+      const a = signAssertion({ cert, alg: "RS256", clientId: app.appId, aud: tokenUrl, header: { x5t } });
+      expectAadsts(await client.token(form(a)), 401, "invalid_client", 700027);
+    }
+  });
+
   it("refuses a certificate that is not on the app: 401 AADSTS700027 naming its thumbprint", async () => {
     const a = signAssertion({ cert: other, alg: "RS256", clientId: app.appId, aud: tokenUrl });
     const r = await client.token(form(a));

@@ -1,4 +1,4 @@
-import { constants, createHash, type KeyObject, sign, verify } from "node:crypto";
+import { constants, type KeyObject, sign, verify } from "node:crypto";
 
 /** Minimal JWS compact-serialisation helpers (RS256 / PS256 only: what Entra and MSAL use). */
 
@@ -71,14 +71,4 @@ export function verifyJwtSignature(jwt: DecodedJwt, publicKey: KeyObject): boole
     return false;
   }
   return false;
-}
-
-/** x5t (SHA-1) and x5t#S256 (SHA-256) of a certificate's DER, base64url without padding. */
-export function certificateThumbprints(der: Buffer): { x5t: string; x5tS256: string; sha1Hex: string } {
-  const sha1 = createHash("sha1").update(der).digest();
-  return {
-    x5t: sha1.toString("base64url"),
-    x5tS256: createHash("sha256").update(der).digest("base64url"),
-    sha1Hex: sha1.toString("hex").toUpperCase(),
-  };
 }
