@@ -22,6 +22,7 @@ import {
   readTextIfExists,
   writeFileAtomic,
 } from "../util/fs.js";
+import { withFileLock } from "../util/lock.js";
 import { parseCertificate } from "./inspect.js";
 import { encryptedPkcs8Pem, keyIdOf, pkcs8Pem, readPrivateKey } from "./keys.js";
 import { toPem } from "./pem.js";
@@ -142,10 +143,13 @@ export class CertStore {
 
   /** Delete a certificate, and its key unless another certificate of the store uses the same key. */
   async remove(thumbprint: string): Promise<void> {
-    const stored = await this.record(thumbprint);
-    await rm(this.certPath(stored.thumbprint));
-    const others = await this.list();
-    if (!others.some((c) => c.keyId === stored.keyId)) await rm(this.keyPath(stored.keyId), { force: true });
+    await this.locked(async () => {
+      const stored = await this.record(thumbprint);
+      await rm(this.certPath(stored.thumbprint));
+      const others = await this.list();
+      if (!others.some((c) => c.keyId === stored.keyId))
+        await rm(this.keyPath(stored.keyId), { force: true });
+    });
   }
 
   async hasKey(keyId: string): Promise<boolean> {
@@ -165,7 +169,7 @@ export class CertStore {
     await this.ensureDirs();
     const passphrase = this.env[STORE_PASSPHRASE_ENV];
     const pem = passphrase ? await encryptedPkcs8Pem(key, passphrase) : pkcs8Pem(key);
-    await writeFileAtomic(this.keyPath(keyId), pem, { mode: 0o600 });
+    await this.locked(() => writeFileAtomic(this.keyPath(keyId), pem, { mode: 0o600 }));
     return keyId;
   }
 
@@ -207,9 +211,6 @@ export class CertStore {
     friendlyName?: string;
   }): Promise<CertificateInfo> {
     const parsed = parseCertificate(input.certificateDer, this.now());
-    if (!(await this.hasKey(parsed.keyId))) {
-      throw new UsageError(`The private key of certificate ${parsed.thumbprint} is not in the store.`);
-    }
     const record: StoredCertificate = {
       version: 1,
       thumbprint: parsed.thumbprint,
@@ -221,10 +222,25 @@ export class CertStore {
     };
     if (input.friendlyName) record.friendlyName = input.friendlyName;
     await this.ensureDirs();
-    await writeFileAtomic(this.certPath(parsed.thumbprint), `${JSON.stringify(record, null, 2)}\n`, {
-      mode: 0o600,
+    await this.locked(async () => {
+      // Checked under the lock: a parallel `cert remove` cannot take the key away in between.
+      if (!(await this.hasKey(parsed.keyId))) {
+        throw new UsageError(`The private key of certificate ${parsed.thumbprint} is not in the store.`);
+      }
+      await writeFileAtomic(this.certPath(parsed.thumbprint), `${JSON.stringify(record, null, 2)}\n`, {
+        mode: 0o600,
+      });
     });
     return this.toInfo(record);
+  }
+
+  /**
+   * Changes to the store (a key, a record, a removal) run under `<store>/.store.lock`, so parallel
+   * `cert new` / `cert remove` / `setup` runs never undo each other (docs/operations.md "Parallel runs").
+   */
+  private async locked<T>(work: () => Promise<T>): Promise<T> {
+    await this.ensureDirs();
+    return withFileLock(join(this.dir, ".store"), work, { what: `The certificate store ${this.dir}` });
   }
 
   private keyPath = (keyId: string) => join(this.keysDir, `${keyId}.pem`);

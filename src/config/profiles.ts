@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from "../util/fs.js";
+import { withFileLock } from "../util/lock.js";
 import { homePaths } from "./home.js";
 
 /**
@@ -57,25 +58,45 @@ export async function readProfiles(home: string): Promise<ProfilesFile> {
   return parsed.data;
 }
 
+/**
+ * Read-modify-write of the profiles file under its lock (`profiles.json.lock`), written atomically:
+ * parallel commands (six `setup` runs at once) each keep their change (docs/operations.md "Parallel runs").
+ */
+async function updateProfiles<T>(home: string, change: (file: ProfilesFile) => T): Promise<T> {
+  await ensurePrivateDir(home);
+  const path = homePaths(home).profiles;
+  return withFileLock(
+    path,
+    async () => {
+      const file = await readProfiles(home);
+      const result = change(file);
+      await writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+      return result;
+    },
+    { what: `The profiles file ${path}` },
+  );
+}
+
 /** Save (insert or replace) a profile. The first profile saved becomes the default. */
 export async function saveProfile(home: string, profile: Profile, options: { makeDefault?: boolean } = {}) {
-  await ensurePrivateDir(home);
-  const file = await readProfiles(home);
-  const now = new Date().toISOString();
-  const existing = file.profiles[profile.name];
-  file.profiles[profile.name] = { ...profile, createdAt: existing?.createdAt ?? now, updatedAt: now };
-  if (!file.defaultProfile || options.makeDefault) file.defaultProfile = profile.name;
-  await writeFileAtomic(homePaths(home).profiles, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  return file.profiles[profile.name]!;
+  return updateProfiles(home, (file) => {
+    const now = new Date().toISOString();
+    const existing = file.profiles[profile.name];
+    const saved = { ...profile, createdAt: existing?.createdAt ?? now, updatedAt: now };
+    file.profiles[profile.name] = saved;
+    if (!file.defaultProfile || options.makeDefault) file.defaultProfile = profile.name;
+    return saved;
+  });
 }
 
 export async function removeProfile(home: string, name: string): Promise<boolean> {
-  const file = await readProfiles(home);
-  if (!file.profiles[name]) return false;
-  delete file.profiles[name];
-  if (file.defaultProfile === name) file.defaultProfile = Object.keys(file.profiles)[0];
-  await writeFileAtomic(homePaths(home).profiles, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  return true;
+  if (!(await readProfiles(home)).profiles[name]) return false;
+  return updateProfiles(home, (file) => {
+    if (!file.profiles[name]) return false;
+    delete file.profiles[name];
+    if (file.defaultProfile === name) file.defaultProfile = Object.keys(file.profiles)[0];
+    return true;
+  });
 }
 
 /** The named profile, or the default one when no name is given; undefined when none exists. */

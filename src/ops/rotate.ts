@@ -6,6 +6,7 @@ import type { Profile } from "../config/profiles.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { AuthenticationError, AuthorizationError, UsageError } from "../errors.js";
 import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from "../util/fs.js";
+import { withFileLock } from "../util/lock.js";
 import { type AppKeyManager, findKey, type KeyedCertificate } from "./app-keys.js";
 import { type Logger, nullLogger } from "./log.js";
 
@@ -142,6 +143,16 @@ export async function rotateCertificate(
   deps: RotationDeps,
   options: RotateOptions = {},
 ): Promise<RotationResult> {
+  // One rotation of a profile at a time: a second one waits (bounded) and then stops with exit 6,
+  // instead of making a second new certificate and overwriting the first one's journal.
+  const path = rotationJournalPath(deps.home, deps.profile.name);
+  await ensurePrivateDir(homePaths(deps.home).journals);
+  return withFileLock(path, () => rotateUnderLock(deps, options), {
+    what: `Rotation of profile '${deps.profile.name}' (${path})`,
+  });
+}
+
+async function rotateUnderLock(deps: RotationDeps, options: RotateOptions): Promise<RotationResult> {
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? defaultSleep;
   const log = deps.logger ?? nullLogger;

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { homePaths } from "../config/home.js";
 import { ensurePrivateDir, writeFileAtomic } from "../util/fs.js";
+import { withFileLock } from "../util/lock.js";
 
 /**
  * A small record of what a setup run did, step by step, with the object ids it created. The tenant itself
@@ -91,10 +92,24 @@ export class JournalWriter {
     return journalPath(this.home, this.journal.uniqueName);
   }
 
+  /**
+   * Read-modify-write under the journal's lock: a parallel run of the same app (same unique name) may
+   * have learnt ids this one has not; they are kept, this run's own values win (docs/operations.md).
+   */
   private async flush(): Promise<void> {
     this.journal.updatedAt = new Date().toISOString();
     await ensurePrivateDir(this.home);
     await ensurePrivateDir(homePaths(this.home).journals);
-    await writeFileAtomic(this.path, `${JSON.stringify(this.journal, null, 2)}\n`, { mode: 0o600 });
+    await withFileLock(
+      this.path,
+      async () => {
+        const onDisk = await readJournal(this.home, this.journal.uniqueName);
+        if (onDisk?.ids && typeof onDisk.ids === "object") {
+          this.journal.ids = { ...onDisk.ids, ...this.journal.ids };
+        }
+        await writeFileAtomic(this.path, `${JSON.stringify(this.journal, null, 2)}\n`, { mode: 0o600 });
+      },
+      { what: `The setup journal ${this.path}` },
+    );
   }
 }
