@@ -280,7 +280,8 @@ describe("setup against the emulator", () => {
     const error = await setupExchangeApp(
       options(home, {
         appName: "never-propagates",
-        timeoutMs: 1500,
+        // Room for provisioning plus at least two verify attempts even on a loaded 2-core machine.
+        timeoutMs: 3000,
         verifier: async () => {
           calls++;
           throw new AuthorizationError("Exchange refused Get-OrganizationConfig (HTTP 403).", {
