@@ -155,6 +155,39 @@ describe("exo-cba invoke (wire)", () => {
     });
   });
 
+  it("answers Get-EXOMailbox itself: the server gets Get-Mailbox, the rows are cut to the property sets", async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    exchangeHandler = (input) => {
+      seen.push(input);
+      return {
+        status: 200,
+        body: {
+          value: [
+            { Name: "a", UserPrincipalName: "a@x", ArchiveStatus: "Active", ProhibitSendQuota: "Unlimited" },
+          ],
+        },
+      };
+    };
+    const r = await run([
+      "invoke",
+      "Get-EXOMailbox",
+      "-UserPrincipalName",
+      "a@x",
+      "-PropertySets",
+      "Archive",
+      "--output",
+      "ndjson",
+      ...connection,
+    ]);
+    expect(r.code).toBe(0);
+    expect(seen).toEqual([{ CmdletName: "Get-Mailbox", Parameters: { Identity: "a@x" } }]);
+    expect(JSON.parse(r.stdout.trim())).toEqual({
+      Name: "a",
+      UserPrincipalName: "a@x",
+      ArchiveStatus: "Active",
+    });
+  });
+
   it("reads -Verbose/-V… and -y… as cmdlet parameters, not as exo-cba's --version/--yes", async () => {
     const seen: Array<Record<string, unknown>> = [];
     exchangeHandler = (input) => {

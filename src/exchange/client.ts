@@ -4,6 +4,7 @@ import { PartialResultError, ServerError, UsageError } from "../errors.js";
 import { RetryableError, type RetryOptions, retryableResponse, withRetry } from "../http/retry.js";
 import type { HttpTransport } from "../http/transport.js";
 import { exchangeErrorFromResponse } from "./errors.js";
+import { selectProperties, translateExoCmdlet } from "./exo-cmdlets.js";
 import { invokeHeaders } from "./headers.js";
 import { normalizeRow } from "./normalize.js";
 import { type CmdletParameters, invokeCommandBody, parseResultSize } from "./serialize.js";
@@ -156,6 +157,10 @@ export class ExchangeClient {
     options: InvokeOptions = {},
   ): AsyncGenerator<Record<string, unknown>, void, undefined> {
     validateCmdletName(cmdlet);
+    // Get-EXO* names are the module's client-side cmdlets: send the classic one, select properties here.
+    const exo = translateExoCmdlet(cmdlet, params);
+    if (exo) ({ cmdlet, params } = exo);
+    const select = exo?.select;
     const resultSizeKey = Object.keys(params).find((k) => k.toLowerCase() === "resultsize");
     const resultSize = resultSizeKey ? parseResultSize(params[resultSizeKey]) : undefined;
     if (resultSizeKey && resultSize === undefined) {
@@ -260,7 +265,8 @@ export class ExchangeClient {
         for (const row of rows) {
           if (resultSize !== undefined && delivered >= resultSize) break;
           delivered++;
-          yield options.raw ? row : normalizeRow(row);
+          const shaped = select ? selectProperties(row, select) : row;
+          yield options.raw ? shaped : normalizeRow(shaped);
         }
         if (refusedLink) throw refusedLink;
         if (!following) break;

@@ -1,9 +1,10 @@
 /**
  * Which cmdlets the report calls. The cheapest are the Get-EXO* cmdlets with the Minimum/Archive
  * property sets (exo-rest.md §9.2, §9.4): a few properties per row instead of the ~200 of Get-Mailbox.
- * Not every InvokeCommand endpoint runs them (in the PowerShell module they are client-side cmdlets on
- * another REST surface), so the collector falls back to the classic cmdlets, once per tenant, when the
- * service says the cmdlet or its property-set parameter does not exist.
+ * They are the PowerShell module's client-side cmdlets: our ExchangeClient sends the classic cmdlet and
+ * applies the property sets itself (src/exchange/exo-cmdlets.ts), so no Get-EXO* name reaches Exchange.
+ * A source that is not our client may still answer "not recognized": the collector then falls back to
+ * the classic cmdlets, once per tenant.
  */
 import { ServerError } from "../errors.js";
 

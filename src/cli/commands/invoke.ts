@@ -105,7 +105,7 @@ export function register(program: Command, ctx: CliContext): void {
   withExamples(cmd, [
     "exo-cba invoke Get-Mailbox -ResultSize Unlimited --output ndjson",
     "exo-cba invoke Get-Mailbox -Identity adele@contoso.com -Archive --output json",
-    "exo-cba invoke Get-EXOMailbox -RecipientTypeDetails UserMailbox,SharedMailbox -ResultSize 500 -o csv",
+    "exo-cba invoke Get-EXOMailbox -RecipientTypeDetails UserMailbox,SharedMailbox -ResultSize 500 -o csv   # sent as Get-Mailbox",
     `exo-cba invoke Set-Mailbox -Identity adele@contoso.com --parameters-json '{"EmailAddresses":{"Add":["smtp:a@contoso.com"]}}'`,
     "exo-cba invoke Get-Mailbox -- -Identity adele --output x   # after --, everything goes to the cmdlet",
   ]);

@@ -1,5 +1,7 @@
 /**
- * The cmdlets the emulated Exchange endpoint knows. Each one binds its parameters and returns a
+ * The cmdlets the emulated Exchange endpoint knows. Like the real InvokeCommand runspace it runs the
+ * classic cmdlets only: the module's client-side `Get-EXO*` names are answered with CommandNotFoundException
+ * (docs/emulator-exchange.md). Each one binds its parameters and returns a
  * `RowSource`: a scan over positions that generates rows on demand, so listing 1,000,000 mailboxes
  * never holds more than one page.
  */
@@ -13,15 +15,11 @@ import { BoundParameters } from "./params.js";
 import {
   CUSTOM_ATTRIBUTES,
   DIRECTORY_SERVER,
-  EXO_MAILBOX_PROPERTY_SETS,
-  EXO_RECIPIENT_PROPERTY_SETS,
-  EXO_STATISTICS_PROPERTY_SETS,
   mailboxRow,
   mailboxRowJson,
   mailboxUserRow,
   mailUserRow,
   organizationId,
-  propertySelector,
   putGuid,
   recipientRow,
   routingDomain,
@@ -107,7 +105,7 @@ function filterOf(params: BoundParameters): RowPredicate | undefined {
   return text === undefined ? undefined : compileFilter(text);
 }
 
-/** The first identity-like parameter given (Identity, or the Get-EXO* alternatives). */
+/** The first identity-like parameter given. */
 function identityOf(params: BoundParameters, names: readonly string[]): string | undefined {
   for (const name of names) {
     const value = params.string(name);
@@ -118,23 +116,6 @@ function identityOf(params: BoundParameters, names: readonly string[]): string |
 
 function single(row: Row | string | undefined, limit: number): RowSource {
   return { size: row ? 1 : 0, rowAt: () => row, limit };
-}
-
-/** Which properties a Get-EXO* call returns: Minimum, plus PropertySets, plus Properties; null = All. */
-function exoSelection(params: BoundParameters, sets: Record<string, string[]>): string[] | null {
-  const names = [...(sets.minimum ?? [])];
-  for (const set of params.list("PropertySets") ?? []) {
-    const key = set.toLowerCase();
-    if (key === "all") return null;
-    const members = sets[key];
-    if (!members) {
-      const valid = ["All", ...Object.keys(sets)].join(", ");
-      throw invalidParameterValue("PropertySets", set, `Unknown property set. Valid values are: ${valid}.`);
-    }
-    names.push(...members);
-  }
-  names.push(...(params.list("Properties") ?? []));
-  return names;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -189,37 +170,6 @@ const getMailbox: CmdletDefinition = {
   run: (context, params) => mailboxListing(context, params, ["Identity"], "full"),
 };
 
-const EXO_MAILBOX_IDENTITIES = [
-  "Identity",
-  "UserPrincipalName",
-  "PrimarySmtpAddress",
-  "ExternalDirectoryObjectId",
-];
-
-const getExoMailbox: CmdletDefinition = {
-  name: "Get-EXOMailbox",
-  parameters: [
-    ...EXO_MAILBOX_IDENTITIES,
-    "ResultSize",
-    "RecipientTypeDetails",
-    "Archive",
-    "Filter",
-    "InactiveMailboxOnly",
-    "IncludeInactiveMailbox",
-    "PropertySets",
-    "Properties",
-  ],
-  run(context, params) {
-    const selection = exoSelection(params, EXO_MAILBOX_PROPERTY_SETS);
-    return mailboxListing(
-      context,
-      params,
-      EXO_MAILBOX_IDENTITIES,
-      selection ? propertySelector(selection) : "full",
-    );
-  },
-};
-
 function statistics(
   context: CmdletContext,
   params: BoundParameters,
@@ -252,28 +202,6 @@ const getMailboxStatistics: CmdletDefinition = {
   name: "Get-MailboxStatistics",
   parameters: ["Identity", "Archive", "IncludeSoftDeletedRecipients"],
   run: (context, params) => statistics(context, params, ["Identity"], (row) => row),
-};
-
-const EXO_STATISTICS_IDENTITIES = ["Identity", "UserPrincipalName", "PrimarySmtpAddress", "ExchangeGuid"];
-
-const getExoMailboxStatistics: CmdletDefinition = {
-  name: "Get-EXOMailboxStatistics",
-  parameters: [
-    ...EXO_STATISTICS_IDENTITIES,
-    "Archive",
-    "IncludeSoftDeletedRecipients",
-    "PropertySets",
-    "Properties",
-  ],
-  run(context, params) {
-    const selection = exoSelection(params, EXO_STATISTICS_PROPERTY_SETS);
-    return statistics(
-      context,
-      params,
-      EXO_STATISTICS_IDENTITIES,
-      selection ? propertySelector(selection) : (row) => row,
-    );
-  },
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -329,15 +257,6 @@ const getRecipient: CmdletDefinition = {
   name: "Get-Recipient",
   parameters: RECIPIENT_PARAMETERS,
   run: (context, params) => recipientListing(context, params, (row) => row),
-};
-
-const getExoRecipient: CmdletDefinition = {
-  name: "Get-EXORecipient",
-  parameters: [...RECIPIENT_PARAMETERS, "PropertySets", "Properties"],
-  run(context, params) {
-    const selection = exoSelection(params, EXO_RECIPIENT_PROPERTY_SETS);
-    return recipientListing(context, params, selection ? propertySelector(selection) : (row) => row);
-  },
 };
 
 const getUser: CmdletDefinition = {
@@ -465,11 +384,8 @@ const setMailbox: CmdletDefinition = {
 const CMDLETS = new Map<string, CmdletDefinition>(
   [
     getMailbox,
-    getExoMailbox,
     getMailboxStatistics,
-    getExoMailboxStatistics,
     getRecipient,
-    getExoRecipient,
     getUser,
     getOrganizationConfig,
     getAcceptedDomain,

@@ -61,7 +61,7 @@ function database(index: number): string {
   return `EMUPR01DG${String(index % 40).padStart(3, "0")}-db${String(index % 97).padStart(3, "0")}`;
 }
 
-/** Get-Mailbox's object (the full property list Get-EXOMailbox -PropertySets All also returns). */
+/** Get-Mailbox's object. */
 export function mailboxRow(m: MailboxRecord, tenant: TenantInfo, overlay?: Row): Row {
   const row: Row = {
     Name: m.alias,
@@ -120,101 +120,6 @@ export function mailboxRow(m: MailboxRecord, tenant: TenantInfo, overlay?: Row):
   putDate(row, "WhenMailboxCreated", m.whenCreatedUtc);
   if (overlay) Object.assign(row, overlay);
   return row;
-}
-
-/** Get-EXOMailbox property sets (reference §9.2). "All" is the whole Get-Mailbox object. */
-export const EXO_MAILBOX_PROPERTY_SETS: Record<string, string[]> = {
-  minimum: [
-    "Alias",
-    "DisplayName",
-    "DistinguishedName",
-    "EmailAddresses",
-    "ExchangeVersion",
-    "ExternalDirectoryObjectId",
-    "Guid",
-    "Id",
-    "Name",
-    "OrganizationId",
-    "PrimarySmtpAddress",
-    "RecipientType",
-    "RecipientTypeDetails",
-    "UserPrincipalName",
-  ],
-  archive: [
-    "ArchiveDatabase",
-    "ArchiveGuid",
-    "ArchiveName",
-    "ArchiveQuota",
-    "ArchiveState",
-    "ArchiveStatus",
-    "ArchiveWarningQuota",
-    "AutoExpandingArchiveEnabled",
-    "ExternalDirectoryObjectId",
-  ],
-  quota: [
-    "ArchiveQuota",
-    "ArchiveWarningQuota",
-    "CalendarLoggingQuota",
-    "ExternalDirectoryObjectId",
-    "IssueWarningQuota",
-    "ProhibitSendQuota",
-    "ProhibitSendReceiveQuota",
-    "RecoverableItemsQuota",
-    "RecoverableItemsWarningQuota",
-    "RulesQuota",
-    "UseDatabaseQuotaDefaults",
-  ],
-  statisticsseed: ["DatabaseGuid", "ExchangeGuid", "ExternalDirectoryObjectId"],
-  custom: [...CUSTOM_ATTRIBUTES, "ExternalDirectoryObjectId"],
-  softdelete: ["IsInactiveMailbox", "IsSoftDeletedByRemove", "WhenSoftDeleted", "ExternalDirectoryObjectId"],
-};
-
-export const EXO_STATISTICS_PROPERTY_SETS: Record<string, string[]> = {
-  minimum: [
-    "DeletedItemCount",
-    "DisplayName",
-    "ItemCount",
-    "MailboxGuid",
-    "TotalDeletedItemSize",
-    "TotalItemSize",
-  ],
-};
-
-export const EXO_RECIPIENT_PROPERTY_SETS: Record<string, string[]> = {
-  minimum: [
-    "ExchangeVersion",
-    "ExternalDirectoryObjectId",
-    "Identity",
-    "Name",
-    "OrganizationId",
-    "RecipientType",
-    "RecipientTypeDetails",
-  ],
-  archive: ["ArchiveGuid", "ArchiveStatus", "ExternalDirectoryObjectId"],
-};
-
-/**
- * A projection keeping only `names` (case-insensitive) and their `@odata.type`/`@data.type` annotations,
- * in row order. Built once per call: the keep/drop decision per key is cached, since every row of a
- * listing has the same keys.
- */
-export function propertySelector(names: Iterable<string>): (row: Row) => Row {
-  const wanted = new Set<string>();
-  for (const name of names) wanted.add(name.toLowerCase());
-  const keep = new Map<string, boolean>();
-  return (row) => {
-    const out: Row = {};
-    for (const key of Object.keys(row)) {
-      let decision = keep.get(key);
-      if (decision === undefined) {
-        const at = key.indexOf("@");
-        decision = wanted.has((at === -1 ? key : key.slice(0, at)).toLowerCase());
-        keep.set(key, decision);
-      }
-      if (decision) out[key] = row[key];
-    }
-    return out;
-  };
 }
 
 /** Get-MailboxStatistics object for the primary mailbox or, with `archive`, its archive. */
