@@ -28,7 +28,7 @@ export const EXO_PLAN: CmdletPlan = {
   recipients: () => ({ cmdlet: "Get-EXORecipient", params: { ResultSize: "Unlimited" } }),
   mailboxes: () => ({
     cmdlet: "Get-EXOMailbox",
-    params: { ResultSize: "Unlimited", PropertySets: "Minimum,Archive" },
+    params: { ResultSize: "Unlimited", PropertySets: "Minimum,Archive,StatisticsSeed" },
   }),
   inactiveMailboxes: () => ({
     cmdlet: "Get-EXOMailbox",

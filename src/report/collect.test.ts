@@ -50,7 +50,7 @@ describe("collectTenantUsage", () => {
     const listings = fake.calls.filter((c) => c.cmdlet === "Get-EXOMailbox");
     expect(listings.map((c) => c.params)).toEqual(
       expect.arrayContaining([
-        { ResultSize: "Unlimited", PropertySets: "Minimum,Archive" },
+        { ResultSize: "Unlimited", PropertySets: "Minimum,Archive,StatisticsSeed" },
         { InactiveMailboxOnly: true, ResultSize: "Unlimited" },
       ]),
     );
