@@ -280,8 +280,9 @@ describe("setup against the emulator", () => {
     const error = await setupExchangeApp(
       options(home, {
         appName: "never-propagates",
-        // Room for provisioning plus at least two verify attempts even on a loaded 2-core machine.
-        timeoutMs: 3000,
+        // The deadline covers provisioning too: on a loaded machine 1.5 s was spent before the first
+        // verification, leaving no room for a second one. 10 s leaves room for several either way.
+        timeoutMs: 10_000,
         verifier: async () => {
           calls++;
           throw new AuthorizationError("Exchange refused Get-OrganizationConfig (HTTP 403).", {
