@@ -28,6 +28,17 @@ export const ProfileSchema = z.object({
   endpoints: z
     .object({ authorityHost: z.string(), graphEndpoint: z.string(), exchangeEndpoint: z.string() })
     .optional(),
+  /** The VB365 server of the usage report's backup side (docs/vb365.md); never a password. */
+  vb365: z
+    .object({
+      server: z.string(),
+      username: z.string().optional(),
+      organization: z.string().optional(),
+      repositories: z.array(z.string()).optional(),
+      certificateFingerprint: z.string().optional(),
+      caFile: z.string().optional(),
+    })
+    .optional(),
   createdAt: z.string().optional(),
   updatedAt: z.string().optional(),
 });

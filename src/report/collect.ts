@@ -196,6 +196,7 @@ export async function collectTenantUsage(
       if (!earlier) continue;
       // Keep the stored numbers but the current listing's names (renames between runs).
       results[i] = { ...earlier, identity: entry.identity, displayName: entry.displayName };
+      if (entry.smtp) results[i]!.smtp = entry.smtp;
       calls.reused++;
       progress.done++;
     }
@@ -335,7 +336,7 @@ function toUsage(
   primary: StatisticsNumbers,
   archive: StatisticsNumbers | undefined,
 ): MailboxUsage {
-  return {
+  const usage: MailboxUsage = {
     guid: entry.guid,
     identity: entry.identity,
     displayName: entry.displayName,
@@ -352,6 +353,8 @@ function toUsage(
     archiveDeletedItems: archive?.deletedItems ?? null,
     lastLogonTime: primary.lastLogonTime,
   };
+  if (entry.smtp) usage.smtp = entry.smtp;
+  return usage;
 }
 
 /** Failures that would hit every mailbox alike: stop instead of listing thousands of identical errors. */

@@ -53,11 +53,21 @@ const line = (cells: readonly unknown[]) => `${cells.map(csvField).join(",")}\r\
 /** Rows per chunk handed to the file writer: big enough for few writes, small enough to stay lean. */
 const ROWS_PER_CHUNK = 1000;
 
+/** Added when a VB365 server was asked: empty cells mean "unknown" (the backup side failed). */
+export const BACKUP_CSV_COLUMNS = ["Protected", "ArchiveProtected", "LastBackup"] as const;
+
 /** The CSV in chunks of rows, for `writeFileAtomic` to stream (100,000 rows never become one string). */
-export function* mailboxCsvChunks(tenant: string, mailboxes: Iterable<MailboxUsage>): Generator<string> {
-  let parts = [line(MAILBOX_CSV_COLUMNS)];
+export function* mailboxCsvChunks(
+  tenant: string,
+  mailboxes: Iterable<MailboxUsage>,
+  options: { backup?: boolean } = {},
+): Generator<string> {
+  const backup = options.backup === true;
+  let parts = [line(backup ? [...MAILBOX_CSV_COLUMNS, ...BACKUP_CSV_COLUMNS] : MAILBOX_CSV_COLUMNS)];
   for (const m of mailboxes) {
-    parts.push(line(mailboxCells(tenant, m)));
+    const cells = mailboxCells(tenant, m);
+    if (backup) cells.push(m.protected, m.archiveProtected, m.lastBackup);
+    parts.push(line(cells));
     if (parts.length >= ROWS_PER_CHUNK) {
       yield parts.join("");
       parts = [];

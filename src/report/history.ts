@@ -16,7 +16,7 @@ import { ensurePrivateDir } from "../util/fs.js";
 import type { HistoryPoint, UsageTotals } from "./aggregate.js";
 import type { MailboxCategory, MailboxUsage, TenantCounts } from "./types.js";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -58,7 +58,44 @@ const MIGRATIONS: Record<number, string> = {
       PRIMARY KEY (run_id, guid)
     ) WITHOUT ROWID;
   `,
+  // The backup side of a run (docs/report.md "Backup coverage"): stored bytes vs protected mailbox bytes.
+  2: `
+    CREATE TABLE backup_runs (
+      run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+      server TEXT NOT NULL,
+      organization_id TEXT NOT NULL,
+      repositories TEXT NOT NULL,
+      read_at TEXT NOT NULL,
+      protected_mailboxes INTEGER NOT NULL,
+      protected_archives INTEGER NOT NULL,
+      protected_exchange_bytes INTEGER NOT NULL,
+      all_mailboxes_bytes INTEGER NOT NULL,
+      used_space_bytes INTEGER NOT NULL,
+      local_cache_bytes INTEGER NOT NULL,
+      object_storage_bytes INTEGER NOT NULL,
+      stored_bytes INTEGER NOT NULL,
+      licensed_users INTEGER
+    ) WITHOUT ROWID;
+  `,
 };
+
+/** What the history keeps of a run's backup side. */
+export interface BackupRecord {
+  server: string;
+  organizationId: string;
+  /** repository ids, sorted, comma separated: growth compares runs over the same repositories only */
+  repositories: string;
+  readAt: string;
+  protectedMailboxes: number;
+  protectedArchives: number;
+  protectedExchangeBytes: number;
+  allMailboxesBytes: number;
+  usedSpaceBytes: number;
+  localCacheBytes: number;
+  objectStorageBytes: number;
+  storedBytes: number;
+  licensedUsers: number | null;
+}
 
 export interface StoredRun {
   id: string;
@@ -274,6 +311,56 @@ export class UsageHistory {
       at: r.finished_at,
       totalProtectedBytes: r.total_protected_bytes,
       mailboxes: r.mailboxes,
+    }));
+  }
+
+  recordBackup(runId: string, b: BackupRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO backup_runs VALUES (@run_id, @server, @organization_id, @repositories, @read_at,
+           @protected_mailboxes, @protected_archives, @protected_exchange_bytes, @all_mailboxes_bytes,
+           @used_space_bytes, @local_cache_bytes, @object_storage_bytes, @stored_bytes, @licensed_users)`,
+      )
+      .run({
+        run_id: runId,
+        server: b.server,
+        organization_id: b.organizationId,
+        repositories: b.repositories,
+        read_at: b.readAt,
+        protected_mailboxes: b.protectedMailboxes,
+        protected_archives: b.protectedArchives,
+        protected_exchange_bytes: b.protectedExchangeBytes,
+        all_mailboxes_bytes: b.allMailboxesBytes,
+        used_space_bytes: b.usedSpaceBytes,
+        local_cache_bytes: b.localCacheBytes,
+        object_storage_bytes: b.objectStorageBytes,
+        stored_bytes: b.storedBytes,
+        licensed_users: b.licensedUsers,
+      });
+  }
+
+  /** Backup figures of the tenant's completed runs over the same organization and repositories, oldest first. */
+  backupPoints(
+    tenant: string,
+    organizationId: string,
+    repositories: string,
+  ): Array<{ at: string; storedBytes: number; protectedExchangeBytes: number }> {
+    const rows = this.db
+      .prepare(
+        `SELECT r.finished_at AS at, b.stored_bytes, b.protected_exchange_bytes FROM backup_runs b
+         JOIN runs r ON r.id = b.run_id
+         WHERE r.tenant = ? AND r.status = 'complete' AND b.organization_id = ? AND b.repositories = ?
+         ORDER BY r.finished_at`,
+      )
+      .all(tenant, organizationId, repositories) as Array<{
+      at: string;
+      stored_bytes: number;
+      protected_exchange_bytes: number;
+    }>;
+    return rows.map((r) => ({
+      at: r.at,
+      storedBytes: r.stored_bytes,
+      protectedExchangeBytes: r.protected_exchange_bytes,
     }));
   }
 

@@ -6,6 +6,7 @@
 
 import type { BackupComparison } from "./aggregate.js";
 import { FORMULAS, type Growth, type UsageTotals } from "./aggregate.js";
+import type { BackupSection } from "./backup-coverage.js";
 import { formatBinaryBytes, formatInteger, UNIT_NOTE } from "./bytes.js";
 import { type CombinedSummary, REPORT_SOURCE, type TenantReport } from "./model.js";
 import { columnChart, escapeXml as esc, horizontalBarChart, lineChart } from "./svg.js";
@@ -163,6 +164,114 @@ function backupSection(backup: BackupComparison | null): string {
 </tbody></table><p class="note">${backup.formulas.map((f) => `<code>${esc(f)}</code>`).join("<br>")}</p>`;
 }
 
+const LIST_CAP = 1000;
+
+function mailboxList(
+  id: string,
+  rows: Array<{
+    identity: string;
+    displayName: string;
+    recipientTypeDetails: string;
+    lastBackup?: string | null;
+  }>,
+  total: number,
+  withBackup: boolean,
+): string {
+  if (total === 0) return "<p>None.</p>";
+  const body = rows
+    .slice(0, LIST_CAP)
+    .map(
+      (m) =>
+        `<tr><td>${esc(m.identity)}</td><td>${esc(m.displayName)}</td><td>${esc(m.recipientTypeDetails)}</td>${withBackup ? `<td>${esc(m.lastBackup ?? "never")}</td>` : ""}</tr>`,
+    )
+    .join("\n");
+  const more = total > LIST_CAP ? `<p>… and ${total - LIST_CAP} more (see the JSON/CSV files).</p>` : "";
+  return `<table id="${id}"><thead><tr><th>Mailbox</th><th>Name</th><th>Type</th>${withBackup ? "<th>Last backup</th>" : ""}</tr></thead><tbody>${body}</tbody></table>${more}`;
+}
+
+/** The "Backup coverage" section: VB365's side joined with the mailboxes (docs/report.md). */
+function coverageSection(section: BackupSection | undefined): string {
+  if (!section) return "";
+  if (section.status === "missing") {
+    return `<section id="backup-coverage"><h2>Backup coverage</h2>
+<p class="status-partial">The backup side from ${esc(section.server)} is missing: ${esc(section.reason)}</p>
+${section.hint ? `<p>${esc(section.hint)}</p>` : ""}<p class="note">The Exchange figures above are complete on their own.</p></section>`;
+  }
+  const c = section;
+  const protectedShare =
+    c.mailboxesInExchange === 0 ? null : (c.protectedInExchange / c.mailboxesInExchange) * 100;
+  const split = horizontalBarChart("Mailboxes by protection", [
+    { label: "Protected", values: [c.protectedInExchange], text: formatInteger(c.protectedInExchange) },
+    { label: "Not protected", values: [c.unprotected.count], text: formatInteger(c.unprotected.count) },
+    { label: `Stale (> ${c.stale.days} days)`, values: [c.stale.count], text: formatInteger(c.stale.count) },
+    {
+      label: "Backed up, not in Exchange",
+      values: [c.orphaned.count],
+      text: formatInteger(c.orphaned.count),
+    },
+  ]);
+  const repoRows = c.repositories
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.name)}</td><td class="num">${formatInteger(r.protectedMailboxes)}</td><td class="num">${formatInteger(r.protectedArchives)}</td><td class="num">${esc(bytes(r.usedSpaceBytes))}</td><td class="num">${esc(bytes(r.objectStorageUsedSpaceBytes))}</td><td class="num">${esc(bytes(r.localCacheUsedSpaceBytes))}</td><td class="num">${formatInteger(r.storedBytes)}</td></tr>`,
+    )
+    .join("\n");
+  const types = Object.entries(c.unprotected.byType)
+    .sort((a, b) => b[1] - a[1])
+    .map(([t, n]) => `${esc(t)}: ${formatInteger(n)}`)
+    .join(", ");
+  const licensed = c.licensedUsers
+    ? `${formatInteger(c.licensedUsers.total)} (${Object.entries(c.licensedUsers.byState)
+        .map(([k, n]) => `${esc(k)} ${formatInteger(n)}`)
+        .join(", ")})`
+    : "unknown";
+  const growth = c.growth
+    ? `<tr><td>Growth ${esc(c.growth.from)} → ${esc(c.growth.to)} (${c.growth.runs} runs)</td><td class="num">stored ${esc(bytes(c.growth.storedGrowthBytes))}, protected mailboxes ${esc(bytes(c.growth.protectedExchangeGrowthBytes))}</td></tr>`
+    : "";
+  return `<section id="backup-coverage"><h2>Backup coverage</h2>
+<p class="meta">VB365 ${esc(c.server)} (API ${esc(c.apiVersion)}), organization ${esc(c.organization.name)}, read ${esc(c.readAt)}.</p>
+<div class="cards">
+<div class="card" id="protected-share"><div class="v">${esc(pct(protectedShare))}</div><div class="k">Mailboxes protected (${formatInteger(c.protectedInExchange)} of ${formatInteger(c.mailboxesInExchange)})</div></div>
+<div class="card" id="data-reduction"><div class="v">${esc(pct(c.dataReductionPercent))}</div><div class="k">Data reduction${c.otherWorkloads === false ? "" : " (other workloads share this repository)"}</div></div>
+<div class="card"><div class="v">${esc(bytes(c.storedBytesPerProtectedMailbox))}</div><div class="k">Stored per protected mailbox</div></div>
+<div class="card"><div class="v">${formatInteger(c.unprotected.count)}</div><div class="k">Not protected</div></div>
+</div>
+${split}
+<table id="backup-figures"><tbody>
+<tr><td>Protected mailboxes / archives (VB365)</td><td class="num">${formatInteger(c.protectedMailboxes)} / ${formatInteger(c.protectedArchives)}</td></tr>
+<tr><td>Exchange bytes of the protected mailboxes</td><td class="num">${esc(bytes(c.protectedExchangeBytes))} (${formatInteger(c.protectedExchangeBytes)} bytes)</td></tr>
+<tr><td>Exchange bytes of all mailboxes</td><td class="num">${esc(bytes(c.allMailboxesBytes))} (${formatInteger(c.allMailboxesBytes)} bytes)</td></tr>
+<tr><td>Stored in the repositories</td><td class="num">${esc(bytes(c.totals.storedBytes))} (${formatInteger(c.totals.storedBytes)} bytes)</td></tr>
+<tr><td>Data reduction</td><td class="num">${esc(pct(c.dataReductionPercent))}</td></tr>
+<tr><td>Licensed users</td><td class="num">${licensed}</td></tr>
+${growth}
+</tbody></table>
+<p class="note" id="reduction-note">${esc(c.reductionNote)}</p>
+<h3>Repositories</h3>
+<table id="repositories"><thead><tr><th>Repository</th><th class="num">Mailboxes</th><th class="num">Archives</th><th class="num">Local</th><th class="num">Object storage</th><th class="num">Cache</th><th class="num">Stored bytes</th></tr></thead><tbody>${repoRows}</tbody></table>
+<p class="note">${Object.values(c.formulas)
+    .map((f) => `<code>${esc(f)}</code>`)
+    .join("<br>")}</p>
+<h3>Not protected: ${formatInteger(c.unprotected.count)}</h3>${types ? `<p>By type: ${types}.</p>` : ""}
+${mailboxList("unprotected", c.unprotected.mailboxes, c.unprotected.count, false)}
+<h3>Stale: last backup older than ${c.stale.days} days: ${formatInteger(c.stale.count)}</h3>
+${mailboxList("stale", c.stale.mailboxes, c.stale.count, true)}
+<h3>Backed up but not in Exchange (deleted or renamed): ${formatInteger(c.orphaned.count)}</h3>
+${mailboxList(
+  "orphaned",
+  c.orphaned.mailboxes.map((o) => ({
+    identity: o.email,
+    displayName: o.displayName,
+    recipientTypeDetails: o.archiveOnly ? "archive only" : "mailbox",
+    lastBackup: o.lastBackup,
+  })),
+  c.orphaned.count,
+  true,
+)}
+${c.warnings.length ? `<ul>${c.warnings.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>` : ""}
+</section>`;
+}
+
 function failuresSection(failures: Array<MailboxFailure & { tenant?: string }>, warnings: string[]): string {
   const parts: string[] = [];
   if (failures.length > 0) {
@@ -207,6 +316,7 @@ export function renderTenantHtml(report: TenantReport, generatedAt: string): str
     `Mailbox usage — ${report.tenant}`,
     generatedAt,
     `${body(report.counts, report.totals, status, report.growth, report.backup)}
+${coverageSection(report.vb365)}
 ${failuresSection(report.failures, report.warnings)}`,
   );
 }

@@ -38,13 +38,16 @@ export function listingFromMailboxRow(row: Record<string, unknown>): MailboxList
   const identity =
     str(row.UserPrincipalName) ?? str(row.PrimarySmtpAddress) ?? str(row.Alias) ?? str(row.Name) ?? guid;
   if (!guid || !identity) return null;
-  return {
+  const listing: MailboxListing = {
     guid,
     identity,
     displayName: str(row.DisplayName) ?? identity,
     recipientTypeDetails: str(row.RecipientTypeDetails) ?? "Unknown",
     hasArchive: hasArchive(row),
   };
+  const smtp = str(row.PrimarySmtpAddress);
+  if (smtp && smtp.toLowerCase() !== identity.toLowerCase()) listing.smtp = smtp;
+  return listing;
 }
 
 export interface StatisticsNumbers {

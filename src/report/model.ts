@@ -10,6 +10,7 @@ import {
   type Growth,
   type UsageTotals,
 } from "./aggregate.js";
+import type { BackupSection } from "./backup-coverage.js";
 import type { MailboxFailure, MailboxUsage, TenantCounts } from "./types.js";
 
 export const REPORT_SCHEMA = "exo-cba/usage-report@1";
@@ -39,6 +40,8 @@ export interface TenantReport {
   totals: UsageTotals;
   growth: Growth | null;
   backup: BackupComparison | null;
+  /** the VB365 side, when a VB365 server was given (docs/report.md "Backup coverage") */
+  vb365?: BackupSection;
   failures: MailboxFailure[];
   warnings: string[];
   run: RunInfo;

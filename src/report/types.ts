@@ -36,6 +36,8 @@ export interface MailboxListing {
   displayName: string;
   recipientTypeDetails: string;
   hasArchive: boolean;
+  /** PrimarySmtpAddress, only when it differs from `identity` (the join key with backup lists) */
+  smtp?: string;
 }
 
 /** One mailbox with its statistics: the compact row kept in memory, stored in history and written to files. */
@@ -57,6 +59,14 @@ export interface MailboxUsage {
   archiveDeletedItems: number | null;
   /** ISO time, or null when never logged on / not reported */
   lastLogonTime: string | null;
+  /** PrimarySmtpAddress, only when it differs from `identity` */
+  smtp?: string;
+  /** set when a VB365 server was asked (docs/report.md "Backup coverage"): the primary mailbox is backed up */
+  protected?: boolean | null;
+  /** the archive is backed up (null: no archive, or unknown) */
+  archiveProtected?: boolean | null;
+  /** newest backup of the primary mailbox (ISO), null when never */
+  lastBackup?: string | null;
 }
 
 /** A mailbox whose statistics could not be read after the client's retries. */

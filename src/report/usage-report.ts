@@ -6,7 +6,14 @@
 import { join } from "node:path";
 import type { ExoCbaError } from "../errors.js";
 import { writeFileAtomic } from "../util/fs.js";
+import type { BackupSnapshot } from "../vb365/backup.js";
 import { aggregateUsage, computeBackupComparison, computeGrowth } from "./aggregate.js";
+import {
+  type BackupSection,
+  backupMissing,
+  computeBackupGrowth,
+  computeCoverage,
+} from "./backup-coverage.js";
 import { type CollectProgress, collectTenantUsage } from "./collect.js";
 import { mailboxCsvChunks, renderFailureCsv } from "./csv.js";
 import { UsageHistory } from "./history.js";
@@ -44,10 +51,21 @@ export interface TenantEndInfo {
   stats?: { requests: number; retries: number; tokenRequests: number };
 }
 
+/** The VB365 side of one tenant (docs/report.md "Backup coverage"). */
+export interface BackupTarget {
+  /** the VB365 server's origin, for the report */
+  server: string;
+  /** why the backup side cannot be read (found before the run): the section says so, exit 7 */
+  error?: Error;
+  /** read the backup lists; runs while the Exchange half is collected */
+  read?: () => Promise<BackupSnapshot>;
+}
+
 export interface TenantTarget {
   /** history key and file name part: the profile name, or the organization */
   name: string;
   organization: string;
+  backup?: BackupTarget;
   /** Open the connection; give `onRetry` to the client as its `retry.onRetry` so throttling is seen. */
   connect(onRetry: ThrottleSignal["onRetry"]): Promise<TenantConnection>;
 }
@@ -61,6 +79,8 @@ export interface UsageReportOptions {
   /** continue each tenant's unfinished run instead of starting a new one */
   resume?: boolean;
   backupStoredBytes?: number;
+  /** a protected mailbox whose newest backup is older than this many days is stale (default 2) */
+  staleDays?: number;
   formats?: ReportFormat[];
   outDir?: string;
   /** injectable clock (run dates in the history and files) */
@@ -123,7 +143,10 @@ export async function runUsageReport(options: UsageReportOptions): Promise<Usage
     reports,
     tenantErrors,
     files,
-    partial: summary.status === "partial" || tenantErrors.length > 0,
+    partial:
+      summary.status === "partial" ||
+      tenantErrors.length > 0 ||
+      reports.some((r) => r.vb365?.status === "missing"),
   };
 }
 
@@ -179,6 +202,8 @@ async function collectTenant(
 ): Promise<TenantReport> {
   const connection = await target.connect(throttle.onRetry);
   onConnected?.(connection);
+  // The backup lists are read while Exchange is collected; a failure there never loses the Exchange half.
+  const backupRead = startBackupRead(target.backup);
   try {
     const { history } = ctx;
     const unfinished = ctx.resume ? history.findUnfinishedRun(target.name) : undefined;
@@ -208,10 +233,52 @@ async function collectTenant(
       totals,
       failures: collection.failures.length,
     });
+    let vb365: BackupSection | undefined;
+    if (target.backup && backupRead) {
+      const outcome = await backupRead;
+      if ("snapshot" in outcome) {
+        const coverage = computeCoverage({
+          snapshot: outcome.snapshot,
+          counts: collection.counts,
+          mailboxes: collection.mailboxes,
+          allMailboxesBytes: totals.totalProtectedBytes,
+          ...(ctx.staleDays === undefined ? {} : { staleDays: ctx.staleDays }),
+          now: ctx.now(),
+        });
+        const repositories = coverage.repositories
+          .map((r) => r.id.toLowerCase())
+          .sort()
+          .join(",");
+        if (status === "complete") {
+          history.recordBackup(run.id, {
+            server: coverage.server,
+            organizationId: coverage.organization.id,
+            repositories,
+            readAt: coverage.readAt,
+            protectedMailboxes: coverage.protectedMailboxes,
+            protectedArchives: coverage.protectedArchives,
+            protectedExchangeBytes: coverage.protectedExchangeBytes,
+            allMailboxesBytes: coverage.allMailboxesBytes,
+            usedSpaceBytes: coverage.totals.usedSpaceBytes,
+            localCacheBytes: coverage.totals.localCacheUsedSpaceBytes,
+            objectStorageBytes: coverage.totals.objectStorageUsedSpaceBytes,
+            storedBytes: coverage.totals.storedBytes,
+            licensedUsers: coverage.licensedUsers?.total ?? null,
+          });
+        }
+        coverage.growth = computeBackupGrowth(
+          history.backupPoints(target.name, coverage.organization.id, repositories),
+        );
+        vb365 = coverage;
+      } else {
+        vb365 = backupMissing(target.backup.server, outcome.error);
+      }
+    }
     return {
       tenant: target.name,
       organization: target.organization,
       status,
+      ...(vb365 ? { vb365 } : {}),
       counts: collection.counts,
       totals,
       growth: computeGrowth(history.completedPoints(target.name)),
@@ -238,6 +305,18 @@ async function collectTenant(
   }
 }
 
+type BackupOutcome = { snapshot: BackupSnapshot } | { error: Error };
+
+function startBackupRead(backup: BackupTarget | undefined): Promise<BackupOutcome> | undefined {
+  if (!backup) return undefined;
+  if (backup.error) return Promise.resolve({ error: backup.error });
+  if (!backup.read) return undefined;
+  return backup.read().then(
+    (snapshot) => ({ snapshot }),
+    (error: unknown) => ({ error: error instanceof Error ? error : new Error(String(error)) }),
+  );
+}
+
 /** File-name-safe tenant name. */
 export const fileSlug = (name: string): string =>
   name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 100) || "tenant";
@@ -260,7 +339,10 @@ async function writeReportFiles(
     const base = `usage-${fileSlug(report.tenant)}`;
     if (formats.includes("json")) await write(`${base}.json`, tenantJsonChunks(report, generatedAt));
     if (formats.includes("csv")) {
-      await write(`${base}.csv`, mailboxCsvChunks(report.tenant, report.mailboxes));
+      await write(
+        `${base}.csv`,
+        mailboxCsvChunks(report.tenant, report.mailboxes, { backup: report.vb365 !== undefined }),
+      );
       if (report.failures.length > 0) {
         await write(
           `${base}-errors.csv`,

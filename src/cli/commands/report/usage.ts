@@ -1,5 +1,5 @@
-import type { Command } from "commander";
-import type { ConnectionOptions } from "../../../config/connection.js";
+import { type Command, Option } from "commander";
+import type { ConnectionOptions, ResolvedConnection } from "../../../config/connection.js";
 import { PartialResultError, UsageError } from "../../../errors.js";
 import type { ConnectOptions } from "../../../exchange/connect.js";
 import type { Logger } from "../../../ops/log.js";
@@ -14,13 +14,13 @@ import { type CliContext, note } from "../../context.js";
 import {
   addConnectionOptions,
   addNetworkOptions,
-  addOutputOption,
   connectionOptionsFrom,
   networkOptionsFrom,
   outputFormatFrom,
   withExamples,
 } from "../../options.js";
-import { type OutputFormat, renderObject, renderRows } from "../../render.js";
+import { OUTPUT_FORMATS, type OutputFormat, renderObject, renderRows } from "../../render.js";
+import { addVb365Options, parseStaleDays } from "./vb365.js";
 
 const FORMATS: readonly ReportFormat[] = ["csv", "json", "html"];
 const MAX_CONCURRENCY = 256;
@@ -126,18 +126,28 @@ export function register(parent: Command, ctx: CliContext): void {
       "bytes the backup stores, to compute data reduction and capacity per mailbox",
     )
     .option("--backup-stored-file <file>", 'file holding that byte count (or JSON {"storedBytes": n})');
+  addVb365Options(cmd);
   addConnectionOptions(cmd);
   addNetworkOptions(cmd, "300 s");
-  addOutputOption(cmd);
+  // The usual output formats, plus the original VB365 script's seven columns.
+  cmd.addOption(
+    new Option("-o, --output <format>", "output format")
+      .choices([...OUTPUT_FORMATS, "vb365-columns"])
+      .default("table"),
+  );
   withExamples(cmd, [
     "exo-cba report usage",
     "exo-cba report usage --format csv,json,html --out ./reports",
     "exo-cba report usage --all-profiles --concurrency 16 --format html --out /srv/reports",
     "exo-cba report usage --resume --format csv --out ./reports   # after a partial run (exit 7)",
     "exo-cba report usage --backup-stored-bytes 1234567890123 --output json",
+    "VB365_PASSWORD=… exo-cba report usage --vb365-server https://vb365:4443 --vb365-username 'DOMAIN\\svc-report' --format csv,html --out ./reports",
+    "exo-cba report usage --vb365-server vb365 --vb365-certificate-fingerprint AB:CD:…:EF --output vb365-columns",
   ]);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const output = outputFormatFrom(opts);
+    const columns = opts.output === "vb365-columns";
+    const output = columns ? "table" : outputFormatFrom(opts);
+    const staleDays = parseStaleDays(opts.staleDays);
     const formats = parseFormats(opts.format);
     const outDir = typeof opts.out === "string" ? opts.out : undefined;
     if (formats && !outDir) {
@@ -154,7 +164,17 @@ export function register(parent: Command, ctx: CliContext): void {
           ? await readStoredBytesFile(opts.backupStoredFile)
           : undefined;
 
-    const targets = await buildTargets(opts, ctx);
+    const entries: Array<{ target: TenantTarget; resolved: ResolvedConnection }> = [];
+    const targets = await buildTargets(opts, ctx, (target, resolved) => entries.push({ target, resolved }));
+    const { prepareBackup } = await import("./vb365.js");
+    // Sign-in and organization/repository lookup before the long Exchange half (docs/report.md).
+    const backupSessions = await prepareBackup(entries, opts, ctx);
+    if (columns && !targets.some((t) => t.backup)) {
+      await backupSessions.close();
+      throw new UsageError("--output vb365-columns needs a VB365 server.", {
+        hint: "Give --vb365-server (or VB365_SERVER, or a profile saved with --vb365-save-profile).",
+      });
+    }
     const [{ runUsageReport }, { homePaths, stateHome }, { ProgressReporter }] = await Promise.all([
       import("../../../report/usage-report.js"),
       import("../../../config/home.js"),
@@ -174,6 +194,7 @@ export function register(parent: Command, ctx: CliContext): void {
         historyPath: homePaths(stateHome(ctx.env)).history,
         concurrency,
         resume: opts.resume === true,
+        staleDays,
         ...(backupStoredBytes === undefined ? {} : { backupStoredBytes }),
         ...(outDir ? { outDir, formats: formats ?? ["json"] } : {}),
         onProgress: (tenant, p) => progress.update(tenant, p),
@@ -183,14 +204,20 @@ export function register(parent: Command, ctx: CliContext): void {
     } finally {
       process.removeListener("SIGINT", onSigint);
       progress.finish();
+      await backupSessions.close();
     }
-    await printSummary(result, output, ctx);
+    if (columns) await printVb365Columns(result, ctx);
+    else await printSummary(result, output, ctx);
     for (const file of result.files) note(ctx, `wrote ${file}`);
     reportProblems(result, ctx);
   });
 }
 
-export async function buildTargets(opts: Record<string, unknown>, ctx: CliContext): Promise<TenantTarget[]> {
+export async function buildTargets(
+  opts: Record<string, unknown>,
+  ctx: CliContext,
+  onResolved?: (target: TenantTarget, resolved: ResolvedConnection) => void,
+): Promise<TenantTarget[]> {
   const [{ resolveConnection }, { readProfiles }, { stateHome }, { connectFromResolved }] = await Promise.all(
     [
       import("../../../config/connection.js"),
@@ -265,7 +292,7 @@ export async function buildTargets(opts: Record<string, unknown>, ctx: CliContex
       continue;
     }
     seen.add(name);
-    targets.push({
+    const target: TenantTarget = {
       name,
       organization: resolved.organization,
       connect: (onRetry) =>
@@ -278,7 +305,9 @@ export async function buildTargets(opts: Record<string, unknown>, ctx: CliContex
           timeoutMs,
           ...(onCallEnd ? { onCallEnd } : {}),
         }),
-    });
+    };
+    targets.push(target);
+    onResolved?.(target, resolved);
   }
   return targets;
 }
@@ -343,9 +372,45 @@ async function printSummary(result: UsageReportResult, output: OutputFormat, ctx
     }));
     await renderRows(human, "table", ctx.stdout);
     ctx.stdout.write(`${UNIT_NOTE} Total protected = primary + deleted items + archive.\n`);
+    for (const r of result.reports) {
+      const v = r.vb365;
+      if (!v) continue;
+      if (v.status === "missing") {
+        ctx.stdout.write(`${r.tenant}: backup side missing (${v.server}): ${v.reason}\n`);
+        continue;
+      }
+      const pct = (n: number | null) => (n === null ? "n/a" : `${n.toFixed(1)} %`);
+      ctx.stdout.write(
+        `${r.tenant}: backup ${v.server}: ${v.protectedInExchange} of ${v.mailboxesInExchange} mailboxes protected, ` +
+          `${v.unprotected.count} not protected, ${v.stale.count} stale (> ${v.stale.days} days), ${v.orphaned.count} backed up but not in Exchange; ` +
+          `stored ${formatBinaryBytes(v.totals.storedBytes)}, reduction ${pct(v.dataReductionPercent)}` +
+          `${v.otherWorkloads === false ? "" : " (other workloads share this repository)"}, ` +
+          `${formatBinaryBytes(v.storedBytesPerProtectedMailbox ?? 0)} per protected mailbox\n`,
+      );
+    }
     return;
   }
   await renderRows(rows, output, ctx.stdout);
+}
+
+/** `--output vb365-columns`: the original script's seven columns, one row per tenant and repository. */
+async function printVb365Columns(result: UsageReportResult, ctx: CliContext): Promise<void> {
+  const { renderVb365Columns } = await import("../../../report/vb365-columns.js");
+  const rows = [];
+  const labels: string[] = [];
+  for (const r of result.reports) {
+    if (r.vb365?.status !== "complete") continue;
+    for (const repo of r.vb365.repositories) {
+      rows.push(repo.scriptColumns);
+      labels.push(`${r.tenant} / ${repo.name}`);
+    }
+  }
+  ctx.stdout.write(renderVb365Columns(rows));
+  if (rows.length > 1) {
+    labels.forEach((l, i) => {
+      note(ctx, `row ${i + 1}: ${l}`);
+    });
+  }
 }
 
 const errorJson = (e: Error) =>
@@ -375,17 +440,30 @@ export function reportProblems(result: UsageReportResult, ctx: CliContext): void
   for (const r of unsure) {
     note(ctx, `error: tenant ${r.tenant} is not complete: ${r.warnings.at(-1) ?? "see the warnings"}`);
   }
+  const backupMissing = result.reports.flatMap((r) =>
+    r.vb365?.status === "missing" ? [{ tenant: r.tenant, section: r.vb365 }] : [],
+  );
+  for (const { tenant, section } of backupMissing) {
+    note(
+      ctx,
+      `error: tenant ${tenant}: the backup side from ${section.server} is missing: ${section.reason}`,
+    );
+    if (section.hint) note(ctx, `hint: ${section.hint}`);
+  }
   if (result.partial) {
     const parts = [
       failures.length > 0 && `${failures.length} mailbox(es) failed`,
       result.tenantErrors.length > 0 && `${result.tenantErrors.length} tenant(s) failed`,
+      backupMissing.length > 0 && `the backup side of ${backupMissing.length} tenant(s) is missing`,
       unsure.length > 0 && `${unsure.length} tenant(s) listed no mailbox although they have recipients`,
     ].filter(Boolean);
     throw new PartialResultError(`The usage report is incomplete: ${parts.join(", ")}.`, {
       hint:
         failures.length > 0
           ? "Run the same command again with --resume to fetch only what is missing."
-          : "Fix the tenant's connection (see the error above; `exo-cba doctor` helps) and run again.",
+          : backupMissing.length > 0 && result.tenantErrors.length === 0
+            ? "The Exchange figures are complete and written; fix the VB365 problem above and run again for the backup side."
+            : "Fix the tenant's connection (see the error above; `exo-cba doctor` helps) and run again.",
     });
   }
 }
