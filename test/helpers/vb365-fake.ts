@@ -41,6 +41,8 @@ export interface FakeOptions {
   badCredentials?: { status: number; body: unknown };
   /** repository ids whose MailboxData answers 404 ResourceNotFound */
   mailboxDataMissing?: string[];
+  /** repository ids whose MailboxData answers 403 ResourceAccessDenied */
+  mailboxDataForbidden?: string[];
   now?: () => number;
   /** loopback address to listen on (default 127.0.0.1, the only address in the certificate) */
   host?: string;
@@ -215,6 +217,9 @@ export async function startFakeVb365(data: FakeData, options: FakeOptions = {}):
       m = match(/^\/BackupRepositories\/([^/]+)\/MailboxData$/);
       if (m) {
         if (options.mailboxDataMissing?.includes(m[1]!)) return error(404, "Not found.", "ResourceNotFound");
+        if (options.mailboxDataForbidden?.includes(m[1]!)) {
+          return error(403, "Access denied.", "ResourceAccessDenied");
+        }
         const org = q.get("organizationId");
         const items = (data.mailboxData[m[1]!] ?? []).filter((i) => !org || i.organizationId === org);
         return send(200, {
