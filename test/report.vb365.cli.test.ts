@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
+import { readProfiles, saveProfile } from "../src/config/profiles.js";
 import { startEmulator } from "../src/emulator/index.js";
 import type { RunningEmulator } from "../src/emulator/types.js";
 import { HttpTransport } from "../src/http/transport.js";
@@ -247,6 +248,35 @@ describe("report usage with the VB365 backup side", () => {
         { VB365_PASSWORD: PASSWORD },
       );
       expect(pinned.code).toBe(0);
+    });
+  });
+
+  it("--vb365-save-profile keeps server, user and trust in the profile (no password); the profile alone brings the backup side back", async () => {
+    const home = env.EXO_CBA_HOME!;
+    await saveProfile(home, {
+      name: "contoso",
+      organization: emu.tenant.domain,
+      appId: env.EXO_APP_ID!,
+      certificateFilePath: env.EXO_CERTIFICATE_FILE_PATH!,
+      environment: "O365Default",
+    });
+    await withFake(async (fake) => {
+      const saved = await run(["--profile", "contoso", ...vbFlags(fake), "--vb365-save-profile"], {
+        VB365_PASSWORD: PASSWORD,
+      });
+      expect(saved.code).toBe(0);
+      expect(saved.err).toContain("saved the VB365 settings in profile contoso");
+      const profile = (await readProfiles(home)).profiles.contoso!;
+      expect(profile.vb365).toEqual({ server: fake.url, username: "DOMAIN\\svc", caFile });
+      expect(JSON.stringify(profile)).not.toContain(PASSWORD);
+      const again = await run(["--profile", "contoso", "--output", "vb365-columns"], {
+        VB365_PASSWORD: PASSWORD,
+      });
+      expect(again.code).toBe(0);
+      expect(again.out).toContain("Backed up Mailboxes on Repo");
+      const skipped = await run(["--profile", "contoso", "--no-vb365", "--output", "json"]);
+      expect(skipped.code).toBe(0);
+      expect(JSON.parse(skipped.out).tenants[0].vb365).toBeUndefined();
     });
   });
 

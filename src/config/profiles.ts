@@ -89,6 +89,16 @@ async function updateProfiles<T>(home: string, change: (file: ProfilesFile) => T
 }
 
 /** Save (insert or replace) a profile. The first profile saved becomes the default. */
+/** Set (only) the VB365 settings of an existing profile, under the file lock. False when it does not exist. */
+export async function setProfileVb365(home: string, name: string, vb365: Profile["vb365"]): Promise<boolean> {
+  return updateProfiles(home, (file) => {
+    const p = file.profiles[name];
+    if (!p) return false;
+    file.profiles[name] = { ...p, vb365, updatedAt: new Date().toISOString() };
+    return true;
+  });
+}
+
 export async function saveProfile(home: string, profile: Profile, options: { makeDefault?: boolean } = {}) {
   return updateProfiles(home, (file) => {
     const now = new Date().toISOString();

@@ -194,7 +194,7 @@ async function saveSettings(
   wanted: Array<{ resolved: ResolvedConnection; settings: Vb365Settings }>,
   ctx: CliContext,
 ): Promise<void> {
-  const { saveProfile } = await import("../../../config/profiles.js");
+  const { setProfileVb365 } = await import("../../../config/profiles.js");
   for (const { resolved, settings } of wanted) {
     if (!resolved.profile) {
       note(
@@ -209,7 +209,8 @@ async function saveSettings(
     if (settings.repositories) vb365.repositories = settings.repositories;
     if (settings.certificateFingerprint) vb365.certificateFingerprint = settings.certificateFingerprint;
     if (settings.caFile) vb365.caFile = settings.caFile;
-    await saveProfile(resolved.home, { ...resolved.profile, vb365 });
-    note(ctx, `saved the VB365 settings in profile ${resolved.profile.name}`);
+    if (await setProfileVb365(resolved.home, resolved.profile.name, vb365)) {
+      note(ctx, `saved the VB365 settings in profile ${resolved.profile.name}`);
+    }
   }
 }
