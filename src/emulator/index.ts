@@ -4,7 +4,7 @@ import { ensurePrivateDir } from "../util/fs.js";
 import type { MailboxDataset } from "./data/mailboxes.js";
 import { createGraphHandler } from "./graph/handler.js";
 import { ADMIN_SCOPES, AZURE_CLI_CLIENT_ID, seedTenant } from "./graph/well-known.js";
-import { mintUserToken } from "./identity/access-tokens.js";
+import { acceptsAudience, mintUserToken } from "./identity/access-tokens.js";
 import { DeviceCodeStore } from "./identity/device-code.js";
 import { createIdentityHandler } from "./identity/handler.js";
 import { delegatedPermissions } from "./identity/token-endpoint.js";
@@ -43,6 +43,7 @@ export interface EmulatorCoreOptions extends EmulatorOptions {
 export interface ExchangeDeps<D> {
   origin: string;
   verifyAccessToken(token: string): AccessTokenClaims | null;
+  acceptsAudience(aud: string): boolean;
   resolveTenant(segment: string): TenantInfo | undefined;
   authorizationPropagated(claims: AccessTokenClaims): boolean;
   dataset(tenantId: string): D;
@@ -137,6 +138,7 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
       return ctx.origins.exchange;
     },
     verifyAccessToken: (token) => issuer.verify(token, Math.floor(clock() / 1000)),
+    acceptsAudience: (aud) => acceptsAudience(ctx, "exchange", aud),
     resolveTenant: (segment) => store.tenant(segment)?.tenant,
     authorizationPropagated: (claims) => authorizationPropagated(ctx, claims),
     dataset,

@@ -41,6 +41,11 @@ export interface ExchangeDeps {
   origin: string;
   /** signature, exp/nbf; null when the token is not acceptable */
   verifyAccessToken(token: string): AccessTokenClaims | null;
+  /**
+   * Whether `aud` names Exchange Online besides `origin` (https://outlook.office365.com, its appId):
+   * tokens echo the resource identifier the client asked for. Absent: only `origin`.
+   */
+  acceptsAudience?(aud: string): boolean;
   /** GUID or domain → tenant */
   resolveTenant(segment: string): TenantInfo | undefined;
   /** false while a new role grant is still replicating */
@@ -279,7 +284,7 @@ export function createExchangeHandler(
       throw HttpFailure.from(invalidToken("The access token is invalid or expired."));
     }
     const audience = claims.aud.replace(/\/+$/, "");
-    if (audience !== deps.origin.replace(/\/+$/, "")) {
+    if (audience !== deps.origin.replace(/\/+$/, "") && !deps.acceptsAudience?.(claims.aud)) {
       throw HttpFailure.from(
         invalidToken(`The access token's audience '${claims.aud}' is not ${deps.origin}.`),
       );

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { acceptsAudience } from "../identity/access-tokens.js";
 import { decodeJwt } from "../identity/jwt.js";
 import type { EmulatorContext } from "../server.js";
 import type { TenantState } from "../state.js";
@@ -67,7 +68,8 @@ export function authenticate(ctx: EmulatorContext, req: IncomingMessage): Caller
       throw invalidToken("Lifetime validation failed, the token is expired.");
     throw invalidToken("Access token validation failure. Invalid signature.");
   }
-  if (claims.aud !== ctx.origins.graph)
+  // The Graph origin, https://graph.microsoft.com or Graph's appId (tokens echo what was asked for).
+  if (!acceptsAudience(ctx, "graph", claims.aud))
     throw invalidToken("Access token validation failure. Invalid audience.");
   const tenant = ctx.store.tenantById(claims.tid);
   if (!tenant) throw invalidToken("Access token validation failure. Invalid tenant.");

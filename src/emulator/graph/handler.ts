@@ -15,6 +15,7 @@ import { authenticate, authorize } from "./authz.js";
 import { type GraphRequest, type GraphResult, metadata, ok } from "./context.js";
 import { GraphError, graphErrorBody } from "./errors.js";
 import { applySelect } from "./odata.js";
+import { isResourceManagerPath, resourceManager } from "./resource-manager.js";
 import { roleManagement } from "./role-management.js";
 import { servicePrincipals } from "./service-principals.js";
 
@@ -81,6 +82,7 @@ async function serve(
 async function dispatch(ctx: EmulatorContext, req: IncomingMessage): Promise<GraphResult> {
   const url = new URL(req.url ?? "/", ctx.origins.graph);
   const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (isResourceManagerPath(parts[0])) return resourceManager(ctx, req, url);
   if (parts[0] !== "v1.0") {
     throw new GraphError(400, "BadRequest", `Invalid version: ${parts[0] ?? ""}`);
   }

@@ -40,15 +40,15 @@ describe("a tenant without the Office 365 Exchange Online service principal", ()
     expect(org.body.value[0].verifiedDomains[0].name).toBe("fabrikam.onmicrosoft.com");
   });
 
-  it("has no EXO SP until setup creates it from the well-known appId; tokens carry roles only after the grant", async () => {
+  it("has no EXO SP until setup creates it from the well-known appId (tokens refused with AADSTS500011 until then); roles only after the grant", async () => {
     const admin = emu.issueAdminToken();
     const before = await client.graph("GET", `servicePrincipals?$filter=appId eq '${EXO_APP_ID}'`, admin);
     expect(before.body.value).toEqual([]);
     const cert = await makeCertificate();
     const app = await provisionApp(client, admin, { certs: [cert], grant: false, role: null });
     const tokenUrl = `${emu.authorityHost}/${emu.tenant.domain}/oauth2/v2.0/token`;
-    const exchangeToken = async () => {
-      const r = await client.token(
+    const exchangeTokenResponse = () =>
+      client.token(
         {
           grant_type: "client_credentials",
           client_id: app.appId,
@@ -58,10 +58,19 @@ describe("a tenant without the Office 365 Exchange Online service principal", ()
         },
         emu.tenant.domain,
       );
+    const exchangeToken = async () => {
+      const r = await exchangeTokenResponse();
       expect(r.status).toBe(200);
       return jwtPayload(r.body.access_token);
     };
-    expect((await exchangeToken()).roles).toBeUndefined();
+    // Entra: "The resource principal named https://outlook.office365.com was not found in the tenant"
+    const refused = await exchangeTokenResponse();
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe("invalid_resource");
+    expect(refused.body.error_codes).toEqual([500011]);
+    expect(refused.body.error_description).toContain(
+      "The resource principal named https://outlook.office365.com was not found in the tenant named fabrikam.onmicrosoft.com.",
+    );
 
     const created = await client.graph("POST", "servicePrincipals", admin, { appId: EXO_APP_ID });
     expect(created.status).toBe(201);
@@ -78,7 +87,9 @@ describe("a tenant without the Office 365 Exchange Online service principal", ()
       },
     );
     expect(grant.status).toBe(201);
-    expect((await exchangeToken()).roles).toEqual(["Exchange.ManageAsApp"]);
+    const claims = await exchangeToken();
+    expect(claims.roles).toEqual(["Exchange.ManageAsApp"]);
+    expect(claims.aud).toBe("https://outlook.office365.com");
   });
 });
 

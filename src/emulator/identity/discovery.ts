@@ -1,4 +1,5 @@
 import type { EmulatorContext } from "../server.js";
+import { aadsts } from "./aadsts.js";
 
 /**
  * The discovery documents MSAL reads (certs-tokens.md §1.6, §7): OIDC metadata per tenant and
@@ -56,16 +57,81 @@ export function openIdConfiguration(ctx: EmulatorContext, tenantPath: string, te
   };
 }
 
-/** Instance discovery: the emulator host is its own (only) alias. */
+/**
+ * v1 OIDC metadata (`/{tenant}/.well-known/openid-configuration`): the issuer is the one v1 access
+ * tokens carry (`https://sts.windows.net/{tid}/`), keys at `/common/discovery/keys`, v1 endpoints.
+ */
+export function openIdConfigurationV1(
+  ctx: EmulatorContext,
+  tenantPath: string,
+  tenantId: string | undefined,
+) {
+  const base = `${ctx.origins.identity}/${tenantPath}`;
+  return {
+    token_endpoint: `${base}/oauth2/token`,
+    token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+    jwks_uri: `${ctx.origins.identity}/common/discovery/keys`,
+    response_modes_supported: ["query", "fragment", "form_post"],
+    subject_types_supported: ["pairwise"],
+    id_token_signing_alg_values_supported: ["RS256"],
+    response_types_supported: ["code", "id_token", "code id_token", "token id_token", "token"],
+    scopes_supported: ["openid"],
+    issuer: `https://sts.windows.net/${tenantId ?? "{tenantid}"}/`,
+    microsoft_multi_refresh_token: true,
+    authorization_endpoint: `${base}/oauth2/authorize`,
+    device_authorization_endpoint: `${base}/oauth2/devicecode`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${base}/oauth2/logout`,
+    claims_supported: [
+      "sub",
+      "iss",
+      "cloud_instance_name",
+      "cloud_instance_host_name",
+      "cloud_graph_host_name",
+      "msgraph_host",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "acr",
+      "amr",
+      "nonce",
+      "email",
+      "given_name",
+      "family_name",
+      "nickname",
+    ],
+    check_session_iframe: `${base}/oauth2/checksession`,
+    userinfo_endpoint: `${base}/openid/userinfo`,
+    kerberos_endpoint: `${base}/kerberos`,
+    tenant_region_scope: "WW",
+    cloud_instance_name: "microsoftonline.com",
+    cloud_graph_host_name: "graph.windows.net",
+    msgraph_host: new URL(ctx.origins.graph).host,
+    rbac_url: "https://pas.windows.net",
+  };
+}
+
+/**
+ * Instance discovery: the emulator host is its own (only) alias. An `authorization_endpoint` on any
+ * other host is not an instance this service knows: 400 `invalid_instance` AADSTS50049, which makes
+ * MSAL refuse the authority (docs/emulator.md).
+ */
 export function instanceDiscovery(ctx: EmulatorContext, authorizationEndpoint: string | null) {
   const host = new URL(ctx.origins.identity).host;
   let tenant = "common";
   if (authorizationEndpoint) {
+    let url: URL | undefined;
     try {
-      tenant = new URL(authorizationEndpoint).pathname.split("/").filter(Boolean)[0] ?? "common";
+      url = new URL(authorizationEndpoint);
     } catch {
-      // a malformed parameter falls back to the common endpoint, as Microsoft's service does
+      url = undefined;
     }
+    if (url?.protocol !== "https:" || url.host.toLowerCase() !== host.toLowerCase()) {
+      return aadsts(400, "invalid_instance", 50049, "Unknown or invalid instance.");
+    }
+    tenant = url.pathname.split("/").filter(Boolean)[0] ?? "common";
   }
   return {
     tenant_discovery_endpoint: `${ctx.origins.identity}/${tenant}/v2.0/.well-known/openid-configuration`,

@@ -16,7 +16,7 @@ import {
   type DeviceCodeStore,
   deviceLoginPage,
 } from "./device-code.js";
-import { instanceDiscovery, openIdConfiguration } from "./discovery.js";
+import { instanceDiscovery, openIdConfiguration, openIdConfigurationV1 } from "./discovery.js";
 import { deviceCodeScopeError, handleTokenRequest } from "./token-endpoint.js";
 
 /** Tenant-independent authority segments: discovery works there; sign-ins land in the default tenant. */
@@ -85,28 +85,38 @@ async function route(
 
   if (first === "devicelogin") return deviceLogin(ctx, devices, req, res, method);
   if (first === "common" && path === "discovery/instance" && method === "GET") {
-    return sendJson(res, 200, instanceDiscovery(ctx, url.searchParams.get("authorization_endpoint")));
+    const answer = instanceDiscovery(ctx, url.searchParams.get("authorization_endpoint"));
+    if ("code" in answer) return sendAadsts(ctx, req, res, answer);
+    return sendJson(res, 200, answer);
   }
 
   const generic = DEFAULT_USER_TENANT_SEGMENTS.has(first.toLowerCase());
   const tenant = generic ? undefined : ctx.store.tenant(first);
 
-  if (method === "GET" && path === "v2.0/.well-known/openid-configuration") {
-    if (generic) return sendJson(res, 200, openIdConfiguration(ctx, first.toLowerCase(), undefined));
+  const v1Discovery = path === ".well-known/openid-configuration";
+  if (method === "GET" && (v1Discovery || path === "v2.0/.well-known/openid-configuration")) {
+    const build = v1Discovery ? openIdConfigurationV1 : openIdConfiguration;
+    if (generic) return sendJson(res, 200, build(ctx, first.toLowerCase(), undefined));
     if (!tenant) return sendAadsts(ctx, req, res, tenantNotFound(first));
-    return sendJson(res, 200, openIdConfiguration(ctx, tenant.tenant.id, tenant.tenant.id));
+    return sendJson(res, 200, build(ctx, tenant.tenant.id, tenant.tenant.id));
   }
-  if (method === "GET" && path === "discovery/v2.0/keys") {
+  // v2 keys per tenant; v1 keys at /common/discovery/keys (the v1 document's jwks_uri) and per tenant
+  if (method === "GET" && (path === "discovery/v2.0/keys" || path === "discovery/keys")) {
     if (!generic && !tenant) return sendAadsts(ctx, req, res, tenantNotFound(first));
     return sendJson(res, 200, ctx.issuer.jwks());
   }
-  if (method === "POST" && path === "oauth2/v2.0/token") {
+  if (method === "POST" && (path === "oauth2/v2.0/token" || path === "oauth2/token")) {
     ctx.stats.tokenRequests++;
     const form = new URLSearchParams(await readBody(req));
-    // A device-code sign-in at /organizations or /common lands in the emulator's (default) tenant.
+    // A user sign-in at /organizations or /common lands in the emulator's (default) tenant.
     const target =
       generic && form.get("grant_type") !== "client_credentials" ? ctx.store.defaultTenant : tenant;
-    const result = handleTokenRequest(ctx, devices, { tenant: target, tenantSegment: first, form });
+    const result = handleTokenRequest(ctx, devices, {
+      tenant: target,
+      tenantSegment: first,
+      form,
+      version: path === "oauth2/token" ? "v1" : "v2",
+    });
     if (!result.ok) return sendAadsts(ctx, req, res, result.error);
     return sendJson(res, 200, result.body, {
       "client-request-id": url.searchParams.get("client-request-id") ?? "",

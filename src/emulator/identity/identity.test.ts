@@ -151,7 +151,8 @@ describe("client credentials through @azure/msal-node", () => {
       scopes: ["https://outlook.office365.com/.default"],
     });
     const claims = jwtPayload(result!.accessToken);
-    expect(claims.aud).toBe(emu.exchangeEndpoint);
+    // the resource identifier as requested, as real Exchange tokens carry it
+    expect(claims.aud).toBe("https://outlook.office365.com");
     expect(claims.roles).toEqual(["Exchange.ManageAsApp"]);
   });
 
@@ -337,15 +338,58 @@ describe("token endpoint strictness (hand-made assertions)", () => {
     expectAadsts(await client.token(form("not-a-jwt")), 400, "invalid_request", 50027);
   });
 
-  it("refuses a scope that is not <resource>/.default: 400 invalid_scope AADSTS70011", async () => {
+  it("refuses a scope without /.default (AADSTS1002012), an unknown resource (AADSTS500011), none (AADSTS70011)", async () => {
     const a = signAssertion({ cert, clientId: app.appId, aud: tokenUrl });
-    for (const scope of [
-      `${emu.exchangeEndpoint}/Exchange.ManageAsApp`,
-      "https://unknown.example/.default",
-      "",
-    ]) {
+    const perm = await client.token(form(a, { scope: `${emu.exchangeEndpoint}/Exchange.ManageAsApp` }));
+    expectAadsts(perm, 400, "invalid_scope", 1002012);
+    expect(perm.body.error_description).toContain(
+      "Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+    );
+    expectAadsts(
+      await client.token(form(a, { scope: "Application.Read.All" })),
+      400,
+      "invalid_scope",
+      1002012,
+    );
+    const unknown = await client.token(form(a, { scope: "https://unknown.example/.default" }));
+    expectAadsts(unknown, 400, "invalid_resource", 500011);
+    expect(unknown.body.error_description).toContain(
+      "The resource principal named https://unknown.example was not found",
+    );
+    for (const scope of ["", `${emu.exchangeEndpoint}/.default ${emu.graphEndpoint}/.default`]) {
       expectAadsts(await client.token(form(a, { scope })), 400, "invalid_scope", 70011);
     }
+  });
+
+  it("accepts Microsoft's resource identifiers as scopes and echoes them in aud", async () => {
+    const a = signAssertion({ cert, clientId: app.appId, aud: tokenUrl });
+    for (const [resource, roles] of [
+      ["https://outlook.office365.com", ["Exchange.ManageAsApp"]],
+      ["00000002-0000-0ff1-ce00-000000000000", ["Exchange.ManageAsApp"]],
+      ["https://graph.microsoft.com", undefined],
+      ["00000003-0000-0000-c000-000000000000", undefined],
+      [emu.exchangeEndpoint, ["Exchange.ManageAsApp"]],
+    ] as const) {
+      const r = await client.token(form(a, { scope: `${resource}/.default` }));
+      expect(r.status, resource).toBe(200);
+      const claims = jwtPayload(r.body.access_token);
+      expect(claims.aud).toBe(resource);
+      expect(claims.roles).toEqual(roles);
+    }
+  });
+
+  it("refuses an app without a service principal in the tenant: 400 AADSTS7000229", async () => {
+    const bare = await client.graph("POST", "applications", emu.issueAdminToken(), {
+      displayName: "no-sp",
+      keyCredentials: [{ type: "AsymmetricX509Cert", usage: "Verify", key: cert.keyBase64 }],
+    });
+    expect(bare.status).toBe(201);
+    const a = signAssertion({ cert, clientId: bare.body.appId, aud: tokenUrl });
+    const r = await client.token(form(a, { client_id: bare.body.appId }));
+    expectAadsts(r, 400, "invalid_client", 7000229);
+    expect(r.body.error_description).toContain(
+      `The client application ${bare.body.appId} is missing service principal in the tenant ${emu.tenant.id}.`,
+    );
   });
 
   it("refuses iss/sub that do not match client_id", async () => {

@@ -44,6 +44,13 @@ export class TokenIssuer {
     return { keys: [{ kty: "RSA", use: "sig", kid: this.kid, x5t: this.kid, n: jwk.n, e: jwk.e }] };
   }
 
+  /** The payload of a JWS this issuer signed (any kind), or null when the signature is not ours. */
+  verifySignature(token: string): Record<string, unknown> | null {
+    const jwt = decodeJwt(token);
+    if (jwt?.header.alg !== "RS256" || jwt.header.kid !== this.kid) return null;
+    return verifyJwtSignature(jwt, this.publicKey) ? jwt.payload : null;
+  }
+
   /**
    * Claims of an access token this emulator issued, when the signature is ours and it is within its
    * lifetime at `nowSeconds`; null otherwise. The audience is the caller's to check.
