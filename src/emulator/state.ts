@@ -45,6 +45,18 @@ export interface ApplicationRecord {
   /** writable properties kept as given (signInAudience, requiredResourceAccess, web, ...) */
   properties: Record<string, unknown>;
   keyCredentials: KeyCredentialRecord[];
+  /** object ids of users / service principals that own it (absent in older state files = none) */
+  owners?: string[];
+  federatedIdentityCredentials?: FederatedIdentityCredentialRecord[];
+}
+
+export interface FederatedIdentityCredentialRecord {
+  id: string;
+  name: string;
+  issuer: string;
+  subject: string;
+  audiences: string[];
+  description: string | null;
 }
 
 export interface ServicePrincipalRecord {
@@ -57,6 +69,8 @@ export interface ServicePrincipalRecord {
   servicePrincipalNames: string[];
   /** Microsoft first-party resource SP (seeded, not backed by an application in this tenant) */
   firstParty: boolean;
+  /** object ids of its owners (absent = none) */
+  owners?: string[];
 }
 
 export interface AppRoleAssignmentRecord {

@@ -3,9 +3,10 @@ import { verifyCertificateJwt } from "../identity/assertion.js";
 import type { ApplicationRecord, TenantState } from "../state.js";
 import { authorize } from "./authz.js";
 import { type GraphRequest, type GraphResult, metadata, noContent, ok } from "./context.js";
+import { federatedIdentityCredentials, listCollection, owners } from "./directory-extras.js";
 import { badRequest, GraphError, insufficientPrivileges, notFound } from "./errors.js";
 import { keyCredentialJson, newKeyCredential, replaceKeyCredentials } from "./key-credentials.js";
-import { applySelect, matches, page, parseFilter, selects } from "./odata.js";
+import { applySelect, type FilterSpec, selects } from "./odata.js";
 import { deleteServicePrincipalCascade } from "./service-principals.js";
 import { PROOF_AUDIENCE } from "./well-known.js";
 
@@ -45,6 +46,19 @@ const ARRAY_PROPERTIES = [
   "appRoles",
   "passwordCredentials",
 ];
+/**
+ * `$filter` on applications as Graph's application resource page documents it; `uniqueName` is an
+ * alternate key (`/applications(uniqueName='…')`), not filterable (400 Request_UnsupportedQuery).
+ */
+const APPLICATION_FILTER: FilterSpec = {
+  appId: ["eq", "ne", "not", "in", "startsWith"],
+  displayName: ["eq", "ne", "not", "in", "startsWith", "endsWith"],
+  id: ["eq", "ne", "not", "in"],
+  identifierUris: ["any", "not"],
+  tags: ["any", "not"],
+  publisherDomain: ["eq", "ne", "not", "in", "startsWith"],
+  signInAudience: ["eq", "ne", "not", "in"],
+};
 /** Proofs for addKey/removeKey live at most 10 minutes (application-addkey doc). */
 const PROOF_MAX_LIFETIME_S = 600;
 const PROOF_SKEW_S = 300;
@@ -210,20 +224,12 @@ export async function applications(req: GraphRequest): Promise<GraphResult> {
   const t = caller.tenant;
   const head = segments[0] ?? "";
   // /applications
-  if (head === "applications" && segments.length === 1) {
+  const countSegment = segments.length === 2 && segments[1] === "$count";
+  if (head === "applications" && (segments.length === 1 || countSegment)) {
     if (method === "GET") {
       authorize(caller, "read");
-      const clauses = parseFilter(
-        req.url.searchParams.get("$filter"),
-        ["appId", "displayName", "uniqueName", "id"],
-        "Application",
-      );
-      const select = req.url.searchParams.get("$select");
-      const rows = t.applications
-        .map((a) => applicationJson(req, a, false))
-        .filter((r) => matches(r, clauses))
-        .map((r) => applySelect(r, select));
-      return ok(page(rows, req.url, metadata(req, "applications")));
+      const rows = t.applications.map((a) => applicationJson(req, a, false));
+      return listCollection(req, rows, APPLICATION_FILTER, "Application", "applications", countSegment);
     }
     if (method === "POST") {
       authorize(caller, "writeApplications");
@@ -293,6 +299,9 @@ export async function applications(req: GraphRequest): Promise<GraphResult> {
   if (rest.length === 1 && method === "POST" && (rest[0] === "addKey" || rest[0] === "removeKey")) {
     return rest[0] === "addKey" ? addKey(req, app) : removeKey(req, app);
   }
+  if (rest[0] === "owners") return owners(req, app, "applications", rest.slice(1));
+  if (rest[0] === "federatedIdentityCredentials")
+    return federatedIdentityCredentials(req, app, rest.slice(1));
   throw segmentNotFound(rest[0] ?? "");
 }
 

@@ -18,6 +18,8 @@ export interface GraphRequest {
 export interface GraphResult {
   status: number;
   body?: unknown;
+  /** a text/plain answer (the `/$count` segment) */
+  text?: string;
   headers?: Record<string, string>;
 }
 

@@ -57,6 +57,17 @@ async function serve(
     if (fault === "504")
       throw new GraphError(504, "gatewayTimeout", "The operation timed out. Please retry later.");
     const result = await dispatch(ctx, req);
+    if (result.text !== undefined) {
+      res.writeHead(result.status, {
+        ...headers,
+        ...result.headers,
+        "content-type": "text/plain; charset=utf-8",
+        "content-length": Buffer.byteLength(result.text),
+        "cache-control": "no-cache",
+      });
+      res.end(result.text);
+      return;
+    }
     if (result.body === undefined) {
       res.writeHead(result.status, { ...headers, ...result.headers, "cache-control": "no-cache" });
       res.end();

@@ -7,11 +7,24 @@ import type {
 } from "../state.js";
 import { authorize } from "./authz.js";
 import { type GraphRequest, type GraphResult, metadata, noContent, ok, opaqueId } from "./context.js";
+import { listCollection, owners } from "./directory-extras.js";
 import { badRequest, GraphError, notFound } from "./errors.js";
-import { applySelect, matches, page, parseFilter } from "./odata.js";
+import { applySelect, type FilterSpec, matches, page, parseFilter } from "./odata.js";
 import { firstPartyServicePrincipal } from "./well-known.js";
 
 /** /servicePrincipals and their app role assignments (admin consent for application permissions). */
+
+/** `$filter` on service principals as Graph's servicePrincipal resource page documents it. */
+const SERVICE_PRINCIPAL_FILTER: FilterSpec = {
+  appId: ["eq", "ne", "not", "in", "startsWith"],
+  displayName: ["eq", "ne", "not", "in", "startsWith", "endsWith"],
+  id: ["eq", "ne", "not", "in"],
+  servicePrincipalNames: ["any", "not"],
+  tags: ["any", "not"],
+  accountEnabled: ["eq", "ne", "not", "in"],
+  appOwnerOrganizationId: ["eq", "ne", "not", "in"],
+  servicePrincipalType: ["eq", "ne", "not", "in"],
+};
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -134,20 +147,19 @@ export async function servicePrincipals(req: GraphRequest): Promise<GraphResult>
   const { segments, method, caller } = req;
   const t = caller.tenant;
   const head = segments[0] ?? "";
-  if (head === "servicePrincipals" && segments.length === 1) {
+  const countSegment = segments.length === 2 && segments[1] === "$count";
+  if (head === "servicePrincipals" && (segments.length === 1 || countSegment)) {
     if (method === "GET") {
       authorize(caller, "read");
-      const clauses = parseFilter(
-        req.url.searchParams.get("$filter"),
-        ["appId", "displayName", "id", "servicePrincipalNames"],
+      const rows = t.servicePrincipals.map(servicePrincipalJson);
+      return listCollection(
+        req,
+        rows,
+        SERVICE_PRINCIPAL_FILTER,
         "ServicePrincipal",
+        "servicePrincipals",
+        countSegment,
       );
-      const select = req.url.searchParams.get("$select");
-      const rows = t.servicePrincipals
-        .map(servicePrincipalJson)
-        .filter((r) => matches(r, clauses))
-        .map((r) => applySelect(r, select));
-      return ok(page(rows, req.url, metadata(req, "servicePrincipals")));
     }
     if (method === "POST") {
       authorize(caller, "writeApplications");
@@ -210,6 +222,7 @@ export async function servicePrincipals(req: GraphRequest): Promise<GraphResult>
   if (nav === "appRoleAssignedTo" || nav === "appRoleAssignments") {
     return assignments(req, sp, nav, rest.slice(1));
   }
+  if (nav === "owners") return owners(req, sp, "servicePrincipals", rest.slice(1));
   throw new GraphError(400, "BadRequest", `Resource not found for the segment '${nav}'.`);
 }
 
