@@ -115,7 +115,7 @@ export function openIdConfigurationV1(
 
 /**
  * Instance discovery: the emulator host is its own (only) alias. An `authorization_endpoint` on any
- * other host is not an instance this service knows: 400 `invalid_instance` AADSTS50049, which makes
+ * other host name is not an instance this service knows: 400 `invalid_instance` AADSTS50049, which makes
  * MSAL refuse the authority (docs/emulator.md).
  */
 export function instanceDiscovery(ctx: EmulatorContext, authorizationEndpoint: string | null) {
@@ -128,7 +128,10 @@ export function instanceDiscovery(ctx: EmulatorContext, authorizationEndpoint: s
     } catch {
       url = undefined;
     }
-    if (url?.protocol !== "https:" || url.host.toLowerCase() !== host.toLowerCase()) {
+    // Host names are compared without the port: MSAL Python builds this parameter from the authority's
+    // hostname alone (`https://127.0.0.1/{tenant}/oauth2/v2.0/authorize` for an authority on :8443).
+    const served = new URL(ctx.origins.identity).hostname.toLowerCase();
+    if (url?.protocol !== "https:" || url.hostname.toLowerCase() !== served) {
       return aadsts(400, "invalid_instance", 50049, "Unknown or invalid instance.");
     }
     tenant = url.pathname.split("/").filter(Boolean)[0] ?? "common";
