@@ -22,7 +22,7 @@ beforeAll(async () => {
     ["Contoso Reports", "contoso-reports"],
     ["contoso mail", "contoso-mail"],
     ["Fabrikam O'Brien", "fabrikam"],
-  ]) {
+  ] as const) {
     const r = await client.graph("POST", "applications", admin, {
       displayName,
       uniqueName,
