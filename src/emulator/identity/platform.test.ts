@@ -241,7 +241,18 @@ describe("instance discovery and Resource Manager", () => {
       );
     const ours = await ask(`${emu.authorityHost}/${emu.tenant.id}/oauth2/v2.0/authorize`);
     expect(ours.status).toBe(200);
-    const foreign = await ask("https://login.microsoftonline.com/common/oauth2/authorize");
+    expect(ours.body.metadata[0]).toEqual({
+      preferred_network: new URL(emu.authorityHost).host,
+      preferred_cache: new URL(emu.authorityHost).host,
+      aliases: [new URL(emu.authorityHost).host],
+    });
+    // MSAL Python asks about Microsoft's own host before a silent call: answered like Microsoft does
+    const microsoft = await ask("https://login.microsoftonline.com/common/oauth2/authorize");
+    expect(microsoft.status).toBe(200);
+    expect(
+      microsoft.body.metadata.some((m: { aliases: string[] }) => m.aliases.includes("login.windows.net")),
+    ).toBe(true);
+    const foreign = await ask("https://login.example.com/common/oauth2/authorize");
     expect(foreign.status).toBe(400);
     expect(foreign.body.error).toBe("invalid_instance");
     expect(foreign.body.error_codes).toEqual([50049]);
