@@ -26,6 +26,18 @@ const MANAGE_AS_APP = "dc50a0fb-09a3-484d-be87-e023b12c6440";
 const APPLICATION_READWRITE_ALL = "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9";
 const EXCHANGE_ADMINISTRATOR = "29232cdf-9323-42fd-ade2-1d097af3e4de";
 
+for (const [tool, hint] of [
+  ["az", "apt-get install azure-cli (Debian) or Microsoft's installer"],
+  ["openssl", "apt-get install openssl"],
+]) {
+  try {
+    await run(tool, ["version"]);
+  } catch {
+    console.error(`${tool} is not available (${hint}); nothing was run.`);
+    process.exit(2);
+  }
+}
+
 const dir = await mkdtemp(join(tmpdir(), "exo-cba-azcli-"));
 const steps = [];
 const refusedHosts = new Set();
