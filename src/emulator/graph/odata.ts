@@ -278,8 +278,9 @@ export function isAdvancedQuery(header: string | undefined, url: URL): boolean {
 }
 
 /**
- * `$count=true` needs `ConsistencyLevel: eventual` on directory objects; without it Graph answers
- * 400 (the message below is what Graph is reported to send; docs/emulator.md).
+ * `$count=true` needs `ConsistencyLevel: eventual` on directory objects. Graph's advanced-queries page
+ * shows this 400 for `/$count` and says `?$count=true` without the header fails or is ignored; the
+ * emulator fails (docs/emulator.md, "$filter and $count").
  */
 export function checkCount(header: string | undefined, url: URL): boolean {
   const asked = url.searchParams.get("$count");
