@@ -385,7 +385,7 @@ async function printSummary(result: UsageReportResult, output: OutputFormat, ctx
           `${v.unprotected.count} not protected, ${v.stale.count} stale (> ${v.stale.days} days), ${v.orphaned.count} backed up but not in Exchange; ` +
           `stored ${formatBinaryBytes(v.totals.storedBytes)}, reduction ${pct(v.dataReductionPercent)}` +
           `${v.otherWorkloads === false ? "" : " (other workloads share this repository)"}, ` +
-          `${formatBinaryBytes(v.storedBytesPerProtectedMailbox ?? 0)} per protected mailbox\n`,
+          `${v.storedBytesPerProtectedMailbox === null ? "n/a" : formatBinaryBytes(v.storedBytesPerProtectedMailbox)} per protected mailbox\n`,
       );
     }
     return;
