@@ -168,3 +168,86 @@ describe("inputs are bounded (exit 2)", () => {
     expect(r.stderr).toContain(`The file ${big} is larger than 1 MiB`);
   });
 });
+
+describe("dead and silent servers (issue 14 item 5)", () => {
+  it("a server that never answers is given up after --request-timeout, retried, then exit 6", async () => {
+    server.fault("silence");
+    const before = server.invokeRequests;
+    const r = await invoke("--request-timeout", "1", "--retries", "1");
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain(
+      `Gave up after 2 attempts: connection failed (ETIMEDOUT: No answer from ${server.origin} for 1 s (request timeout))`,
+    );
+    expect(server.invokeRequests - before).toBe(2);
+  });
+
+  it("EXO_HTTP_TIMEOUT sets the same timeout; bad values are refused (exit 2)", async () => {
+    server.fault("silence");
+    const r = await runCli(["invoke", "Get-Mailbox", "--retries", "0"], {
+      ...server.env,
+      EXO_HTTP_TIMEOUT: "1",
+    });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain("for 1 s (request timeout)");
+    const bad = await runCli(["invoke", "Get-Mailbox"], { ...server.env, EXO_HTTP_TIMEOUT: "soon" });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("EXO_HTTP_TIMEOUT must be a number of seconds from 1 to 3600, not 'soon'.");
+    const retries = await invoke("--retries", "99");
+    expect(retries.code).toBe(2);
+    expect(retries.stderr).toContain("--retries must be a whole number from 0 to 20, not '99'.");
+  });
+
+  it("connections reset on every call: the circuit breaker stops the report (exit 6), --resume finishes it", async () => {
+    server.fault("reset", { after: 3 }); // the three listings answer, every statistics call is reset
+    const before = server.invokeRequests;
+    const r = await report("--output", "json");
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain("retrying: endpoint unreachable (");
+    expect(r.stderr).toContain(
+      "error: The Exchange endpoint is unreachable: 20 connection failures in a row (last: ECONNRESET); the run was stopped.",
+    );
+    expect(r.stderr).toContain("hint: Nothing measured so far is lost");
+    expect(r.stderr).toContain("--resume");
+    // 12 mailboxes at 6 attempts each would be 72 statistics requests: the breaker stopped far earlier
+    expect(server.invokeRequests - before).toBeLessThan(3 + 20 + 8);
+
+    server.fault(undefined);
+    const resumed = await report("--resume", "--output", "json");
+    expect(resumed.code).toBe(0);
+    const summary = JSON.parse(resumed.stdout);
+    expect(summary.tenants[0].run.resumed).toBe(true);
+    expect(summary.tenants[0].totals.mailboxesMeasured).toBe(12);
+  });
+
+  it("Ctrl-C aborts the requests in flight (a silent server) and keeps the run resumable (exit 7)", async () => {
+    server.fault("silence", { after: 3 });
+    const interrupt = new AbortController();
+    const started = server.invokeRequests;
+    const running = runCli(["report", "usage", "--output", "json"], server.env, { signal: interrupt.signal });
+    // Wait until statistics calls hang on the silent server (the default timeout is 300 s), then interrupt.
+    while (server.invokeRequests < started + 3 + 4) await new Promise((r) => setTimeout(r, 20));
+    interrupt.abort();
+    const r = await running;
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain("not fetched: the run was interrupted");
+    expect(r.stderr).toContain("--resume");
+
+    server.fault(undefined);
+    const resumed = await report("--resume", "--output", "json");
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout).tenants[0].totals.mailboxesMeasured).toBe(12);
+  });
+
+  it("a server that dies mid-run: connections refused, the breaker stops the report (exit 6)", async () => {
+    const dying = await startHostileServer();
+    try {
+      dying.fault("dead", { after: 3 });
+      const r = await runCli(["report", "usage", "--output", "json"], dying.env);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toContain("retrying: endpoint unreachable (");
+      expect(r.stderr).toMatch(/20 connection failures in a row \(last: ECONN(REFUSED|RESET)\)/);
+    } finally {
+      await dying.close();
+    }
+  });
+});

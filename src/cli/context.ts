@@ -13,6 +13,11 @@ export interface CliContext {
   yes: boolean;
   /** Structured logger when --log-format/--log-file is given (features log events through it). */
   logger?: Logger;
+  /**
+   * An interrupt besides SIGINT: commands that keep resumable state (report usage) stop on either, as
+   * on Ctrl-C. Lets an embedding program (and the tests) interrupt a run.
+   */
+  signal?: AbortSignal;
 }
 
 export function defaultContext(): CliContext {

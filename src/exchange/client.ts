@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { TokenProvider } from "../auth/types.js";
 import { PartialResultError, ServerError, UsageError } from "../errors.js";
+import type { CircuitBreaker } from "../http/circuit-breaker.js";
 import { RetryableError, type RetryOptions, retryableResponse, withRetry } from "../http/retry.js";
 import type { HttpTransport } from "../http/transport.js";
 import { exchangeErrorFromResponse } from "./errors.js";
@@ -101,6 +102,8 @@ export interface ExchangeClientOptions {
   maxPages?: number;
   /** Largest body of one page (transport default: 100 MiB). */
   maxResponseBytes?: number;
+  /** A run-wide circuit breaker: stops every call once the endpoint is unreachable (a report shares one). */
+  breaker?: CircuitBreaker;
 }
 
 /** Per-call counters, filled in by fetchPage. */
@@ -185,7 +188,8 @@ export class ExchangeClient {
     // When the caller stops early, the request in flight is aborted.
     const lookahead = new AbortController();
     const onOuterAbort = () => lookahead.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+    if (options.signal?.aborted) lookahead.abort(options.signal.reason);
+    else options.signal?.addEventListener("abort", onOuterAbort, { once: true });
     const request = (pageUrl: string, wanted: number) => {
       const pending = this.fetchPage(
         pageUrl,
@@ -363,7 +367,10 @@ export class ExchangeClient {
         this.options.retry?.onRetry?.(info);
       },
     };
-    if (signal) retry.signal = signal;
+    const breaker = this.options.breaker;
+    const signals = [signal, breaker?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const combined = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    if (combined) retry.signal = combined;
     const now = this.options.retry?.now ?? Date.now;
     let refreshed = false;
     for (;;) {
@@ -382,16 +389,27 @@ export class ExchangeClient {
             pageSize,
             organization: this.options.organization,
           });
+          breaker?.check();
           this.stats.requests++;
           call.requests++;
           const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
-          if (signal) req.signal = signal;
+          if (combined) req.signal = combined;
           if (this.options.timeoutMs !== undefined) req.timeoutMs = this.options.timeoutMs;
           if (this.options.maxResponseBytes !== undefined)
             req.maxResponseBytes = this.options.maxResponseBytes;
-          const res = await this.options.transport.request(req);
-          noteRequestId(call.requestIds, res.headers["request-id"]);
-          const text = await res.text();
+          let res: Awaited<ReturnType<HttpTransport["request"]>>;
+          let text: string;
+          try {
+            res = await this.options.transport.request(req);
+            noteRequestId(call.requestIds, res.headers["request-id"]);
+            text = await res.text();
+          } catch (error) {
+            breaker?.failure(error);
+            // Aborted because the breaker opened: say why, not "the operation was aborted".
+            breaker?.check();
+            throw error;
+          }
+          breaker?.success();
           if (res.status >= 200 && res.status < 300) {
             const page = readEnvelope(text, res.headers["content-type"], res.status);
             call.pages++;

@@ -9,6 +9,7 @@ import type { CertificateReference, ResolvedConnection } from "../config/connect
 import { stateHome } from "../config/home.js";
 import { validateAppId, validateOrganization } from "../config/validate.js";
 import { UsageError } from "../errors.js";
+import type { CircuitBreaker } from "../http/circuit-breaker.js";
 import type { RetryOptions } from "../http/retry.js";
 import { HttpTransport } from "../http/transport.js";
 import { type CmdletCallInfo, ExchangeClient, type ExchangeStats, type InvokeOptions } from "./client.js";
@@ -50,6 +51,8 @@ export interface ConnectOptions {
   onCallEnd?: (info: CmdletCallInfo) => void;
   /** Idle timeout of one Exchange request in ms (default 16 min; docs/invoke.md "Limits"). */
   timeoutMs?: number;
+  /** A circuit breaker shared by the connections of one run (the usage report uses one). */
+  breaker?: CircuitBreaker;
 }
 
 /** What the connection knows about its certificate (for `exo-cba test` and expiry warnings). */
@@ -259,6 +262,7 @@ export async function connectExchangeOnline(options: ConnectOptions): Promise<Ex
   if (options.retry) clientOptions.retry = options.retry;
   if (options.onCallEnd) clientOptions.onCallEnd = options.onCallEnd;
   if (options.timeoutMs !== undefined) clientOptions.timeoutMs = options.timeoutMs;
+  if (options.breaker) clientOptions.breaker = options.breaker;
   const client = new ExchangeClient(clientOptions);
 
   return {
@@ -302,6 +306,7 @@ export interface ResolvedConnectOptions {
   retry?: RetryOptions;
   onCallEnd?: (info: CmdletCallInfo) => void;
   timeoutMs?: number;
+  breaker?: CircuitBreaker;
 }
 
 /** The library options equivalent to what `resolveConnection` produced (flags → env → profile). */
@@ -330,6 +335,7 @@ export function connectOptionsFromResolved(
   if (options.retry) connect.retry = options.retry;
   if (options.onCallEnd) connect.onCallEnd = options.onCallEnd;
   if (options.timeoutMs !== undefined) connect.timeoutMs = options.timeoutMs;
+  if (options.breaker) connect.breaker = options.breaker;
   return connect;
 }
 

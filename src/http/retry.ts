@@ -161,6 +161,10 @@ function retryReason(error: unknown): string | undefined {
   if (error instanceof RetryableError) return error.message;
   if (isTransientNetworkError(error)) {
     const code = (error as { code?: string }).code;
+    // A timeout says how long it waited (docs/invoke.md "Limits": --request-timeout).
+    if (code === "ETIMEDOUT" && /request timeout/.test((error as Error).message)) {
+      return `connection failed (ETIMEDOUT: ${(error as Error).message})`;
+    }
     return `connection failed (${code ?? (error as Error).message})`;
   }
   return undefined;

@@ -6,7 +6,14 @@
  * A mailbox whose statistics fail after the client's retries is reported as a failure, never dropped
  * silently; authentication and authorization failures stop the tenant (every call would fail alike).
  */
-import { AuthenticationError, AuthorizationError, ExoCbaError, TransientError } from "../errors.js";
+import {
+  AuthenticationError,
+  AuthorizationError,
+  ExoCbaError,
+  PartialResultError,
+  TransientError,
+} from "../errors.js";
+import { CircuitOpenError } from "../http/circuit-breaker.js";
 import { CLASSIC_PLAN, type CmdletCall, type CmdletPlan, EXO_PLAN, isUnsupportedCmdlet } from "./cmdlets.js";
 import type { AimdLimiter, LimiterTicket, Semaphore } from "./limiter.js";
 import {
@@ -72,6 +79,8 @@ export async function collectTenantUsage(
   options: CollectOptions,
 ): Promise<TenantCollection> {
   const { limiter } = options;
+  // Ctrl-C aborts the calls in flight too (their retry waits included), not only the ones not yet made.
+  const callOptions = options.signal ? { signal: options.signal } : {};
   const warnings: string[] = [];
   const calls = { statistics: 0, archiveStatistics: 0, reused: 0 };
   let plan = options.plan ?? EXO_PLAN;
@@ -136,7 +145,7 @@ export async function collectTenantUsage(
     withSlot(() =>
       planned(pick, async ({ cmdlet, params }, received) => {
         let n = 0;
-        for await (const _ of source.stream(cmdlet, params)) {
+        for await (const _ of source.stream(cmdlet, params, callOptions)) {
           received();
           n++;
         }
@@ -151,7 +160,7 @@ export async function collectTenantUsage(
     planned(
       (p) => p.mailboxes(),
       async ({ cmdlet, params }, received) => {
-        for await (const row of source.stream(cmdlet, params)) {
+        for await (const row of source.stream(cmdlet, params, callOptions)) {
           received();
           const entry = listingFromMailboxRow(row);
           if (!entry) {
@@ -168,13 +177,21 @@ export async function collectTenantUsage(
   const recipients = countRows((p) => p.recipients());
   const inactive = countRows((p) => p.inactiveMailboxes()).catch((error: unknown) => {
     // "Where visible": a role that may not list inactive mailboxes still gets the rest of the report.
-    if (error instanceof AuthenticationError) throw error;
+    if (error instanceof AuthenticationError || error instanceof CircuitOpenError) throw error;
+    if (options.signal?.aborted) throw error;
     warnings.push(
       `Inactive mailboxes could not be listed (${describe(error)}); their count is shown as unknown.`,
     );
     return null;
   });
-  const [recipientCount, inactiveCount] = await Promise.all([recipients, inactive, listMailboxes]);
+  const [recipientCount, inactiveCount] = await Promise.all([recipients, inactive, listMailboxes]).catch(
+    (error: unknown) => {
+      if (!options.signal?.aborted || isFatal(error)) throw error;
+      throw new PartialResultError("Interrupted while listing the mailboxes; nothing was measured yet.", {
+        hint: "Run the command again.",
+      });
+    },
+  );
   if (skippedRows > 0) {
     warnings.push(`${skippedRows} mailbox row(s) without ExchangeGuid/Guid were skipped (not counted).`);
   }
@@ -216,7 +233,7 @@ export async function collectTenantUsage(
       const primary = await withSlot(() =>
         planned(
           (p) => p.statistics(entry.guid),
-          (call) => readStatistics(source, call),
+          (call) => readStatistics(source, call, callOptions),
         ).finally(() => calls.statistics++),
       );
       let archive: StatisticsNumbers | undefined;
@@ -225,7 +242,7 @@ export async function collectTenantUsage(
         archive = await withSlot(() =>
           planned(
             (p) => p.archiveStatistics(entry.guid),
-            (call) => readStatistics(source, call),
+            (call) => readStatistics(source, call, callOptions),
           ).finally(() => calls.archiveStatistics++),
         );
       }
@@ -238,6 +255,8 @@ export async function collectTenantUsage(
         fatal ??= error;
         return;
       }
+      // Interrupted: not a failure of this mailbox; it is listed as "not fetched" below.
+      if (options.signal?.aborted) return;
       if (!lastChance && error instanceof TransientError) {
         secondPass.push({ entry, index });
         return;
@@ -319,8 +338,12 @@ export async function collectTenantUsage(
   };
 }
 
-async function readStatistics(source: UsageSource, call: CmdletCall): Promise<StatisticsNumbers> {
-  const rows = await source.invoke(call.cmdlet, call.params);
+async function readStatistics(
+  source: UsageSource,
+  call: CmdletCall,
+  options: { signal?: AbortSignal },
+): Promise<StatisticsNumbers> {
+  const rows = await source.invoke(call.cmdlet, call.params, options);
   const row = rows[0];
   if (!row) {
     // Exchange returns no object (only a warning) for a mailbox nobody ever signed in to: it holds nothing.
@@ -357,9 +380,16 @@ function toUsage(
   return usage;
 }
 
-/** Failures that would hit every mailbox alike: stop instead of listing thousands of identical errors. */
+/**
+ * Failures that would hit every mailbox alike: stop instead of listing thousands of identical errors.
+ * An open circuit breaker (the endpoint is unreachable) stops the run; what was measured stays resumable.
+ */
 function isFatal(error: unknown): boolean {
-  return error instanceof AuthenticationError || error instanceof AuthorizationError;
+  return (
+    error instanceof AuthenticationError ||
+    error instanceof AuthorizationError ||
+    error instanceof CircuitOpenError
+  );
 }
 
 function describe(error: unknown): string {

@@ -28,6 +28,7 @@ export class ProgressReporter {
   private readonly now: () => number;
   private readonly interval: number;
   private lastOutput = Number.NEGATIVE_INFINITY;
+  private lastRetryNote = Number.NEGATIVE_INFINITY;
   private statsStartedAt: number | undefined;
   private doneAtStart = 0;
   private drawn = false;
@@ -53,6 +54,19 @@ export class ProgressReporter {
     if (!phaseChanged && t - this.lastOutput < this.interval) return;
     this.lastOutput = t;
     this.write(this.line(t));
+  }
+
+  /**
+   * Say that requests are being retried because the endpoint cannot be reached — at once the first
+   * time, then at most once per 10 s — so a run that waits on a dead endpoint is never silent.
+   */
+  retrying(tenant: string, reason: string): void {
+    const t = this.now();
+    if (t - this.lastRetryNote < 10_000) return;
+    this.lastRetryNote = t;
+    if (this.options.tty && this.drawn) this.out.write("\n");
+    this.drawn = false;
+    this.out.write(`retrying: endpoint unreachable (${tenant}: ${reason})\n`);
   }
 
   /** End the bar's line so later output starts on a fresh line. */

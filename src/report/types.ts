@@ -11,10 +11,12 @@ export interface UsageSource {
   stream(
     cmdlet: string,
     params?: Record<string, string | number | boolean>,
+    options?: { signal?: AbortSignal },
   ): AsyncIterable<Record<string, unknown>>;
   invoke(
     cmdlet: string,
     params?: Record<string, string | number | boolean>,
+    options?: { signal?: AbortSignal },
   ): Promise<Record<string, unknown>[]>;
 }
 

@@ -164,8 +164,19 @@ export function register(parent: Command, ctx: CliContext): void {
           ? await readStoredBytesFile(opts.backupStoredFile)
           : undefined;
 
+    const [{ runUsageReport }, { homePaths, stateHome }, { ProgressReporter }] = await Promise.all([
+      import("../../../report/usage-report.js"),
+      import("../../../config/home.js"),
+      import("../../../report/progress.js"),
+    ]);
+    const progress = new ProgressReporter(ctx.stderr, {
+      tty: Boolean((ctx.stderr as { isTTY?: boolean }).isTTY),
+    });
     const entries: Array<{ target: TenantTarget; resolved: ResolvedConnection }> = [];
-    const targets = await buildTargets(opts, ctx, (target, resolved) => entries.push({ target, resolved }));
+    const targets = await buildTargets(opts, ctx, {
+      onResolved: (target, resolved) => entries.push({ target, resolved }),
+      onConnectionRetry: (tenant, reason) => progress.retrying(tenant, reason),
+    });
     const { prepareBackup } = await import("./vb365.js");
     // Sign-in and organization/repository lookup before the long Exchange half (docs/report.md).
     const backupSessions = await prepareBackup(entries, opts, ctx);
@@ -175,18 +186,13 @@ export function register(parent: Command, ctx: CliContext): void {
         hint: "Give --vb365-server (or VB365_SERVER, or a profile saved with --vb365-save-profile).",
       });
     }
-    const [{ runUsageReport }, { homePaths, stateHome }, { ProgressReporter }] = await Promise.all([
-      import("../../../report/usage-report.js"),
-      import("../../../config/home.js"),
-      import("../../../report/progress.js"),
-    ]);
-    const progress = new ProgressReporter(ctx.stderr, {
-      tty: Boolean((ctx.stderr as { isTTY?: boolean }).isTTY),
-    });
-    // Ctrl-C stops issuing calls; what is done is stored, so --resume continues from there.
+    // Ctrl-C aborts the calls in flight and stops issuing new ones; what is done is stored, so --resume
+    // continues from there.
     const abort = new AbortController();
     const onSigint = () => abort.abort();
     process.once("SIGINT", onSigint);
+    if (ctx.signal?.aborted) abort.abort();
+    ctx.signal?.addEventListener("abort", onSigint, { once: true });
     let result: UsageReportResult;
     try {
       result = await runUsageReport({
@@ -203,6 +209,7 @@ export function register(parent: Command, ctx: CliContext): void {
       });
     } finally {
       process.removeListener("SIGINT", onSigint);
+      ctx.signal?.removeEventListener("abort", onSigint);
       progress.finish();
       await backupSessions.close();
     }
@@ -213,19 +220,33 @@ export function register(parent: Command, ctx: CliContext): void {
   });
 }
 
+export interface TargetHooks {
+  /** told each tenant's target with the connection it was resolved from (the VB365 half uses it) */
+  onResolved?: (target: TenantTarget, resolved: ResolvedConnection) => void;
+  /** a request is being retried because the endpoint could not be reached (refused, reset, timed out) */
+  onConnectionRetry?: (tenant: string, reason: string) => void;
+}
+
 export async function buildTargets(
   opts: Record<string, unknown>,
   ctx: CliContext,
-  onResolved?: (target: TenantTarget, resolved: ResolvedConnection) => void,
+  hooks: TargetHooks = {},
 ): Promise<TenantTarget[]> {
-  const [{ resolveConnection }, { readProfiles }, { stateHome }, { connectFromResolved }] = await Promise.all(
-    [
-      import("../../../config/connection.js"),
-      import("../../../config/profiles.js"),
-      import("../../../config/home.js"),
-      import("../../../exchange/connect.js"),
-    ],
-  );
+  const [
+    { resolveConnection },
+    { readProfiles },
+    { stateHome },
+    { connectFromResolved },
+    { CircuitBreaker },
+  ] = await Promise.all([
+    import("../../../config/connection.js"),
+    import("../../../config/profiles.js"),
+    import("../../../config/home.js"),
+    import("../../../exchange/connect.js"),
+    import("../../../http/circuit-breaker.js"),
+  ]);
+  // One breaker for the whole run: the tenants share the Exchange endpoint.
+  const breaker = new CircuitBreaker();
   const connection = connectionOptionsFrom(opts);
   let profileNames: string[] | undefined;
   if (opts.allProfiles === true || typeof opts.profiles === "string") {
@@ -299,15 +320,19 @@ export async function buildTargets(
         connectFromResolved(resolved, {
           env,
           retry: {
-            onRetry,
+            onRetry: (info) => {
+              onRetry(info);
+              if (info.reason.startsWith("connection failed")) hooks.onConnectionRetry?.(name, info.reason);
+            },
             ...(network.maxAttempts === undefined ? {} : { maxAttempts: network.maxAttempts }),
           },
           timeoutMs,
+          breaker,
           ...(onCallEnd ? { onCallEnd } : {}),
         }),
     };
     targets.push(target);
-    onResolved?.(target, resolved);
+    hooks.onResolved?.(target, resolved);
   }
   return targets;
 }
