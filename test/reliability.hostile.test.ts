@@ -1,4 +1,5 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { existsSync, statSync } from "node:fs";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { StaticTokenProvider } from "../src/auth/static-token.js";
@@ -250,4 +251,71 @@ describe("dead and silent servers (issue 14 item 5)", () => {
       await dying.close();
     }
   });
+});
+
+describe("report files and logs (issue 14 items 3 and 4)", () => {
+  const tenantBase = `usage-${ORG}`;
+
+  it("a complete run removes an earlier run's errors CSV beside its files", async () => {
+    const out = join(server.dir, "out-stale");
+    await mkdir(out, { recursive: true });
+    const stale = join(out, `${tenantBase}-errors.csv`);
+    await writeFile(stale, "tenant,identity\nold,failure\n");
+    const r = await report("--format", "csv,json", "--out", out, "--output", "json");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`removed ${stale}`);
+    expect((await readdir(out)).sort()).toEqual([`${tenantBase}.csv`, `${tenantBase}.json`]);
+  });
+
+  it("an --out that cannot be written is refused before any request (exit 2)", async () => {
+    const file = join(server.dir, "not-a-dir");
+    await writeFile(file, "x");
+    const before = server.invokeRequests;
+    for (const out of [file, join(file, "reports")]) {
+      const r = await report("--format", "json", "--out", out);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`error: Cannot write to --out ${out}: (EEXIST|ENOTDIR)\\.`));
+      expect(r.stderr).toContain("hint: Give a directory the job's user can write to");
+    }
+    expect(server.invokeRequests).toBe(before);
+  });
+
+  it("files that cannot be written leave the run unfinished; --resume writes them without fetching again", async () => {
+    const out = join(server.dir, "out-blocked");
+    // The folder is writable, but the report's own file name is taken by a folder: the write fails late.
+    await mkdir(join(out, `${tenantBase}.json`), { recursive: true });
+    const r = await report("--format", "json", "--out", out, "--output", "json");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error: Cannot write the report files to ${out}:`);
+    expect(r.stderr).toContain("--resume (nothing is fetched again)");
+
+    await rm(join(out, `${tenantBase}.json`), { recursive: true });
+    const before = server.invokeRequests;
+    const resumed = await report("--resume", "--format", "json", "--out", out, "--output", "json");
+    expect(resumed.code).toBe(0);
+    const tenant = JSON.parse(resumed.stdout).tenants[0];
+    expect(tenant.run.resumed).toBe(true);
+    expect(tenant.run.calls.reused).toBe(12);
+    expect(server.invokeRequests - before).toBe(3); // the three listings only
+    expect(JSON.parse(await readFile(join(out, `${tenantBase}.json`), "utf8")).status).toBe("complete");
+  });
+
+  // /dev/full (Linux) fails every write with ENOSPC: a full disk without filling one.
+  it.skipIf(!existsSync("/dev/full"))(
+    "a log file on a full disk warns once on stderr and the command still succeeds",
+    async () => {
+      const mode = statSync("/dev/full").mode;
+      const r = await runCli(
+        ["--log-file", "/dev/full", "invoke", "Get-Mailbox", "--output", "json"],
+        server.env,
+      );
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toHaveLength(12);
+      const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning: cannot write the log file"));
+      expect(warnings).toEqual([
+        "warning: cannot write the log file /dev/full (ENOSPC); the command goes on without it.",
+      ]);
+      expect(statSync("/dev/full").mode).toBe(mode); // a device given as the log is not re-moded
+    },
+  );
 });

@@ -36,6 +36,7 @@ export function startCommandLog(
     ...(globals.logFormat ? { stream: ctx.stderr } : {}),
     ...(globals.logFile ? { filePath: globals.logFile } : {}),
     fields: { command },
+    onFileError: (message) => ctx.stderr.write(`${message}\n`),
   });
   // Values the user handed us through the environment are secrets whatever their shape.
   for (const name of [

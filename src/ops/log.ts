@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, fchmodSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, writeSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { UsageError } from "../errors.js";
 import { redact } from "./redact.js";
@@ -38,6 +38,11 @@ export interface LoggerOptions {
   fields?: Record<string, unknown>;
   now?: () => Date;
   secrets?: string[];
+  /**
+   * Told once when the log file cannot be written (full disk, a device, a removed mount): logging to the
+   * file stops there, the command goes on. The CLI prints it on stderr.
+   */
+  onFileError?: (message: string) => void;
 }
 
 /** A logger that drops everything: what features get when the user asked for no logs. */
@@ -63,15 +68,38 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? randomUUID();
   const secrets = new Set(options.secrets ?? []);
-  const fd = options.filePath === undefined ? undefined : openPrivateLogFile(options.filePath);
+  let fd = options.filePath === undefined ? undefined : openPrivateLogFile(options.filePath);
   let closed = false;
+
+  /** A log is never worth the job: the first write error is reported once and the file dropped. */
+  const fileFailed = (error: unknown) => {
+    const failedFd = fd;
+    fd = undefined;
+    if (failedFd !== undefined) {
+      try {
+        closeSync(failedFd);
+      } catch {
+        // already unusable
+      }
+    }
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    options.onFileError?.(
+      `warning: cannot write the log file ${options.filePath} (${code}); the command goes on without it.`,
+    );
+  };
 
   const write = (record: Record<string, unknown>) => {
     if (closed) return;
     const safe = redact(record, { secrets }) as Record<string, unknown>;
     const line = format === "json" ? `${JSON.stringify(safe)}\n` : `${textLine(safe)}\n`;
     options.stream?.write(line);
-    if (fd !== undefined) writeSync(fd, line);
+    if (fd !== undefined) {
+      try {
+        writeSync(fd, line);
+      } catch (error) {
+        fileFailed(error);
+      }
+    }
   };
 
   const make = (bound: Record<string, unknown>): Logger => ({
@@ -89,8 +117,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       if (closed) return;
       closed = true;
       if (fd !== undefined) {
-        fsyncSync(fd);
-        closeSync(fd);
+        try {
+          fsyncSync(fd);
+          closeSync(fd);
+        } catch (error) {
+          // fsync of a pipe or device says EINVAL: nothing to flush there, not a failure.
+          if ((error as NodeJS.ErrnoException).code === "EINVAL") closeSync(fd);
+          else fileFailed(error);
+        }
       }
     },
   });
@@ -106,8 +140,9 @@ function openPrivateLogFile(path: string): number {
       hint: "Give a path in a directory the job's user can write to.",
     });
   }
-  // An existing file keeps its mode on open: tighten it, logs name tenants, apps and mailboxes.
-  if (process.platform !== "win32") fchmodSync(fd, 0o600);
+  // An existing file keeps its mode on open: tighten it, logs name tenants, apps and mailboxes. Only a
+  // regular file: a device or FIFO given as the log (/dev/stderr, a pipe) is not ours to change.
+  if (process.platform !== "win32" && fstatSync(fd).isFile()) fchmodSync(fd, 0o600);
   return fd;
 }
 

@@ -293,6 +293,11 @@ export class UsageHistory {
     })();
   }
 
+  /** Record a finished run as complete: called once its report files are written. */
+  markComplete(runId: string): void {
+    this.db.prepare("UPDATE runs SET status = 'complete' WHERE id = ?").run(runId);
+  }
+
   /** Completed runs of a tenant, oldest first: the points of the growth trend. */
   completedPoints(tenant: string): HistoryPoint[] {
     const rows = this.db

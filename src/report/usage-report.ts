@@ -3,8 +3,9 @@
  * collect, store in the history, aggregate and compute growth; then write the files. Returns data;
  * the CLI decides how to print it and which exit code a partial result gets.
  */
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { ExoCbaError } from "../errors.js";
+import { type ExoCbaError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../util/fs.js";
 import type { BackupSnapshot } from "../vb365/backup.js";
 import { aggregateUsage, computeBackupComparison, computeGrowth } from "./aggregate.js";
@@ -103,6 +104,8 @@ export interface UsageReportResult {
   /** tenants that could not be reported at all (authentication, authorization, connection) */
   tenantErrors: TenantError[];
   files: string[];
+  /** files of an earlier run's set that this run has no content for (e.g. a stale errors CSV), removed */
+  removedFiles: string[];
   /** some mailbox or tenant is missing: exit 7 */
   partial: boolean;
 }
@@ -127,27 +130,50 @@ export async function runUsageReport(options: UsageReportOptions): Promise<Usage
       if ("report" in s) reports.push(s.report);
       else tenantErrors.push({ tenant: options.targets[i]!.name, error: s.error });
     });
+    // Nothing to show at all: the single cause is the most useful answer (and its exit code).
+    if (reports.length === 0 && tenantErrors.length > 0) throw tenantErrors[0]!.error;
+
+    const summary = combineReports(reports, options.backupStoredBytes);
+    const generatedAt = now().toISOString();
+    let written: { files: string[]; removed: string[] } = { files: [], removed: [] };
+    if (options.outDir) {
+      try {
+        written = await writeReportFiles(
+          options.outDir,
+          options.formats ?? ["json"],
+          summary,
+          reports,
+          generatedAt,
+        );
+      } catch (error) {
+        // The runs stay unfinished in the history: --resume writes the files without fetching again.
+        throw new UsageError(
+          `Cannot write the report files to ${options.outDir}: ${(error as Error).message}`,
+          {
+            hint: "The numbers are kept as an unfinished run: free space or fix the folder, then run the same command with --resume (nothing is fetched again).",
+            cause: error,
+          },
+        );
+      }
+    }
+    // Only now, with its files on disk, is a complete run recorded as complete.
+    for (const report of reports) {
+      if (report.status === "complete") history.markComplete(report.run.runId);
+    }
+    return {
+      summary,
+      reports,
+      tenantErrors,
+      files: written.files,
+      removedFiles: written.removed,
+      partial:
+        summary.status === "partial" ||
+        tenantErrors.length > 0 ||
+        reports.some((r) => r.vb365?.status === "missing"),
+    };
   } finally {
     history.close();
   }
-  // Nothing to show at all: the single cause is the most useful answer (and its exit code).
-  if (reports.length === 0 && tenantErrors.length > 0) throw tenantErrors[0]!.error;
-
-  const summary = combineReports(reports, options.backupStoredBytes);
-  const generatedAt = now().toISOString();
-  const files = options.outDir
-    ? await writeReportFiles(options.outDir, options.formats ?? ["json"], summary, reports, generatedAt)
-    : [];
-  return {
-    summary,
-    reports,
-    tenantErrors,
-    files,
-    partial:
-      summary.status === "partial" ||
-      tenantErrors.length > 0 ||
-      reports.some((r) => r.vb365?.status === "missing"),
-  };
 }
 
 interface TenantRunContext extends UsageReportOptions {
@@ -226,8 +252,9 @@ async function collectTenant(
     const totals = aggregateUsage(collection.mailboxes);
     const status = collection.failures.length === 0 && !collection.incomplete ? "complete" : "partial";
     const finishedAt = ctx.now().toISOString();
+    // Stored as unfinished until the report's files are written (runUsageReport marks it complete).
     history.finishRun(run.id, {
-      status,
+      status: "partial",
       finishedAt,
       counts: collection.counts,
       totals,
@@ -266,9 +293,19 @@ async function collectTenant(
             licensedUsers: coverage.licensedUsers?.total ?? null,
           });
         }
-        coverage.growth = computeBackupGrowth(
-          history.backupPoints(target.name, coverage.organization.id, repositories),
-        );
+        // The current run is marked complete only once its files are written: add its point here.
+        coverage.growth = computeBackupGrowth([
+          ...history.backupPoints(target.name, coverage.organization.id, repositories),
+          ...(status === "complete"
+            ? [
+                {
+                  at: finishedAt,
+                  storedBytes: coverage.totals.storedBytes,
+                  protectedExchangeBytes: coverage.protectedExchangeBytes,
+                },
+              ]
+            : []),
+        ]);
         vb365 = coverage;
       } else {
         vb365 = backupMissing(target.backup.server, outcome.error);
@@ -281,7 +318,20 @@ async function collectTenant(
       ...(vb365 ? { vb365 } : {}),
       counts: collection.counts,
       totals,
-      growth: computeGrowth(history.completedPoints(target.name)),
+      // This run counts as a point of the trend when it is complete (it is marked so once written).
+      growth: computeGrowth([
+        ...history.completedPoints(target.name),
+        ...(status === "complete"
+          ? [
+              {
+                runId: run.id,
+                at: finishedAt,
+                totalProtectedBytes: totals.totalProtectedBytes,
+                mailboxes: collection.counts.mailboxes,
+              },
+            ]
+          : []),
+      ]),
       backup:
         ctx.backupStoredBytes === undefined || ctx.targets.length > 1
           ? null
@@ -328,8 +378,19 @@ async function writeReportFiles(
   summary: CombinedSummary,
   reports: TenantReport[],
   generatedAt: string,
-): Promise<string[]> {
+): Promise<{ files: string[]; removed: string[] }> {
   const files: string[] = [];
+  const removed: string[] = [];
+  /** A file of the set this run has nothing for: an earlier run's copy must not stay beside the new ones. */
+  const remove = async (name: string) => {
+    const path = join(outDir, name);
+    try {
+      await rm(path);
+      removed.push(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  };
   const write = async (name: string, content: string | Iterable<string>) => {
     const path = join(outDir, name);
     await writeFileAtomic(path, content, { mode: 0o600 });
@@ -348,6 +409,8 @@ async function writeReportFiles(
           `${base}-errors.csv`,
           renderFailureCsv(report.failures.map((f) => ({ tenant: report.tenant, ...f }))),
         );
+      } else {
+        await remove(`${base}-errors.csv`);
       }
     }
     if (formats.includes("html")) await write(`${base}.html`, renderTenantHtml(report, generatedAt));
@@ -358,5 +421,5 @@ async function writeReportFiles(
     if (formats.includes("html"))
       await write("usage-all.html", renderCombinedHtml(summary, reports, generatedAt));
   }
-  return files;
+  return { files, removed };
 }

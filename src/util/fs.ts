@@ -36,6 +36,32 @@ export async function readFileCapped(path: string, maxBytes: number, what: strin
   }
 }
 
+/**
+ * Make sure `path` is a directory we can create files in (creating it if missing) by writing and
+ * removing a small probe file: a read-only folder, a path that is a file, or a full disk is a UsageError
+ * (exit 2) before any work starts.
+ */
+export async function assertWritableDirectory(path: string, what: string): Promise<void> {
+  const probe = join(path, `.exo-cba-write-check-${randomBytes(6).toString("hex")}`);
+  try {
+    await mkdir(path, { recursive: true });
+    const handle = await open(probe, "wx", 0o600);
+    try {
+      await handle.writeFile("exo-cba write check\n");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`Cannot write to ${what} ${path}: ${code ?? (error as Error).message}.`, {
+      hint: "Give a directory the job's user can write to, on a disk with free space.",
+    });
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+  }
+}
+
 const formatLimit = (bytes: number) =>
   bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`;
 

@@ -9,7 +9,7 @@ import type {
   TenantTarget,
   UsageReportResult,
 } from "../../../report/usage-report.js";
-import { MAX_SMALL_FILE_BYTES, readFileCapped } from "../../../util/fs.js";
+import { assertWritableDirectory, MAX_SMALL_FILE_BYTES, readFileCapped } from "../../../util/fs.js";
 import { type CliContext, note } from "../../context.js";
 import {
   addConnectionOptions,
@@ -153,6 +153,8 @@ export function register(parent: Command, ctx: CliContext): void {
     if (formats && !outDir) {
       throw new UsageError("--format needs --out DIR: the directory to write the report files to.");
     }
+    // Found now, not after an hour of collection: a read-only folder, a file, a full disk.
+    if (outDir) await assertWritableDirectory(outDir, "--out");
     const concurrency = parseConcurrency(opts.concurrency);
     if (opts.backupStoredBytes !== undefined && opts.backupStoredFile !== undefined) {
       throw new UsageError("Give either --backup-stored-bytes or --backup-stored-file, not both.");
@@ -216,6 +218,8 @@ export function register(parent: Command, ctx: CliContext): void {
     if (columns) await printVb365Columns(result, ctx);
     else await printSummary(result, output, ctx);
     for (const file of result.files) note(ctx, `wrote ${file}`);
+    for (const file of result.removedFiles)
+      note(ctx, `removed ${file} (an earlier run's; nothing failed now)`);
     reportProblems(result, ctx);
   });
 }
