@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../errors.js";
 
@@ -43,8 +43,9 @@ export async function readFileCapped(path: string, maxBytes: number, what: strin
  */
 export async function assertWritableDirectory(path: string, what: string): Promise<void> {
   const probe = join(path, `.exo-cba-write-check-${randomBytes(6).toString("hex")}`);
+  let created: string | undefined;
   try {
-    await mkdir(path, { recursive: true });
+    created = await mkdir(path, { recursive: true });
     const handle = await open(probe, "wx", 0o600);
     try {
       await handle.writeFile("exo-cba write check\n");
@@ -59,6 +60,15 @@ export async function assertWritableDirectory(path: string, what: string): Promi
     });
   } finally {
     await rm(probe, { force: true }).catch(() => undefined);
+    // Folders made only for the check are removed again: a run that fails later leaves nothing behind
+    // (the files' own write creates them).
+    for (let dir = path; created !== undefined; dir = dirname(dir)) {
+      const removed = await rmdir(dir).then(
+        () => true,
+        () => false,
+      );
+      if (!removed || dir === created || dirname(dir) === dir) break;
+    }
   }
 }
 
