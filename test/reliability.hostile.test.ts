@@ -182,6 +182,15 @@ describe("dead and silent servers (issue 14 item 5)", () => {
     expect(server.invokeRequests - before).toBe(2);
   });
 
+  it("a body that stops half-way is timed out the same way (the idle timer covers the body)", async () => {
+    server.fault("stall-body");
+    const r = await invoke("--request-timeout", "1", "--retries", "0");
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain(
+      `Gave up after 1 attempts: connection failed (ETIMEDOUT: No answer from ${server.origin} for 1 s (request timeout))`,
+    );
+  });
+
   it("EXO_HTTP_TIMEOUT sets the same timeout; bad values are refused (exit 2)", async () => {
     server.fault("silence");
     const r = await runCli(["invoke", "Get-Mailbox", "--retries", "0"], {

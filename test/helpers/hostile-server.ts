@@ -26,6 +26,7 @@ import {
  * - `empty-next-link`   empty pages, each with a new `@odata.nextLink`, forever
  * - `huge-page`         a 200 that streams a never-ending `value` array
  * - `silence`           accepts the request and never answers
+ * - `stall-body`        sends the headers and the start of a page, then nothing more
  * - `reset`             destroys the connection without an answer
  * - `dead`              the server stops listening (connections are refused from then on)
  */
@@ -38,6 +39,7 @@ export type HostileMode =
   | "empty-next-link"
   | "huge-page"
   | "silence"
+  | "stall-body"
   | "reset"
   | "dead";
 
@@ -144,6 +146,11 @@ export async function startHostileServer(): Promise<HostileServer> {
       case "huge-page":
         return streamEndlessPage(res);
       case "silence":
+        silent.push(res);
+        return;
+      case "stall-body":
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"value":[{"Name":"half');
         silent.push(res);
         return;
       case "reset":
