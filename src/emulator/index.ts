@@ -56,6 +56,8 @@ export interface ExchangeDeps<D> {
 export interface ExchangeWiring<D extends { expectedUsage(): UsageTruth }> {
   createHandler(deps: ExchangeDeps<D>): (req: IncomingMessage, res: ServerResponse) => void;
   createDataset(options: { seed: number; count: number; domain: string; tenantId: string }): D;
+  /** the mailbox generator behind a dataset, which the VB365 service derives its backups from */
+  mailboxes?(dataset: D): MailboxDataset;
 }
 
 const DEFAULT_MAILBOXES = 50;
@@ -71,6 +73,7 @@ export async function startEmulator(
   return startEmulatorWith<MailboxDataset>(options, {
     createHandler: (deps) => createExchangeHandler(deps),
     createDataset: (o) => createMailboxDataset(o),
+    mailboxes: (d) => d,
   });
 }
 
@@ -180,6 +183,37 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
   const t = store.defaultTenant;
   const admin = t.users[0]!;
 
+  // The VB365 REST service (docs/emulator-vb365.md): loaded only when asked for, so start-up stays fast.
+  let vb365: Awaited<ReturnType<typeof import("./vb365/index.js").startVb365>> | undefined;
+  if (options.vb365 && options.vb365.enabled !== false) {
+    const toMailboxes = exchange.mailboxes;
+    if (!toMailboxes) throw new Error("this emulator wiring has no mailbox generator for the VB365 service");
+    try {
+      const { startVb365 } = await import("./vb365/index.js");
+      vb365 = await startVb365({
+        vb365: options.vb365,
+        host,
+        port: options.port ? options.port + 3 : 0,
+        stateDir: options.stateDir,
+        seed: options.seed ?? 1,
+        tenantId: t.tenant.id,
+        domain: t.tenant.domain,
+        mailboxes: () => toMailboxes(dataset(t.tenant.id)),
+        clock,
+      });
+    } catch (error) {
+      await closeAll();
+      await tls.dispose();
+      if ((error as { code?: string }).code === "EADDRINUSE") {
+        throw new UsageError(`Port ${(options.port ?? 0) + 3} on ${host} (VB365) is already in use.`, {
+          hint: "Pick another --port (with VB365 the emulator needs four consecutive ports), or --port 0.",
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
   let closed = false;
   return {
     authorityHost: identity,
@@ -193,7 +227,16 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
       EXO_EXCHANGE_ENDPOINT: exo,
       EXO_ORGANIZATION: t.tenant.domain,
       NODE_EXTRA_CA_CERTS: tls.caFile,
+      ...(vb365
+        ? {
+            VB365_SERVER: vb365.running.origin,
+            VB365_USERNAME: vb365.running.username,
+            // only the documented default password is ever printed (docs/emulator-vb365.md)
+            ...(vb365.running.defaultPassword ? { VB365_PASSWORD: vb365.running.password } : {}),
+          }
+        : {}),
     },
+    ...(vb365 ? { vb365: vb365.running } : {}),
     tenant: { ...t.tenant },
     admin: { userPrincipalName: admin.userPrincipalName, objectId: admin.id },
     issueAdminToken(o = {}) {
@@ -233,6 +276,7 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
       if (closed) return;
       closed = true;
       await closeAll();
+      await vb365?.close();
       await store.flush();
       await tls.dispose();
     },

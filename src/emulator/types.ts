@@ -1,3 +1,7 @@
+import type { RunningVb365, Vb365Options } from "./vb365/types.js";
+
+export type { RunningVb365, Vb365Options, Vb365Truth } from "./vb365/types.js";
+
 /**
  * Shared shapes of the emulator. `index.ts` (server, identity, Graph) and `exchange/` + `data/`
  * (Exchange Online, mailbox data, faults) meet here; tests, the demo and benchmarks use
@@ -131,6 +135,8 @@ export interface EmulatorOptions {
   replicationDelayMs?: number;
   /** device code sign-in: approved at once as the default admin (default true), or through the emulator's page */
   deviceCodeAutoApprove?: boolean;
+  /** also run the Veeam Backup for Microsoft 365 REST service (port+3), see docs/emulator-vb365.md */
+  vb365?: Vb365Options;
 }
 
 export interface RunningEmulator {
@@ -156,6 +162,8 @@ export interface RunningEmulator {
   users: Array<{ userPrincipalName: string; objectId: string; roles: string[] }>;
   /** exact expected report numbers for the tenant's generated data */
   expectedUsage(): UsageTruth;
+  /** the VB365 REST service, when started with `vb365` (its truth: `vb365.expectedBackup()`) */
+  vb365?: RunningVb365;
   /** change behaviour while running (tests switch faults on mid-run) */
   configure(
     options: Partial<

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { vb365Call } from "../../emulator/vb365/test-client.js";
 import { HttpTransport } from "../../http/transport.js";
 import type { CliContext } from "../context.js";
 import { main } from "../main.js";
@@ -70,6 +71,10 @@ describe("exo-cba emulator", () => {
       deviceCodeAutoApprove: false,
     });
     expect(emulatorOptionsFrom({ autoApprove: true })).toEqual({});
+    expect(emulatorOptionsFrom({ vb365: true })).toEqual({ vb365: {} });
+    expect(emulatorOptionsFrom({ vb365Version: 7, vb365TokenLifetime: 90 })).toEqual({
+      vb365: { version: 7, tokenLifetimeSeconds: 90 },
+    });
   });
 
   it("quotes export values only when a shell needs it", () => {
@@ -87,6 +92,7 @@ describe("exo-cba emulator", () => {
       ["--error-rate", "2"],
       ["--mailboxes", "-1"],
       ["--token-lifetime", "abc"],
+      ["--vb365-version", "6"],
     ]) {
       const { ctx, err } = testContext();
       expect(await main(["emulator", ...args], ctx)).toBe(2);
@@ -139,5 +145,36 @@ describe("exo-cba emulator", () => {
     expect(err.text()).toContain("emulator stopped.");
     expect(out.text()).not.toContain("running");
     expect((await stat(join(state, "state.json"))).mode & 0o777).toBe(0o600);
+  });
+
+  it("with --vb365-version 7 also prints VB365_SERVER/USERNAME/PASSWORD and how to trust its certificate", async () => {
+    const { ctx, out, err } = testContext();
+    const state = join(dir, "state-vb365");
+    let status = 0;
+    await runEmulator({ state, mailboxes: 3, vb365Version: 7 }, ctx, async (emu) => {
+      const env = Object.fromEntries(
+        out
+          .text()
+          .trim()
+          .split("\n")
+          .map((line) => /^export (\w+)=(.*)$/.exec(line)!.slice(1) as [string, string]),
+      );
+      expect(env.VB365_SERVER).toBe(emu.vb365!.origin);
+      expect(env.VB365_USERNAME).toBe("vb365-admin");
+      expect(env.VB365_PASSWORD).toBe("emulator-vb365");
+      const r = await vb365Call(env.VB365_SERVER!, emu.vb365!.certificatePem, "POST", "/v7/token", {
+        form: {
+          username: env.VB365_USERNAME!,
+          password: env.VB365_PASSWORD!,
+          disable_antiforgery_token: "true",
+        },
+      });
+      status = r.status;
+      return "test";
+    });
+    expect(status).toBe(200);
+    expect(err.text()).toContain(`--vb365-ca-file ${join(state, "vb365.pem")}`);
+    expect(err.text()).toMatch(/--vb365-certificate-fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    expect((await stat(join(state, "vb365-key.pem"))).mode & 0o777).toBe(0o600);
   });
 });

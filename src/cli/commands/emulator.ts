@@ -5,7 +5,8 @@ import type { CliContext } from "../context.js";
 import { withExamples } from "../options.js";
 
 /**
- * `exo-cba emulator`: run the local Microsoft cloud (identity, Graph, Exchange Online) until
+ * `exo-cba emulator`: run the local Microsoft cloud (identity, Graph, Exchange Online; with --vb365 also
+ * the Veeam Backup for Microsoft 365 REST API, docs/emulator-vb365.md) until
  * SIGINT/SIGTERM. The `export` lines on stdout point every other exo-cba command at it.
  */
 
@@ -38,7 +39,16 @@ export interface EmulatorCommandOptions {
   tokenLifetime?: number;
   replicationDelayMs?: number;
   autoApprove?: boolean;
+  vb365?: boolean;
+  vb365Version?: 7 | 8;
+  vb365TokenLifetime?: number;
 }
+
+const vb365Version = (value: string): 7 | 8 => {
+  if (value.trim() === "7") return 7;
+  if (value.trim() === "8") return 8;
+  throw new InvalidArgumentError("expected 7 or 8.");
+};
 
 /** Map parsed flags to the emulator's options (only what was given, so the emulator's defaults apply). */
 export function emulatorOptionsFrom(o: EmulatorCommandOptions): EmulatorOptions {
@@ -63,6 +73,12 @@ export function emulatorOptionsFrom(o: EmulatorCommandOptions): EmulatorOptions 
   if (o.tokenLifetime !== undefined) out.tokenLifetimeSeconds = o.tokenLifetime;
   if (o.replicationDelayMs !== undefined) out.replicationDelayMs = o.replicationDelayMs;
   if (o.autoApprove === false) out.deviceCodeAutoApprove = false;
+  if (o.vb365 || o.vb365Version !== undefined || o.vb365TokenLifetime !== undefined) {
+    out.vb365 = {
+      ...(o.vb365Version !== undefined ? { version: o.vb365Version } : {}),
+      ...(o.vb365TokenLifetime !== undefined ? { tokenLifetimeSeconds: o.vb365TokenLifetime } : {}),
+    };
+  }
   return out;
 }
 
@@ -82,11 +98,27 @@ export function announce(emu: RunningEmulator, stdout: Writable, stderr: Writabl
       `  identity ${emu.authorityHost}   graph ${emu.graphEndpoint}   exchange ${emu.exchangeEndpoint}`,
       `  CA certificate: ${emu.caFile}`,
       `  seeded users: ${users}`,
+      ...vb365Note(emu),
       "  Load the lines above into your shell (eval, or save and source them), then run exo-cba setup/invoke/report.",
       "  Stop with Ctrl+C.",
       "",
     ].join("\n"),
   );
+}
+
+/** What the human needs to know about the VB365 service: its self-signed certificate and how to trust it. */
+function vb365Note(emu: RunningEmulator): string[] {
+  const vb = emu.vb365;
+  if (!vb) return [];
+  return [
+    `  vb365 ${vb.origin} (Veeam Backup for Microsoft 365 REST API v${vb.version}, user ${vb.username})`,
+    `  VB365 certificate (self-signed, NOT from the emulator CA): ${vb.certificateFile}`,
+    `    SHA-256 fingerprint ${vb.fingerprintSha256}`,
+    `    trust it with --vb365-ca-file ${vb.certificateFile}, or pin it with --vb365-certificate-fingerprint ${vb.fingerprintSha256}`,
+    ...(vb.defaultPassword
+      ? []
+      : ["  VB365 password: not printed (not the emulator default); set VB365_PASSWORD yourself."]),
+  ];
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -143,10 +175,21 @@ export function register(program: Command, ctx: CliContext): void {
     .option(
       "--no-auto-approve",
       "device-code sign-in waits for approval on the emulator's page instead of signing in the admin",
+    )
+    .option(
+      "--vb365",
+      "also run the Veeam Backup for Microsoft 365 REST API (port N+3, its own self-signed certificate)",
+    )
+    .option("--vb365-version <n>", "VB365 REST generation: 8 (default) or 7 (implies --vb365)", vb365Version)
+    .option(
+      "--vb365-token-lifetime <s>",
+      "lifetime of VB365 access tokens in seconds (default 3600; implies --vb365)",
+      integer(1, 86_400),
     );
   withExamples(cmd, [
     "exo-cba emulator --state ~/.exo-cba-emulator > emulator.env &   # then: . ./emulator.env",
     "exo-cba emulator --port 8443 --mailboxes 5000 --seed 42 --latency-ms 20",
+    "exo-cba emulator --vb365 --mailboxes 20000 > emulator.env   # adds VB365_SERVER, VB365_USERNAME, VB365_PASSWORD",
     "exo-cba emulator --throttle-rate 20 --error-rate 0.05 --replication-delay-ms 30000 --no-auto-approve",
   ]);
   cmd.action((opts: EmulatorCommandOptions) => runEmulator(opts, ctx));
