@@ -25,6 +25,8 @@ export interface MailboxDataset {
   readonly count: number;
   /** generated on demand, deterministic from (seed, index) */
   mailbox(index: number): MailboxRecord;
+  /** the numeric core of `mailbox(index)` (type, inactive, sizes) without building any string: ~10× cheaper, for data derived from every mailbox (the VB365 backups) */
+  shape(index: number): MailboxShape;
   /** by UPN, SMTP address, alias/name, GUID (mailbox, ExternalDirectoryObjectId, archive) or display name, in O(1) */
   findIndex(identity: string): number | undefined;
   /** mailboxes (active and inactive) + non-mailbox recipients (mail users, contacts, groups): the recipient index space */
@@ -211,7 +213,7 @@ const PREFIX_BY_OTHER: Record<OtherKind, string> = {
 type Stats = MailboxRecord["primary"];
 
 /** The numeric core of a mailbox: everything the usage truth needs, without building strings. */
-interface MailboxShape {
+export interface MailboxShape {
   type: MailboxType;
   inactive: boolean;
   primary: Stats;
@@ -532,6 +534,10 @@ export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDat
   return {
     count,
     mailbox,
+    shape(index) {
+      checkIndex(index, count);
+      return shape(index);
+    },
     findIndex,
     recipientCount: () => totalRecipients,
     recipient(index) {

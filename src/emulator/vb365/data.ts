@@ -6,7 +6,7 @@
  * built on first use (4 bytes per backed-up mailbox or archive).
  */
 
-import type { MailboxDataset } from "../data/mailboxes.js";
+import type { MailboxDataset, MailboxShape } from "../data/mailboxes.js";
 import { between, deterministicGuid, hash32, logNormal, uniform } from "../data/prng.js";
 import type { MailboxRecord } from "../types.js";
 import type { Vb365MailboxRef, Vb365Options, Vb365RepositoryTruth, Vb365Truth } from "./types.js";
@@ -192,6 +192,8 @@ export interface Vb365Dataset {
   usage(repository: number): RepositoryUsage;
   /** LicensedUsers of the organization, as codes (mailbox index, or count + orphan index) */
   licensedUsers(): Int32Array;
+  /** how many licensed users are in each state (counted while building, for LicensingInformation) */
+  licenseStates(): Readonly<Record<LicenseState, number>>;
   licensedUser(code: number): {
     id: string;
     name: string;
@@ -277,9 +279,9 @@ export function createVb365Dataset(options: {
     },
   ];
 
-  function decideMailbox(index: number, m: MailboxRecord): MailboxDecision {
-    const eligible = !m.inactive && MAIL_ELIGIBLE.has(m.recipientTypeDetails);
-    const share = m.recipientTypeDetails === "UserMailbox" ? p.userMailboxShare : p.resourceMailboxShare;
+  function decideMailbox(index: number, m: MailboxShape): MailboxDecision {
+    const eligible = !m.inactive && MAIL_ELIGIBLE.has(m.type);
+    const share = m.type === "UserMailbox" ? p.userMailboxShare : p.resourceMailboxShare;
     const isProtected = eligible && uniform(seed, index, F.protect) < share;
     const stale = isProtected && uniform(seed, index, F.stale) < p.staleShare;
     const age = stale
@@ -323,27 +325,59 @@ export function createVb365Dataset(options: {
 
   // ---- row codes: mailbox index × 2 + isArchive; orphans: (count + k) × 2 + isArchive ----
   if ((count + orphanCount) * 2 >= 2 ** 31) throw new RangeError("tenant too large for the VB365 emulator");
-  let built: { rows: Int32Array[]; licensed: Int32Array } | undefined;
+  interface Built {
+    rows: Int32Array[];
+    licensed: Int32Array;
+    /** source bytes of every row, summed per repository while building */
+    sourceBytes: number[];
+    licenseStates: Record<LicenseState, number>;
+  }
+  let built: Built | undefined;
 
-  function build(): { rows: Int32Array[]; licensed: Int32Array } {
+  /** One pass over the mailboxes' numeric shapes (no strings): the row lists and their byte sums. */
+  function build(): Built {
     if (built) return built;
     const lists = repositories.map(() => [] as number[]);
+    const sourceBytes = repositories.map(() => 0);
     const licensed: number[] = [];
+    const licenseStates: Record<LicenseState, number> = {
+      Licensed: 0,
+      New: 0,
+      TemporarilyAssigned: 0,
+      Exceeded: 0,
+    };
     for (let i = 0; i < count; i++) {
-      const m = mailboxes.mailbox(i);
+      const m = mailboxes.shape(i);
       const d = decideMailbox(i, m);
       if (!d.protected) continue;
       lists[d.repository]!.push(i * 2);
-      if (d.archiveProtected) lists[d.repository]!.push(i * 2 + 1);
-      if (m.recipientTypeDetails === "UserMailbox") licensed.push(i);
+      sourceBytes[d.repository]! += bytesOf(m.primary);
+      if (d.archiveProtected) {
+        lists[d.repository]!.push(i * 2 + 1);
+        sourceBytes[d.repository]! += bytesOf(m.archive);
+      }
+      if (m.type === "UserMailbox") {
+        licensed.push(i);
+        licenseStates[d.licenseState]++;
+      }
     }
     for (let k = 0; k < orphanCount; k++) {
       const o = orphan(k);
       lists[o.repository]!.push((count + k) * 2);
-      if (o.hasArchive) lists[o.repository]!.push((count + k) * 2 + 1);
+      sourceBytes[o.repository]! += o.primaryBytes;
+      if (o.hasArchive) {
+        lists[o.repository]!.push((count + k) * 2 + 1);
+        sourceBytes[o.repository]! += o.archiveBytes;
+      }
       licensed.push(count + k);
+      licenseStates[o.licenseState]++;
     }
-    built = { rows: lists.map((l) => Int32Array.from(l)), licensed: Int32Array.from(licensed) };
+    built = {
+      rows: lists.map((l) => Int32Array.from(l)),
+      licensed: Int32Array.from(licensed),
+      sourceBytes,
+      licenseStates,
+    };
     return built;
   }
 
@@ -366,7 +400,7 @@ export function createVb365Dataset(options: {
       };
     }
     const m = mailboxes.mailbox(index);
-    const d = decideMailbox(index, m);
+    const d = decideMailbox(index, mailboxes.shape(index));
     return {
       id: isArchive ? m.archiveGuid : m.guid,
       isArchive,
@@ -381,30 +415,15 @@ export function createVb365Dataset(options: {
     };
   }
 
-  /** Source bytes of one row code. */
-  function rowBytes(code: number): number {
-    const index = code >> 1;
-    const isArchive = (code & 1) === 1;
-    if (index >= count) {
-      const o = orphan(index - count);
-      return isArchive ? o.archiveBytes : o.primaryBytes;
-    }
-    const m = mailboxes.mailbox(index);
-    return isArchive ? bytesOf(m.archive) : bytesOf(m.primary);
-  }
-
   const usageCache = new Map<number, RepositoryUsage>();
   function usage(r: number): RepositoryUsage {
     const cached = usageCache.get(r);
     if (cached) return cached;
     const repo = repositories[r]!;
-    const codes = build().rows[r]!;
-    let source = 0;
+    const b = build();
+    const source = b.sourceBytes[r]!;
     let accounts = 0;
-    for (const code of codes) {
-      source += rowBytes(code);
-      if ((code & 1) === 0) accounts++;
-    }
+    for (const code of b.rows[r]!) if ((code & 1) === 0) accounts++;
     const mail = Math.round(source * (1 - p.dataReduction));
     const other = repo.otherWorkloads ? Math.round(mail * p.otherWorkloadsShare) : 0;
     const stored = mail + other;
@@ -437,7 +456,7 @@ export function createVb365Dataset(options: {
       };
     }
     const m = mailboxes.mailbox(code);
-    const d = decideMailbox(code, m);
+    const d = decideMailbox(code, mailboxes.shape(code));
     return {
       id: m.externalDirectoryObjectId,
       name: m.userPrincipalName.toLowerCase(),
@@ -470,7 +489,12 @@ export function createVb365Dataset(options: {
       const m = mailboxes.mailbox(i);
       if (m.inactive) continue;
       const email = m.primarySmtpAddress.toLowerCase();
-      const d = decideMailbox(i, m);
+      const d = decideMailbox(i, {
+        type: m.recipientTypeDetails,
+        inactive: m.inactive,
+        primary: m.primary,
+        archive: m.archive,
+      });
       if (!d.protected) {
         unprotected.push({ email, displayName: m.displayName, type: m.recipientTypeDetails });
         continue;
@@ -566,8 +590,9 @@ export function createVb365Dataset(options: {
     row,
     usage,
     licensedUsers: () => build().licensed,
+    licenseStates: () => build().licenseStates,
     licensedUser,
-    decide: (index) => decideMailbox(index, mailboxes.mailbox(index)),
+    decide: (index) => decideMailbox(index, mailboxes.shape(index)),
     orphan,
     orphanCount,
     expectedBackup,

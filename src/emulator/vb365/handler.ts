@@ -466,13 +466,12 @@ export function createVb365Handler(
         return;
       }
       if (s === "licensinginformation") {
-        let licensed = 0;
-        let newUsers = 0;
-        for (const code of d.licensedUsers()) {
-          if (d.licensedUser(code).licenseState === "New") newUsers++;
-          else licensed++;
-        }
-        sendJson(res, 200, { licensedUsers: licensed, newUsers });
+        const states = d.licenseStates();
+        // the schema: licensedUsers counts licensed users and those over the limit; New ones apart
+        sendJson(res, 200, {
+          licensedUsers: states.Licensed + states.TemporarilyAssigned + states.Exceeded,
+          newUsers: states.New,
+        });
         return;
       }
       throw notFound("The requested resource was not found.");
