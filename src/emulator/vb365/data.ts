@@ -9,7 +9,7 @@
 import type { MailboxDataset, MailboxShape } from "../data/mailboxes.js";
 import { between, deterministicGuid, hash32, logNormal, uniform } from "../data/prng.js";
 import type { MailboxRecord } from "../types.js";
-import type { Vb365MailboxRef, Vb365Options, Vb365RepositoryTruth, Vb365Truth } from "./types.js";
+import type { Vb365MailboxRef, Vb365Options, Vb365OrganizationTruth, Vb365RepositoryTruth } from "./types.js";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -203,8 +203,8 @@ export interface Vb365Dataset {
   decide(index: number): MailboxDecision;
   orphan(k: number): OrphanRecord;
   readonly orphanCount: number;
-  /** independent re-computation of every figure, for tests */
-  expectedBackup(): Vb365Truth;
+  /** independent re-computation of every figure of this organization, for tests */
+  expectedBackup(): Vb365OrganizationTruth;
 }
 
 const MAIL_ELIGIBLE = new Set(["UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox"]);
@@ -226,6 +226,8 @@ export function createVb365Dataset(options: {
   tenantId: string;
   domain: string;
   parameters: Vb365Parameters;
+  /** the server's repositories, when another organization's dataset defined them (shared by all) */
+  repositories?: readonly RepositoryInfo[];
 }): Vb365Dataset {
   const { mailboxes, tenantId, domain, parameters: p } = options;
   const count = mailboxes.count;
@@ -244,7 +246,7 @@ export function createVb365Dataset(options: {
     proxyId: guid(0, F.guidProxy),
   };
 
-  const repositories: RepositoryInfo[] = [
+  const repositories: readonly RepositoryInfo[] = options.repositories ?? [
     {
       id: guid(0, F.guidRepository),
       name: "Local Repository 01",
@@ -469,7 +471,7 @@ export function createVb365Dataset(options: {
    * Every figure again, in one pass over the decisions, without the row lists or `usage()`: what a
    * correct client must report.
    */
-  function expectedBackup(): Vb365Truth {
+  function expectedBackup(): Vb365OrganizationTruth {
     const source = repositories.map(() => 0);
     const exchangeBytes = repositories.map(() => 0);
     const mailboxRows = repositories.map(() => 0);
@@ -477,9 +479,9 @@ export function createVb365Dataset(options: {
     const protectedMailboxes: string[] = [];
     const protectedArchives: string[] = [];
     const unprotected: Vb365MailboxRef[] = [];
-    const stale: Vb365Truth["stale"] = [];
-    const orphaned: Vb365Truth["orphaned"] = [];
-    const byState: Vb365Truth["licensedUsers"]["byState"] = {
+    const stale: Vb365OrganizationTruth["stale"] = [];
+    const orphaned: Vb365OrganizationTruth["orphaned"] = [];
+    const byState: Vb365OrganizationTruth["licensedUsers"]["byState"] = {
       Licensed: 0,
       New: 0,
       TemporarilyAssigned: 0,

@@ -15,8 +15,8 @@ export interface Vb365HandlerDeps {
   version: 7 | 8;
   username: string;
   password: string;
-  /** built on first use, so start-up does not pay for the dataset */
-  dataset(): Vb365Dataset;
+  /** the organizations, the emulator's tenant first; built on first use, so start-up does not pay for them */
+  organizations(): readonly Vb365Dataset[];
   settings(): { tokenLifetimeSeconds: number; tokenThrottle?: Vb365TokenThrottle };
   onStat(kind: "tokenRequests" | "requests" | "throttled"): void;
   clock(): number;
@@ -311,9 +311,22 @@ export function createVb365Handler(
     return body;
   }
 
-  function repositoryJson(api: Api, d: Vb365Dataset, r: number): Record<string, unknown> {
+  /** A repository's figures over every organization on it. */
+  function repositoryTotals(orgs: readonly Vb365Dataset[], r: number) {
+    let used = 0;
+    let object = 0;
+    for (const o of orgs) {
+      const u = o.usage(r);
+      used += u.usedSpaceBytes;
+      object += u.objectStorageUsedSpaceBytes ?? 0;
+    }
+    return { used, object };
+  }
+
+  function repositoryJson(api: Api, orgs: readonly Vb365Dataset[], r: number): Record<string, unknown> {
+    const d = orgs[0]!;
     const repo = d.repositories[r]!;
-    const usage = d.usage(r);
+    const totals = repositoryTotals(orgs, r);
     const local = repo.kind === "local";
     const capacity = LOCAL_CAPACITY_BYTES;
     const body: Record<string, unknown> = {
@@ -322,7 +335,7 @@ export function createVb365Handler(
       description: repo.description,
       path: repo.path,
       capacityBytes: local ? capacity : null,
-      freeSpaceBytes: local ? capacity - (usage.usedSpaceBytes ?? 0) : null,
+      freeSpaceBytes: local ? capacity - totals.used : null,
       retentionType: "ItemLevel",
       retentionPeriodType: "Yearly",
       yearlyRetentionPeriod: "Years3",
@@ -350,7 +363,7 @@ export function createVb365Handler(
           id: repo.objectStorage.id,
           type: repo.objectStorage.type,
           name: repo.objectStorage.name,
-          usedSpaceBytes: usage.objectStorageUsedSpaceBytes ?? 0,
+          usedSpaceBytes: totals.object,
           sizeLimitEnabled: false,
           sizeLimitGB: null,
         };
@@ -410,18 +423,41 @@ export function createVb365Handler(
     return r;
   }
 
-  function requireOrganization(d: Vb365Dataset, id: string | undefined): void {
-    if (id !== undefined && id.toLowerCase() !== d.organization.id) {
-      throw notFound(`Organization with ID '${id}' was not found.`);
-    }
+  /** Items of several organizations one after another, as one collection (index → item). */
+  function concat(parts: Array<{ count: number; item: (i: number) => unknown }>) {
+    const total = parts.reduce((n, p) => n + p.count, 0);
+    return {
+      total,
+      item(i: number): unknown {
+        let k = i;
+        for (const p of parts) {
+          if (k < p.count) return p.item(k);
+          k -= p.count;
+        }
+        return undefined;
+      },
+    };
   }
 
-  function orgUses(repo: RepositoryInfo): boolean {
-    return repo.usedByOrganization;
+  function findOrganization(orgs: readonly Vb365Dataset[], id: string): Vb365Dataset {
+    const d = orgs.find((o) => o.organization.id === id.toLowerCase());
+    if (!d) throw notFound(`Organization with ID '${id}' was not found.`);
+    return d;
+  }
+
+  /** The organizations an optional `organizationId` query parameter selects (404 when unknown). */
+  function selectOrganizations(
+    orgs: readonly Vb365Dataset[],
+    q: Map<string, string>,
+  ): readonly Vb365Dataset[] {
+    const organizationId = guidParam(q, "organizationId");
+    return organizationId === undefined ? orgs : [findOrganization(orgs, organizationId)];
   }
 
   function get(api: Api, segments: string[], url: URL, res: ServerResponse): void {
-    const d = deps.dataset();
+    const orgs = deps.organizations();
+    const main = orgs[0]!;
+    const repositories = main.repositories;
     const q = queryOf(url);
     const [head, id, sub, ...rest] = segments.map((s) => decodeURIComponent(s));
     const h = head?.toLowerCase();
@@ -431,33 +467,39 @@ export function createVb365Handler(
     if (h === "organizations" && id === undefined) {
       const extended = boolParam(q, "extendedView") ?? false;
       if (api === 7) {
-        sendJson(res, 200, [organizationJson(api, d, extended)]);
+        sendJson(
+          res,
+          200,
+          orgs.map((d) => organizationJson(api, d, extended)),
+        );
         return;
       }
       const msid = guidParam(q, "msid");
       const backedUp = q.get("backedUpOrganizationId".toLowerCase());
       const paging = pagingOf(q);
-      const o = d.organization;
-      const match =
-        (msid === undefined || msid === o.msid.toLowerCase()) &&
-        (backedUp === undefined || backedUp === "" || backedUp.toLowerCase() === o.backedUpOrganizationId);
-      const list = match ? [organizationJson(api, d, extended)] : [];
+      const list = orgs.filter(
+        (d) =>
+          (msid === undefined || msid === d.organization.msid.toLowerCase()) &&
+          (backedUp === undefined ||
+            backedUp === "" ||
+            backedUp.toLowerCase() === d.organization.backedUpOrganizationId),
+      );
       sendJson(
         res,
         200,
-        pageOf(url, paging, list.length, (i) => list[i]),
+        pageOf(url, paging, list.length, (i) => organizationJson(api, list[i]!, extended)),
       );
       return;
     }
     if (h === "organizations" && id !== undefined) {
-      requireOrganization(d, id);
+      const d = findOrganization(orgs, id);
       if (s === undefined) {
         sendJson(res, 200, organizationJson(api, d, boolParam(q, "extendedView") ?? false));
         return;
       }
       if (s === "usedrepositories") {
         const paging = pagingOf(q);
-        const used = d.repositories.map((r, i) => (orgUses(r) ? i : -1)).filter((i) => i >= 0);
+        const used = repositories.map((r, i) => (r.usedByOrganization ? i : -1)).filter((i) => i >= 0);
         sendJson(
           res,
           200,
@@ -477,26 +519,29 @@ export function createVb365Handler(
       throw notFound("The requested resource was not found.");
     }
     if (h === "backuprepositories" && id === undefined) {
-      const all = d.repositories.map((_, i) => i);
+      const all = repositories.map((_, i) => i);
+      const longTerm = boolParam(q, "longTerm");
+      const proxyId = guidParam(q, "proxyId");
       if (api === 7) {
-        const longTerm = boolParam(q, "longTerm");
-        const list = all.filter((i) => longTerm === undefined || d.repositories[i]!.isLongTerm === longTerm);
+        const list = all.filter(
+          (i) =>
+            (longTerm === undefined || repositories[i]!.isLongTerm === longTerm) &&
+            (proxyId === undefined || proxyId === main.organization.proxyId),
+        );
         sendJson(
           res,
           200,
-          list.map((i) => repositoryJson(api, d, i)),
+          list.map((i) => repositoryJson(api, orgs, i)),
         );
         return;
       }
-      const longTerm = boolParam(q, "longTerm");
-      const proxyId = guidParam(q, "proxyId");
       const organizationId = guidParam(q, "organizationId");
       guidParam(q, "proxyPoolId");
       const paging = pagingOf(q);
       const list = all.filter((i) => {
-        const repo = d.repositories[i]!;
+        const repo = repositories[i]!;
         if (longTerm !== undefined && repo.isLongTerm !== longTerm) return false;
-        if (proxyId !== undefined && proxyId !== d.organization.proxyId) return false;
+        if (proxyId !== undefined && proxyId !== main.organization.proxyId) return false;
         // organizationId is the owner of an organization-bound repository; ours are all shared
         if (organizationId !== undefined) return false;
         return true;
@@ -504,64 +549,71 @@ export function createVb365Handler(
       sendJson(
         res,
         200,
-        pageOf(url, paging, list.length, (i) => repositoryJson(api, d, list[i]!)),
+        pageOf(url, paging, list.length, (i) => repositoryJson(api, orgs, list[i]!)),
       );
       return;
     }
     if (h === "backuprepositories" && id !== undefined) {
-      const r = repositoryIndex(d, id);
-      const repo = d.repositories[r]!;
+      const r = repositoryIndex(main, id);
+      const repo = repositories[r]!;
       if (s === undefined) {
-        sendJson(res, 200, repositoryJson(api, d, r));
+        sendJson(res, 200, repositoryJson(api, orgs, r));
         return;
       }
       if (s === "mailboxdata") {
-        const organizationId = guidParam(q, "organizationId");
-        requireOrganization(d, organizationId);
+        const selected = selectOrganizations(orgs, q);
         const pit = q.get("pointintime");
         if (pit && Number.isNaN(Date.parse(pit)))
           throw invalid(`The value '${pit}' is not valid for pointInTime.`);
         const paging = pagingOf(q);
-        const codes = d.rows(r);
         const match = nameMatcher(q.get("filter"));
         if (!match) {
-          sendJson(
-            res,
-            200,
-            pageOf(url, paging, codes.length, (i) => mailboxJson(api, d, d.row(codes[i]!))),
+          const all = concat(
+            selected.map((d) => {
+              const codes = d.rows(r);
+              return { count: codes.length, item: (i: number) => mailboxJson(api, d, d.row(codes[i]!)) };
+            }),
           );
+          sendJson(res, 200, pageOf(url, paging, all.total, all.item));
           return;
         }
-        const hits: MailboxRow[] = [];
-        for (const code of codes) {
-          const row = d.row(code);
-          if (match(row.displayName)) hits.push(row);
+        const hits: Array<[Vb365Dataset, MailboxRow]> = [];
+        for (const d of selected) {
+          for (const code of d.rows(r)) {
+            const row = d.row(code);
+            if (match(row.displayName)) hits.push([d, row]);
+          }
         }
         sendJson(
           res,
           200,
-          pageOf(url, paging, hits.length, (i) => mailboxJson(api, d, hits[i]!)),
+          pageOf(url, paging, hits.length, (i) => mailboxJson(api, hits[i]![0], hits[i]![1])),
         );
         return;
       }
       if (s === "userdata") {
         const paging = pagingOf(q);
-        const codes = d.rows(r);
-        const primaries = primaryCodes(r, codes);
-        sendJson(
-          res,
-          200,
-          pageOf(url, paging, primaries.length, (i) => userJson(api, d, repo, codes, primaries[i]!)),
+        const all = concat(
+          orgs.map((d, k) => {
+            const codes = d.rows(r);
+            const primaries = primaryCodes(`${k}:${r}`, codes);
+            return {
+              count: primaries.length,
+              item: (i: number) => userJson(api, d, repo, codes, primaries[i]!),
+            };
+          }),
         );
+        sendJson(res, 200, pageOf(url, paging, all.total, all.item));
         return;
       }
       if (s === "backeduporganizations") {
         const paging = pagingOf(q);
-        const list = orgUses(repo) ? [r] : [];
+        const list = repo.usedByOrganization ? orgs : [];
         sendJson(
           res,
           200,
-          pageOf(url, paging, list.length, () => {
+          pageOf(url, paging, list.length, (i) => {
+            const d = list[i]!;
             const u = d.usage(r);
             return {
               name: d.organization.name,
@@ -576,20 +628,23 @@ export function createVb365Handler(
       }
       if (s === "organizationdata") {
         const paging = pagingOf(q);
-        const list = orgUses(repo) ? [r] : [];
+        const list = repo.usedByOrganization ? orgs : [];
         sendJson(
           res,
           200,
-          pageOf(url, paging, list.length, () => ({
-            displayName: d.organization.name,
-            organizationId: d.organization.id,
-            backedUpOrganizationId: d.organization.backedUpOrganizationId,
-            ...(api === 8 ? { msid: d.organization.msid } : {}),
-            _links: {
-              organization: linkTo(api, `/Organizations/${d.organization.id}`),
-              backupRepository: linkTo(api, `/BackupRepositories/${repo.id}`),
-            },
-          })),
+          pageOf(url, paging, list.length, (i) => {
+            const d = list[i]!;
+            return {
+              displayName: d.organization.name,
+              organizationId: d.organization.id,
+              backedUpOrganizationId: d.organization.backedUpOrganizationId,
+              ...(api === 8 ? { msid: d.organization.msid } : {}),
+              _links: {
+                organization: linkTo(api, `/Organizations/${d.organization.id}`),
+                backupRepository: linkTo(api, `/BackupRepositories/${repo.id}`),
+              },
+            };
+          }),
         );
         return;
       }
@@ -600,13 +655,16 @@ export function createVb365Handler(
       const backedUp = api === 8 ? q.get("backedUpOrganizationId".toLowerCase()) : undefined;
       const match = nameMatcher(q.get("name"));
       const paging = pagingOf(q);
-      const o = d.organization;
-      const orgMatch =
-        (organizationId === undefined || organizationId === o.id) &&
-        (backedUp === undefined || backedUp === "" || backedUp.toLowerCase() === o.backedUpOrganizationId);
-      const codes = orgMatch ? d.licensedUsers() : new Int32Array(0);
-      const json = (code: number) => {
+      const selected = orgs.filter(
+        (d) =>
+          (organizationId === undefined || organizationId === d.organization.id) &&
+          (backedUp === undefined ||
+            backedUp === "" ||
+            backedUp.toLowerCase() === d.organization.backedUpOrganizationId),
+      );
+      const json = (d: Vb365Dataset, code: number) => {
         const u = d.licensedUser(code);
+        const o = d.organization;
         return {
           id: u.id,
           name: u.name,
@@ -620,19 +678,23 @@ export function createVb365Handler(
         };
       };
       if (!match) {
-        sendJson(
-          res,
-          200,
-          pageOf(url, paging, codes.length, (i) => json(codes[i]!)),
+        const all = concat(
+          selected.map((d) => {
+            const codes = d.licensedUsers();
+            return { count: codes.length, item: (i: number) => json(d, codes[i]!) };
+          }),
         );
+        sendJson(res, 200, pageOf(url, paging, all.total, all.item));
         return;
       }
-      const hits: number[] = [];
-      for (const code of codes) if (match(d.licensedUser(code).name)) hits.push(code);
+      const hits: Array<[Vb365Dataset, number]> = [];
+      for (const d of selected) {
+        for (const code of d.licensedUsers()) if (match(d.licensedUser(code).name)) hits.push([d, code]);
+      }
       sendJson(
         res,
         200,
-        pageOf(url, paging, hits.length, (i) => json(hits[i]!)),
+        pageOf(url, paging, hits.length, (i) => json(hits[i]![0], hits[i]![1])),
       );
       return;
     }
@@ -640,16 +702,16 @@ export function createVb365Handler(
   }
 
   // UserData: one row per backed-up account (its primary-mailbox row), with the archive as a flag.
-  const primaryCache = new Map<number, Int32Array>();
-  function primaryCodes(r: number, codes: Int32Array): Int32Array {
-    let p = primaryCache.get(r);
+  const primaryCache = new Map<string, Int32Array>();
+  function primaryCodes(key: string, codes: Int32Array): Int32Array {
+    let p = primaryCache.get(key);
     if (!p) {
       const positions: number[] = [];
       codes.forEach((code, i) => {
         if ((code & 1) === 0) positions.push(i);
       });
       p = Int32Array.from(positions);
-      primaryCache.set(r, p);
+      primaryCache.set(key, p);
     }
     return p;
   }

@@ -39,6 +39,8 @@ export interface Vb365Options {
   tokenLifetimeSeconds?: number;
   /** throttle of POST /token (default: none, see docs/emulator-vb365.md) */
   tokenThrottle?: Vb365TokenThrottle;
+  /** other organizations (customers) backed up by the same server, on the same repositories (default 1, max 5) */
+  otherOrganizations?: number;
 }
 
 /** What `RunningEmulator.vb365` tells clients. */
@@ -95,7 +97,8 @@ export interface Vb365MailboxRef {
   type: string;
 }
 
-export interface Vb365Truth {
+/** The figures of one organization (the emulator's tenant, or another customer of the same server). */
+export interface Vb365OrganizationTruth {
   organization: {
     id: string;
     name: string;
@@ -131,4 +134,16 @@ export interface Vb365Truth {
     /** LicensingInformation: licensedUsers (Licensed + TemporarilyAssigned + Exceeded) and newUsers */
     licensingInformation: { licensedUsers: number; newUsers: number };
   };
+}
+
+export interface Vb365Truth extends Vb365OrganizationTruth {
+  /** the server's other organizations (other customers of an MSP's VB365), with their own figures */
+  otherOrganizations: Vb365OrganizationTruth[];
+  /** per repository, the sums over ALL organizations (what BackupRepositories reports) */
+  repositoryTotals: Array<{
+    id: string;
+    usedSpaceBytes: number;
+    localCacheUsedSpaceBytes: number;
+    objectStorageUsedSpaceBytes: number | null;
+  }>;
 }

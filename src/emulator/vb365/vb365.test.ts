@@ -282,6 +282,42 @@ describe("VB365 emulator: organizations and repositories (v8)", () => {
     expect(other.json.results).toEqual([]);
     const extended = await get("/v8/Organizations?extendedView=true");
     expect(extended.json.results[0]).toHaveProperty("lastBackuptime");
+    // another customer of the same server is listed too, under its own tenant id
+    const every = await get("/v8/Organizations");
+    expect(every.json.results.map((o: Json) => o.name)).toEqual([
+      emu.tenant.domain,
+      "fabrikam.onmicrosoft.com",
+    ]);
+    expect(every.json.results[1].msid).toBe(truth.otherOrganizations[0]!.organization.msid);
+    expect(every.json.results[1].msid).not.toBe(emu.tenant.id);
+  });
+
+  it("mixes organizations where the API does: MailboxData without organizationId, repository totals", async () => {
+    const other = truth.otherOrganizations[0]!;
+    const repos = await get("/v8/BackupRepositories");
+    for (const [r, repo] of truth.repositories.entries()) {
+      const everyone = await all(`/v8/BackupRepositories/${repo.id}/MailboxData?limit=500`);
+      expect(everyone.items).toHaveLength(
+        repo.mailboxRows +
+          repo.archiveRows +
+          other.repositories[r]!.mailboxRows +
+          other.repositories[r]!.archiveRows,
+      );
+      expect(new Set(everyone.items.map((i) => i.organizationId))).toEqual(
+        new Set(repo.usedByOrganization ? [truth.organization.id, other.organization.id] : []),
+      );
+      const served = repos.json.results.find((x: Json) => x.id === repo.id);
+      const totals = truth.repositoryTotals[r]!;
+      if (repo.kind === "objectStorage") {
+        expect(served.objectStorage.usedSpaceBytes).toBe(totals.objectStorageUsedSpaceBytes);
+      } else {
+        expect(served.freeSpaceBytes).toBe(served.capacityBytes - totals.usedSpaceBytes);
+      }
+    }
+    expect(truth.repositoryTotals[1]!.objectStorageUsedSpaceBytes).toBe(
+      truth.repositories[1]!.objectStorageUsedSpaceBytes! +
+        other.repositories[1]!.objectStorageUsedSpaceBytes!,
+    );
   });
 
   it("lists three repositories; usedRepositories gives the organization's two with the truth's usage", async () => {
@@ -390,7 +426,9 @@ describe("VB365 emulator: MailboxData", () => {
 
   it("filters on displayName with * and ? wildcards", async () => {
     const repo = truth.repositories[1]!;
-    const { items } = await all(`/v8/BackupRepositories/${repo.id}/MailboxData?filter=Former*&limit=100`);
+    const { items } = await all(
+      `/v8/BackupRepositories/${repo.id}/MailboxData?filter=Former*&limit=100&organizationId=${truth.organization.id}`,
+    );
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((i) => i.displayName.startsWith("Former Employee"))).toBe(true);
     expect(items.filter((i) => !i.isArchive).length).toBe(
@@ -402,7 +440,9 @@ describe("VB365 emulator: MailboxData", () => {
     const stale = new Map(truth.stale.map((s) => [s.email, s.backedUpTime]));
     expect(stale.size).toBeGreaterThan(0);
     for (const repo of truth.repositories.filter((r) => r.usedByOrganization)) {
-      const { items } = await all(`/v8/BackupRepositories/${repo.id}/MailboxData?limit=10000`);
+      const { items } = await all(
+        `/v8/BackupRepositories/${repo.id}/MailboxData?limit=10000&organizationId=${truth.organization.id}`,
+      );
       for (const item of items) {
         const age = now.ms - Date.parse(item.backedUpTime);
         if (stale.has(item.email)) {

@@ -55,7 +55,8 @@ describe("VB365 emulator in v7 mode", () => {
   it("returns organizations and repositories as bare arrays, without msid and with objectStorageId", async () => {
     const orgs = await get("/v7/Organizations?limit=1");
     expect(Array.isArray(orgs.json)).toBe(true);
-    expect(orgs.json).toHaveLength(1);
+    // paging parameters do not exist in v7: both organizations come back
+    expect(orgs.json.map((o: Json) => o.name)).toEqual([emu.tenant.domain, "fabrikam.onmicrosoft.com"]);
     expect(orgs.json[0]).toMatchObject({ id: truth.organization.id, name: emu.tenant.domain });
     expect(orgs.json[0]).not.toHaveProperty("msid");
     expect(orgs.json[0]).not.toHaveProperty("backedUpOrganizationId");
@@ -118,8 +119,12 @@ describe("VB365 emulator: UserData, licensed users and per-repository organizati
     const orphanArchives = new Set(truth.orphaned.filter((o) => o.hasArchive).map((o) => o.email));
     const emails: string[] = [];
     for (const repo of truth.repositories) {
-      const rows = await all(`/v7/BackupRepositories/${repo.id}/UserData`);
+      // UserData has no organization filter: rows of the other organization come too
+      const everyone = await all(`/v7/BackupRepositories/${repo.id}/UserData`);
+      const rows = everyone.filter((row) => row.organizationId === truth.organization.id);
       expect(rows).toHaveLength(repo.mailboxRows);
+      const r = truth.repositories.indexOf(repo);
+      expect(everyone.length - rows.length).toBe(truth.otherOrganizations[0]!.repositories[r]!.mailboxRows);
       for (const row of rows) {
         expect(row).toMatchObject({
           isMailboxBackedUp: true,
@@ -145,8 +150,12 @@ describe("VB365 emulator: UserData, licensed users and per-repository organizati
     expect(users.every((u) => u.isBackedUp === true && u.organizationName === emu.tenant.domain)).toBe(true);
     const info = await get(`/v7/Organizations/${truth.organization.id}/LicensingInformation`);
     expect(info.json).toEqual(truth.licensedUsers.licensingInformation);
-    const former = await all("/v7/LicensedUsers?name=former*");
+    const former = await all(`/v7/LicensedUsers?name=former*&organizationId=${truth.organization.id}`);
     expect(former).toHaveLength(truth.orphaned.length);
+    const everyone = await all("/v7/LicensedUsers", 100);
+    expect(everyone).toHaveLength(
+      truth.licensedUsers.total + truth.otherOrganizations[0]!.licensedUsers.total,
+    );
     expect((await all("/v7/LicensedUsers?organizationId=0f0f0f0f-0000-4000-8000-000000000000")).length).toBe(
       0,
     );
@@ -161,7 +170,10 @@ describe("VB365 emulator: UserData, licensed users and per-repository organizati
         expect(data.json.results).toEqual([]);
         continue;
       }
-      expect(orgs.json.results).toEqual([
+      expect(orgs.json.results).toHaveLength(2);
+      expect(
+        orgs.json.results.filter((o: Json) => o.id === truth.organization.backedUpOrganizationId),
+      ).toEqual([
         {
           name: emu.tenant.domain,
           id: truth.organization.backedUpOrganizationId,
@@ -170,6 +182,7 @@ describe("VB365 emulator: UserData, licensed users and per-repository organizati
           objectStorageUsedSpaceBytes: repo.objectStorageUsedSpaceBytes,
         },
       ]);
+      expect(data.json.results).toHaveLength(2);
       expect(data.json.results[0]).toMatchObject({
         displayName: emu.tenant.domain,
         organizationId: truth.organization.id,
