@@ -341,6 +341,104 @@ if (want("report")) {
   }
 }
 
+// ---------------------------------------------------------------- VB365 backup side (issue 11)
+if (want("vb365")) {
+  const n = quick ? 10_000 : 100_000;
+  // Every active mailbox protected, so the backup lists hold about n mailboxes (pages of 10,000).
+  const t = await provisionedTenant({
+    mailboxes: n,
+    vb365: { userMailboxShare: 1, resourceMailboxShare: 1 },
+  });
+  try {
+    const vb = t.emu.vb365;
+    if (!vb) throw new Error("this emulator has no VB365 service (src/emulator/vb365)");
+    const { Vb365Client } = await import("../dist/vb365/client.js");
+    const { readBackupSnapshot, resolveBackupTarget } = await import("../dist/vb365/backup.js");
+    // 1. The backup-side calls alone: sign-in, organization, repositories, MailboxData, UserData, LicensedUsers.
+    const start = now();
+    const client = new Vb365Client({
+      server: vb.origin,
+      username: vb.username,
+      password: vb.password,
+      trust: { fingerprint: vb.fingerprintSha256 },
+      pageSize: 10_000,
+    });
+    const target = await resolveBackupTarget(client, { tenantId: t.emu.tenant.id });
+    const snapshot = await readBackupSnapshot(client, target);
+    await client.logout();
+    const backupMs = now() - start;
+    const protectedRows = snapshot.protection.reduce((s, p) => s + p.primaryItems, 0);
+    // 2. The whole report with and without the backup side (CLI, new process each).
+    const out = await mkdtemp(join(tmpdir(), "exo-cba-bench-vb365-"));
+    const base = [
+      "report",
+      "usage",
+      "--format",
+      "json",
+      "--out",
+      out,
+      "--concurrency",
+      "16",
+      "--output",
+      "json",
+    ];
+    const withVb = await cli(
+      [
+        ...base,
+        "--vb365-server",
+        vb.origin,
+        "--vb365-username",
+        vb.username,
+        "--vb365-certificate-fingerprint",
+        vb.fingerprintSha256,
+      ],
+      { ...t.env, VB365_PASSWORD: vb.password },
+    );
+    if (withVb.code !== 0)
+      throw new Error(`report with VB365 failed (${withVb.code}): ${withVb.stderr.slice(-2000)}`);
+    const without = await cli(base, t.env);
+    if (without.code !== 0)
+      throw new Error(`report failed (${without.code}): ${without.stderr.slice(-2000)}`);
+    results.vb365 = {
+      mailboxes: n,
+      protectedRows,
+      backupMs: round(backupMs),
+      backupRequests: client.stats.requests,
+      backupPages: client.stats.pages,
+      tokenRequests: client.stats.tokenRequests,
+      reportWithMs: round(withVb.ms),
+      reportWithoutMs: round(without.ms),
+      shareOfReport: round(backupMs / withVb.ms, 3),
+      peakRssWithMb: round(withVb.maxRssMb, 1),
+      peakRssWithoutMb: round(without.maxRssMb, 1),
+    };
+    const label = `VB365 backup side, ${protectedRows.toLocaleString("en-US")} protected mailboxes (pages of 10,000)`;
+    record(
+      label,
+      "backup calls alone: wall ms / requests / token requests",
+      `${round(backupMs, 0)} / ${client.stats.requests} / ${client.stats.tokenRequests}`,
+    );
+    record(
+      label,
+      "report wall s with / without the backup side",
+      `${round(withVb.ms / 1000, 1)} / ${round(without.ms / 1000, 1)}`,
+    );
+    record(
+      label,
+      "backup calls' share of the report's wall time",
+      `${round((backupMs / withVb.ms) * 100, 1)} %`,
+    );
+    record(
+      label,
+      "report peak RSS MB with / without",
+      `${round(withVb.maxRssMb, 0)} / ${round(without.maxRssMb, 0)}`,
+    );
+    await rm(out, { recursive: true, force: true });
+  } finally {
+    await t.close();
+  }
+}
+
 printTable(rows);
 console.log();
 console.log(JSON.stringify(results, null, 2));

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { runDemo } from "../src/demo/run.js";
 import { capturedContext } from "./helpers/cli.js";
@@ -12,6 +13,9 @@ describe("exo-cba demo", () => {
     const ctx = c.ctx;
     const result = await runDemo(ctx, { mailboxes: 60, replicationDelayMs: 200 });
 
+    // With the emulated VB365 service (src/emulator/vb365), the report step is followed by the seven columns.
+    const withBackup = existsSync(new URL("../src/emulator/vb365/index.ts", import.meta.url));
+    expect(result.backupShown).toBe(withBackup);
     expect(result.steps.map((s) => [s.command.split(" ").slice(1, 3).join(" "), s.exitCode])).toEqual([
       ["cert new", 0],
       ["setup --organization", 0],
@@ -19,6 +23,7 @@ describe("exo-cba demo", () => {
       ["invoke Get-EXOMailbox", 0],
       ["invoke Set-Mailbox", 4],
       ["report usage", 0],
+      ...(withBackup ? [["report usage", 0]] : []),
       ["doctor", 0],
       ["cert rotate", 0],
       ["test", 0],
@@ -34,5 +39,13 @@ describe("exo-cba demo", () => {
     expect(stdout).toMatch(/Connect-ExchangeOnline -CertificateThumbprint [0-9A-F]{40} -AppId [0-9a-f-]{36}/);
     expect(stdout + stderr).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/); // no JWT printed anywhere
     expect(stdout + stderr).not.toContain("PRIVATE KEY");
+    // The backup side from the emulated VB365: the coverage line and the original seven columns.
+    if (withBackup) {
+      expect(stdout).toMatch(
+        /contoso\.onmicrosoft\.com: backup https:\/\/127\.0\.0\.1:\d+: \d+ of \d+ mailboxes protected/,
+      );
+      expect(stdout).toContain("Backed up Mailboxes on Repo");
+    }
+    expect(stdout + stderr).not.toContain("emulator-vb365"); // the VB365 password
   });
 });

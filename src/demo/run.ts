@@ -32,6 +32,8 @@ export interface DemoResult {
   home: string;
   reportDir: string;
   reportMatchesTruth: boolean;
+  /** the report included the backup side from the emulated VB365 */
+  backupShown: boolean;
   ok: boolean;
 }
 
@@ -44,11 +46,15 @@ export async function runDemo(ctx: CliContext, options: DemoOptions = {}): Promi
   const say = (line = "") => ctx.stderr.write(`${line}\n`);
 
   say("Starting the local Microsoft cloud (identity, Graph, Exchange Online) in this process ...");
-  const emu = await startEmulator({
+  // The backup side of the report: the emulated Veeam Backup for Microsoft 365 REST service, when this
+  // emulator has it (docs/emulator-vb365.md).
+  const emulatorOptions: Record<string, unknown> = {
     mailboxes: options.mailboxes ?? 250,
     stateDir: join(home, "emulator"),
     replicationDelayMs: options.replicationDelayMs ?? 1500,
-  });
+    vb365: {},
+  };
+  const emu = await startEmulator(emulatorOptions as Parameters<typeof startEmulator>[0]);
   say(`  identity ${emu.authorityHost}  graph ${emu.graphEndpoint}  exchange ${emu.exchangeEndpoint}`);
   say(`  tenant ${emu.tenant.domain} (${emu.tenant.id}), ${options.mailboxes ?? 250} generated mailboxes`);
   say(`  state home ${home}`);
@@ -88,6 +94,7 @@ export async function runDemo(ctx: CliContext, options: DemoOptions = {}): Promi
   };
 
   let reportMatchesTruth = false;
+  let backupShown = false;
   try {
     const org = emu.tenant.domain;
     const created = await run(
@@ -133,13 +140,37 @@ export async function runDemo(ctx: CliContext, options: DemoOptions = {}): Promi
       4,
     );
 
+    // The VB365 server's self-signed certificate is trusted by its pinned fingerprint, as a user would.
+    const vb = (
+      emu as unknown as {
+        vb365?: { origin: string; username: string; password: string; fingerprintSha256: string };
+      }
+    ).vb365;
+    if (vb) env.VB365_PASSWORD = vb.password;
+    const vbFlags = vb
+      ? [
+          "--vb365-server",
+          vb.origin,
+          "--vb365-username",
+          vb.username,
+          "--vb365-certificate-fingerprint",
+          vb.fingerprintSha256,
+        ]
+      : [];
     const report = await run(
-      ["report", "usage", "--format", "csv,json,html", "--out", reportDir],
-      "6. The mailbox usage report for backup sizing (CSV, JSON, self-contained HTML)",
+      ["report", "usage", "--format", "csv,json,html", "--out", reportDir, ...vbFlags],
+      "6. The mailbox usage report for backup sizing (CSV, JSON, self-contained HTML), with the backup side from Veeam Backup for Microsoft 365: protected, unprotected, stale and orphaned mailboxes, repository usage, data reduction",
     );
     if (report.code === 0) {
       const file = join(reportDir, `usage-${org}.json`);
       reportMatchesTruth = compareWithTruth(await readFile(file, "utf8"), emu.expectedUsage(), say);
+    }
+    if (vb) {
+      backupShown = report.code === 0;
+      await run(
+        ["report", "usage", ...vbFlags, "--output", "vb365-columns"],
+        "6b. The original VB365 script's seven columns, for comparison with what it printed",
+      );
     }
 
     await run(["doctor"], "7. Check every link of the chain");
@@ -167,7 +198,7 @@ export async function runDemo(ctx: CliContext, options: DemoOptions = {}): Promi
     say("(the state home was a temporary folder; pass --home DIR to keep it)");
     await rm(home, { recursive: true, force: true }).catch(() => undefined);
   }
-  return { steps, home, reportDir, reportMatchesTruth, ok };
+  return { steps, home, reportDir, reportMatchesTruth, backupShown, ok };
 }
 
 class DemoStop extends Error {}
