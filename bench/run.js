@@ -1,12 +1,14 @@
 // `npm run bench`: exo-cba's speed and memory goals, measured side by side in one run.
-// Prints a table and the JSON (also written to bench/out/latest.json). `--quick` uses smaller tenants.
+// Prints a table and the JSON (also written to bench/out/latest.json). `--quick` uses smaller tenants;
+// `--only=startup,cert,invoke,stream,setup,report` runs some of them.
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { provisionedTenant } from "./fixture.js";
 import { now, printTable, round, runChild } from "./lib.js";
+import { measureStartup } from "./startup.js";
 
 const quick = process.argv.includes("--quick");
 const only = process.argv
@@ -86,6 +88,34 @@ if (want("cert")) {
   record("cert new (CLI, end to end)", "median ms of 5", round(median(times), 0));
   record("RSA-2048 generation (node:crypto, native)", "median ms of 5", round(median(keygen), 0));
   await rm(home, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- start-up vs bare node (issue 13)
+if (want("startup")) {
+  const rounds = quick ? 7 : 15;
+  const s = await measureStartup({ rounds });
+  results.startup = {
+    rounds,
+    medianMs: Object.fromEntries(Object.entries(s.medianMs).map(([k, v]) => [k, round(v, 1)])),
+    ratio: Object.fromEntries(Object.entries(s.ratio).map(([k, v]) => [k, round(v, 2)])),
+  };
+  const label = `start-up vs bare \`node -e ''\` (median of ${rounds}, alternating)`;
+  const m = s.medianMs;
+  record(label, "bare node ms", round(m.bare, 0));
+  record(label, "--version ratio", round(s.ratio.version, 2), "≤ 2.0", s.ratio.version <= 2);
+  record(label, "--help ratio", round(s.ratio.help, 2), "≤ 2.0", s.ratio.help <= 2);
+  record(
+    label,
+    "invoke → first request ratio",
+    round(s.ratio.invokeToFirstRequest, 2),
+    "≤ 2.0",
+    s.ratio.invokeToFirstRequest <= 2,
+  );
+  record(
+    label,
+    "--version / --help / invoke ms",
+    `${round(m.version, 0)} / ${round(m.help, 0)} / ${round(m.invoke, 0)}`,
+  );
 }
 
 // ---------------------------------------------------------------- CLI start-up, first invoke, token reuse (issue 4)
@@ -440,10 +470,15 @@ if (want("vb365")) {
 }
 
 printTable(rows);
+console.log(
+  `\nload average at the end (1/5/15 min): ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" / ")}`,
+);
 console.log();
 console.log(JSON.stringify(results, null, 2));
 await mkdir(new URL("./out/", import.meta.url), { recursive: true });
 await writeFile(
   new URL("./out/latest.json", import.meta.url),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, loadAverage: loadavg(), results }, null, 2)}\n`,
 );

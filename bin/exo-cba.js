@@ -1,5 +1,13 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` through the prepare script).
-import { main } from "../dist/cli/main.js";
+// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` through the prepare script):
+// dist/bundle/main.js, the bundled form that starts faster, or the plain tsc output without it.
+import { existsSync } from "node:fs";
+
+// Record the NODE_EXTRA_CA_CERTS Node read at start-up (its default trust store holds it), before anything
+// can change the environment: the HTTPS transport then keeps Node's store instead of building its own
+// (src/http/transport.ts, STARTUP_EXTRA_CA).
+globalThis[Symbol.for("exo-cba.startup-node-extra-ca-certs")] = process.env.NODE_EXTRA_CA_CERTS ?? "";
+const bundled = new URL("../dist/bundle/main.js", import.meta.url);
+const { main } = await import(existsSync(bundled) ? bundled.href : "../dist/cli/main.js");
 
 process.exitCode = await main(process.argv.slice(2));

@@ -20,6 +20,12 @@ export interface CliContext {
   signal?: AbortSignal;
 }
 
+/**
+ * The package's root directory (file URL, with a trailing slash). This module sits two levels below it
+ * both as tsc output (dist/cli/) and in the bundle (dist/bundle/), see scripts/bundle-cli.js.
+ */
+export const PACKAGE_ROOT = new URL("../../", import.meta.url);
+
 export function defaultContext(): CliContext {
   return {
     stdout: process.stdout,

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { capturedContext } from "../../test/helpers/cli.js";
 import { buildProgram, main } from "./main.js";
+import { commandLoaders, commandsFor } from "./registry.js";
 
 function context() {
   const c = capturedContext();
@@ -14,7 +15,7 @@ function allCommands(cmd: Command, path: string[] = []): string[][] {
 
 describe("the command line", () => {
   it("every command and group has --help with examples", async () => {
-    const paths = allCommands(buildProgram(context().ctx));
+    const paths = allCommands(await buildProgram(context().ctx));
     expect(paths.length).toBeGreaterThan(20);
     for (const path of paths) {
       const c = context();
@@ -75,5 +76,34 @@ describe("the command line", () => {
       ),
     ).toBe(2);
     expect(debug.err()).toMatch(/\n\s+at /);
+  });
+});
+
+describe("which commands a command line loads", () => {
+  const all = Object.keys(commandLoaders);
+
+  it("only the command it names, past global options and their values", () => {
+    expect(commandsFor(["invoke", "Get-Mailbox", "-Verbose"])).toEqual(["invoke"]);
+    expect(commandsFor(["--log-format", "json", "-y", "report", "usage"])).toEqual(["report"]);
+    expect(commandsFor(["--log-file=x.log", "cert", "list"])).toEqual(["cert"]);
+    expect(commandsFor(["cert", "--help"])).toEqual(["cert"]);
+  });
+
+  it("none for a bare --version; all for help, no arguments, or an unknown name", () => {
+    expect(commandsFor(["--version"])).toEqual([]);
+    expect(commandsFor(["-V"])).toEqual([]);
+    expect(commandsFor(["--help"])).toEqual(all);
+    expect(commandsFor(["--version", "--help"])).toEqual(all);
+    expect(commandsFor([])).toEqual(all);
+    expect(commandsFor(["help", "invoke"])).toEqual(all);
+    expect(commandsFor(["invok"])).toEqual(all);
+  });
+
+  it("a program built for one command runs it like the full tree does", async () => {
+    const tree = await buildProgram(context().ctx, ["cert"]);
+    expect(tree.commands.map((c) => c.name())).toEqual(["cert"]);
+    const c = context();
+    expect(await main(["invok"], c.ctx)).toBe(2);
+    expect(c.err()).toContain("invoke");
   });
 });

@@ -3,15 +3,18 @@ import { Command, CommanderError } from "commander";
 import { ExitCode, ExoCbaError, exitCodeFor } from "../errors.js";
 import { finishCommandLog, startCommandLog } from "../ops/command-log.js";
 import { type CliContext, defaultContext } from "./context.js";
-import { registerCommands } from "./registry.js";
+import { commandsFor, registerCommands } from "./registry.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
 export const VERSION = pkg.version;
 
-/** Build the command tree. Commands only declare options here; their work is loaded when they run. */
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * Build the command tree: every command, or only those `commandsFor(argv)` says the command line needs.
+ * Commands only declare options here; their work is loaded when they run.
+ */
+export async function buildProgram(ctx: CliContext, names?: readonly string[]): Promise<Command> {
   const program = new Command("exo-cba")
     .description(
       "Certificate-based, unattended Exchange Online automation: one-command setup, any cmdlet, usage reports, certificate rotation — against Microsoft 365 or the built-in emulator.",
@@ -54,7 +57,7 @@ Examples:
 Exit codes: 0 ok, 1 internal error, 2 bad usage or input, 3 authentication refused, 4 not authorized,
 5 cmdlet or server error, 6 transient failures outlasted retries, 7 partial result, 8 a check found a problem.`,
   );
-  registerCommands(program, ctx);
+  await registerCommands(program, ctx, names);
   for (const cmd of program.commands) propagate(cmd, ctx);
   return program;
 }
@@ -99,7 +102,7 @@ export function reportError(error: unknown, ctx: CliContext): void {
 /** Run the CLI and return the exit code; never calls process.exit itself. */
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<number> {
   ctx.debug = argv.includes("--debug");
-  const program = buildProgram(ctx);
+  const program = await buildProgram(ctx, commandsFor(argv));
   try {
     await program.parseAsync(argv, { from: "user" });
     finishCommandLog(ctx);

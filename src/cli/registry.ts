@@ -1,34 +1,59 @@
 import type { Command } from "commander";
-/**
- * Every command of the CLI, one file each under ./commands. Command files keep their top-level imports
- * light (commander, zod, small helpers) and import the feature that does the work inside the action,
- * so `exo-cba --version` stays fast.
- */
-// -- command imports (keep sorted) --
-import { register as registerCert } from "./commands/cert/index.js";
-import { register as registerDemo } from "./commands/demo.js";
-import { register as registerDoctor } from "./commands/doctor.js";
-import { register as registerEmulator } from "./commands/emulator.js";
-import { register as registerInvoke } from "./commands/invoke.js";
-import { register as registerReport } from "./commands/report/index.js";
-import { register as registerSchedule } from "./commands/schedule.js";
-import { register as registerSetup } from "./commands/setup.js";
-import { register as registerTeardown } from "./commands/teardown.js";
-import { register as registerTest } from "./commands/test.js";
-import { register as registerToken } from "./commands/token.js";
 import type { CliContext } from "./context.js";
 
-export function registerCommands(program: Command, ctx: CliContext): void {
-  // -- command registrations (keep sorted) --
-  registerCert(program, ctx);
-  registerDemo(program, ctx);
-  registerDoctor(program, ctx);
-  registerEmulator(program, ctx);
-  registerInvoke(program, ctx);
-  registerReport(program, ctx);
-  registerSchedule(program, ctx);
-  registerSetup(program, ctx);
-  registerTeardown(program, ctx);
-  registerTest(program, ctx);
-  registerToken(program, ctx);
+/**
+ * Every command of the CLI, one file each under ./commands, loaded on demand: a command line loads only
+ * the command it names (`--version` none, `--help` or an unknown name all of them), which keeps start-up
+ * close to bare Node (docs/architecture.md, "Start-up"). Command files keep their top-level imports light
+ * too and import the feature that does the work inside the action.
+ */
+type CommandModule = { register(program: Command, ctx: CliContext): void };
+export const commandLoaders: Record<string, () => Promise<CommandModule>> = {
+  // -- command loaders (keep sorted) --
+  cert: () => import("./commands/cert/index.js"),
+  demo: () => import("./commands/demo.js"),
+  doctor: () => import("./commands/doctor.js"),
+  emulator: () => import("./commands/emulator.js"),
+  invoke: () => import("./commands/invoke.js"),
+  report: () => import("./commands/report/index.js"),
+  schedule: () => import("./commands/schedule.js"),
+  setup: () => import("./commands/setup.js"),
+  teardown: () => import("./commands/teardown.js"),
+  test: () => import("./commands/test.js"),
+  token: () => import("./commands/token.js"),
+};
+
+/** Register `names` (default: every command), in the order of `commandLoaders`. */
+export async function registerCommands(
+  program: Command,
+  ctx: CliContext,
+  names: readonly string[] = Object.keys(commandLoaders),
+): Promise<void> {
+  const wanted = Object.keys(commandLoaders).filter((name) => names.includes(name));
+  const modules = await Promise.all(wanted.map((name) => commandLoaders[name]!()));
+  for (const module of modules) module.register(program, ctx);
+}
+
+/** Global options that take a value in the next argument (so that value is not a command name). */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(["--log-format", "--log-file"]);
+
+/**
+ * The commands a command line needs: the one it names; none for a bare `--version`; all of them for
+ * help, no command, or a name that is not a command (so commander can list them or suggest one).
+ */
+export function commandsFor(argv: readonly string[]): string[] {
+  const all = Object.keys(commandLoaders);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith("-")) continue;
+    return arg in commandLoaders ? [arg] : all;
+  }
+  const helpOrNothing = argv.length === 0 || argv.some((a) => a === "-h" || a === "--help");
+  const version = argv.some((a) => a === "-V" || a === "--version");
+  return version && !helpOrNothing ? [] : all;
 }

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from "../util/fs.js";
 import { withFileLock } from "../util/lock.js";
@@ -8,47 +7,139 @@ import { homePaths } from "./home.js";
  * A profile holds identifiers only — never a key, password or token (unlike peers that store whole
  * connection objects with secrets). The certificate is referenced by thumbprint in the local store.
  */
-export const ProfileSchema = z.object({
-  name: z.string().min(1),
-  organization: z.string().min(1),
-  tenantId: z.string().optional(),
-  appId: z.string(),
-  appObjectId: z.string().optional(),
-  servicePrincipalId: z.string().optional(),
-  certificateThumbprint: z.string().optional(),
-  certificateFilePath: z.string().optional(),
-  environment: z.string().default("O365Default"),
-  role: z.string().optional(),
+export interface Profile {
+  name: string;
+  organization: string;
+  tenantId?: string;
+  appId: string;
+  appObjectId?: string;
+  servicePrincipalId?: string;
+  certificateThumbprint?: string;
+  certificateFilePath?: string;
+  /** O365Default when the file does not say. */
+  environment: string;
+  role?: string;
   /** Set while a rotation is under way or an old key is kept (`--keep-old`). */
-  previousThumbprint: z.string().optional(),
+  previousThumbprint?: string;
   /** keyId of the certificate's entry on the app, when known: lets the app remove it itself (removeKey). */
-  certificateKeyId: z.string().optional(),
-  keepOldUntil: z.string().optional(),
+  certificateKeyId?: string;
+  keepOldUntil?: string;
   /** Custom endpoints the profile was created against (emulator, proxies). */
-  endpoints: z
-    .object({ authorityHost: z.string(), graphEndpoint: z.string(), exchangeEndpoint: z.string() })
-    .optional(),
+  endpoints?: { authorityHost: string; graphEndpoint: string; exchangeEndpoint: string };
   /** The VB365 server of the usage report's backup side (docs/vb365.md); never a password. */
-  vb365: z
-    .object({
-      server: z.string(),
-      username: z.string().optional(),
-      organization: z.string().optional(),
-      repositories: z.array(z.string()).optional(),
-      certificateFingerprint: z.string().optional(),
-      caFile: z.string().optional(),
-    })
-    .optional(),
-  createdAt: z.string().optional(),
-  updatedAt: z.string().optional(),
-});
-export type Profile = z.infer<typeof ProfileSchema>;
+  vb365?: {
+    server: string;
+    username?: string;
+    organization?: string;
+    repositories?: string[];
+    certificateFingerprint?: string;
+    caFile?: string;
+  };
+  createdAt?: string;
+  updatedAt?: string;
+}
 
-const ProfilesFileSchema = z.object({
-  defaultProfile: z.string().optional(),
-  profiles: z.record(z.string(), ProfileSchema).default({}),
-});
-export type ProfilesFile = z.infer<typeof ProfilesFileSchema>;
+export interface ProfilesFile {
+  defaultProfile?: string;
+  profiles: Record<string, Profile>;
+}
+
+/*
+ * The file is checked by hand rather than with a schema library: every command that connects reads it,
+ * and loading one costs more start-up time than the whole check (docs/architecture.md, "Start-up").
+ * Unknown keys are dropped, as a schema's parse would.
+ */
+const REQUIRED = ["name", "organization", "appId"] as const;
+const NON_EMPTY = new Set<string>(["name", "organization"]);
+const OPTIONAL = [
+  "tenantId",
+  "appObjectId",
+  "servicePrincipalId",
+  "certificateThumbprint",
+  "certificateFilePath",
+  "environment",
+  "role",
+  "previousThumbprint",
+  "certificateKeyId",
+  "keepOldUntil",
+  "createdAt",
+  "updatedAt",
+] as const;
+const ENDPOINTS = ["authorityHost", "graphEndpoint", "exchangeEndpoint"] as const;
+const VB365_OPTIONAL = ["username", "organization", "certificateFingerprint", "caFile"] as const;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The profile at `path` (e.g. `profiles.contoso`), or a description of what is wrong with it. */
+function checkProfile(value: unknown, path: string): Profile | string {
+  if (!isObject(value)) return `${path}: expected an object`;
+  const out: Record<string, unknown> = {};
+  for (const key of REQUIRED) {
+    const v = value[key];
+    if (typeof v !== "string") return `${path}.${key}: expected a string`;
+    if (NON_EMPTY.has(key) && v.length === 0) return `${path}.${key}: must not be empty`;
+    out[key] = v;
+  }
+  for (const key of OPTIONAL) {
+    const v = value[key];
+    if (v === undefined) continue;
+    if (typeof v !== "string") return `${path}.${key}: expected a string`;
+    out[key] = v;
+  }
+  out.environment ??= "O365Default";
+  const endpoints = value.endpoints;
+  if (endpoints !== undefined) {
+    if (!isObject(endpoints)) return `${path}.endpoints: expected an object`;
+    const e: Record<string, string> = {};
+    for (const key of ENDPOINTS) {
+      const v = endpoints[key];
+      if (typeof v !== "string") return `${path}.endpoints.${key}: expected a string`;
+      e[key] = v;
+    }
+    out.endpoints = e;
+  }
+  const vb365 = value.vb365;
+  if (vb365 !== undefined) {
+    if (!isObject(vb365)) return `${path}.vb365: expected an object`;
+    if (typeof vb365.server !== "string") return `${path}.vb365.server: expected a string`;
+    const v: Record<string, unknown> = { server: vb365.server };
+    for (const key of VB365_OPTIONAL) {
+      const x = vb365[key];
+      if (x === undefined) continue;
+      if (typeof x !== "string") return `${path}.vb365.${key}: expected a string`;
+      v[key] = x;
+    }
+    const repositories = vb365.repositories;
+    if (repositories !== undefined) {
+      if (!Array.isArray(repositories) || repositories.some((r) => typeof r !== "string"))
+        return `${path}.vb365.repositories: expected a list of strings`;
+      v.repositories = [...repositories];
+    }
+    out.vb365 = v;
+  }
+  return out as unknown as Profile;
+}
+
+/** The profiles file's content, or a description of what is wrong with it. */
+export function checkProfilesFile(json: unknown): ProfilesFile | string {
+  if (!isObject(json)) return "expected an object";
+  const file: ProfilesFile = { profiles: {} };
+  if (json.defaultProfile !== undefined) {
+    if (typeof json.defaultProfile !== "string") return "defaultProfile: expected a string";
+    file.defaultProfile = json.defaultProfile;
+  }
+  if (json.profiles !== undefined) {
+    if (!isObject(json.profiles)) return "profiles: expected an object";
+    for (const [name, value] of Object.entries(json.profiles)) {
+      if (name === "__proto__") return "profiles: no profile may be named __proto__";
+      const profile = checkProfile(value, `profiles.${name}`);
+      if (typeof profile === "string") return profile;
+      file.profiles[name] = profile;
+    }
+  }
+  return file;
+}
 
 export async function readProfiles(home: string): Promise<ProfilesFile> {
   const path = homePaths(home).profiles;
@@ -62,11 +153,11 @@ export async function readProfiles(home: string): Promise<ProfilesFile> {
       hint: "Fix or delete it; `exo-cba setup` writes it again.",
     });
   }
-  const parsed = ProfilesFileSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new UsageError(`The profiles file ${path} is not in the expected shape: ${parsed.error.message}`);
+  const parsed = checkProfilesFile(json);
+  if (typeof parsed === "string") {
+    throw new UsageError(`The profiles file ${path} is not in the expected shape: ${parsed}`);
   }
-  return parsed.data;
+  return parsed;
 }
 
 /**

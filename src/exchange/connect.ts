@@ -89,7 +89,8 @@ export interface ExchangeConnection {
 
 /** The certificate module's loader, imported lazily so token-only and managed-identity runs never load it. */
 async function loadFromStoreOrFile(ref: CertificateReference, home: string, env: NodeJS.ProcessEnv) {
-  const { loadCertificateCredential } = await import("../cert/index.js");
+  // The loader's own module, not the cert barrel: PFX/ASN.1 code loads only for a certificate file.
+  const { loadCertificateCredential } = await import("../cert/credential.js");
   return loadCertificateCredential(ref, { home, env });
 }
 

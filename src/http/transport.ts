@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
-import { createSecureContext, rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 import { ServerError, UsageError } from "../errors.js";
 
 /**
@@ -45,6 +45,12 @@ export interface HttpTransportOptions {
   maxSockets?: number;
 }
 
+/**
+ * `globalThis[STARTUP_EXTRA_CA]`: the NODE_EXTRA_CA_CERTS the process started with ("" for none), set by
+ * bin/exo-cba.js before anything else runs.
+ */
+export const STARTUP_EXTRA_CA = Symbol.for("exo-cba.startup-node-extra-ca-certs");
+
 export const DEFAULT_TIMEOUT_MS = 16 * 60_000;
 /**
  * The largest body any client reads (docs/invoke.md "Limits"): a full page of 1000 Get-Mailbox rows is
@@ -56,27 +62,10 @@ export class HttpTransport {
   readonly agent: Agent;
 
   constructor(options: HttpTransportOptions = {}) {
-    // Giving `ca` replaces Node's default store, so the system roots and NODE_EXTRA_CA_CERTS are added back.
-    const ca = [...rootCertificates];
-    const extraFiles = new Set([process.env.NODE_EXTRA_CA_CERTS, options.env?.NODE_EXTRA_CA_CERTS]);
-    for (const file of extraFiles) {
-      if (!file) continue;
-      try {
-        ca.push(readFileSync(file, "utf8"));
-      } catch (error) {
-        if (file !== process.env.NODE_EXTRA_CA_CERTS) {
-          throw new UsageError(`Cannot read NODE_EXTRA_CA_CERTS=${file}: ${(error as Error).message}`);
-        }
-        // Node itself warns about an unreadable NODE_EXTRA_CA_CERTS of the process.
-      }
-    }
-    if (options.caPem) ca.push(...options.caPem);
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: options.maxSockets ?? 64,
-      // One secure context for every connection: with a bare `ca` option Node parses the whole trust
-      // list again for each new TLS connection (~250 ms of CPU each with the system roots).
-      secureContext: createSecureContext({ ca }),
+      ...trustOptions(options),
       rejectUnauthorized: true,
     });
   }
@@ -117,6 +106,40 @@ export class HttpTransport {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * The trust settings of the agent. Node's default store already holds the system roots plus the
+ * NODE_EXTRA_CA_CERTS the process started with (read natively at start-up), so when nothing else is to
+ * be trusted the agent keeps that default: building our own context from the ~140 root PEMs costs
+ * 50-100 ms of CPU before the first request of every CLI run (docs/architecture.md, "Start-up").
+ * Only the CLI launcher knows what the process started with (a library caller or a test may have set
+ * NODE_EXTRA_CA_CERTS later, which Node's store does not contain); it records it in STARTUP_EXTRA_CA.
+ */
+function trustOptions(options: HttpTransportOptions): { secureContext?: SecureContext } {
+  const atStartup = (globalThis as Record<symbol, unknown>)[STARTUP_EXTRA_CA];
+  const extraFiles = new Set([process.env.NODE_EXTRA_CA_CERTS, options.env?.NODE_EXTRA_CA_CERTS]);
+  extraFiles.delete(undefined);
+  extraFiles.delete("");
+  if (typeof atStartup === "string") extraFiles.delete(atStartup);
+  if (typeof atStartup === "string" && extraFiles.size === 0 && !options.caPem?.length) return {};
+  // Giving `ca` replaces Node's default store, so the system roots and NODE_EXTRA_CA_CERTS are added back.
+  const ca = [...rootCertificates];
+  for (const file of new Set([process.env.NODE_EXTRA_CA_CERTS, ...extraFiles])) {
+    if (!file) continue;
+    try {
+      ca.push(readFileSync(file, "utf8"));
+    } catch (error) {
+      if (file !== process.env.NODE_EXTRA_CA_CERTS) {
+        throw new UsageError(`Cannot read NODE_EXTRA_CA_CERTS=${file}: ${(error as Error).message}`);
+      }
+      // Node itself warns about an unreadable NODE_EXTRA_CA_CERTS of the process.
+    }
+  }
+  if (options.caPem) ca.push(...options.caPem);
+  // One secure context for every connection: with a bare `ca` option Node parses the whole trust
+  // list again for each new TLS connection (~250 ms of CPU each with the system roots).
+  return { secureContext: createSecureContext({ ca }) };
 }
 
 const formatSeconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);

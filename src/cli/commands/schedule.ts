@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { type Command, Option } from "commander";
 import { stateHome } from "../../config/home.js";
 import { UsageError } from "../../errors.js";
-import type { CliContext } from "../context.js";
+import { type CliContext, PACKAGE_ROOT } from "../context.js";
 import { withExamples } from "../options.js";
 
 /** `exo-cba schedule --print [--cron|--systemd|--windows-task] ... -- <exo-cba command...>` */
@@ -55,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
       command,
       ...(typeof opts.profile === "string" ? { profile: opts.profile } : {}),
       nodePath: process.execPath,
-      binPath: fileURLToPath(new URL("../../../bin/exo-cba.js", import.meta.url)),
+      binPath: fileURLToPath(new URL("bin/exo-cba.js", PACKAGE_ROOT)),
       logFile: typeof opts.jobLog === "string" ? opts.jobLog : join(home, "logs", `${name}.log`),
       // Pin the state home only when the installer chose one explicitly; otherwise the job's user's default applies.
       ...(ctx.env.EXO_CBA_HOME ? { home: ctx.env.EXO_CBA_HOME } : {}),

@@ -1,0 +1,115 @@
+// Start-up of the CLI as a ratio to a bare `node -e ''`, measured side by side (alternating runs, medians).
+//   --version, --help: process spawn → exit.
+//   invoke: process spawn → arrival of its first network request at the emulator (in this process): the
+//   moment its first connection (to the identity host, for sign-in) is accepted. Sign-in itself and the
+//   cmdlet call come after that instant and are not part of the figure; the command then completes.
+// Run alone: `node bench/startup.js [rounds]` (after `npm run build`).
+import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { Server } from "node:net";
+import { provisionedTenant } from "./fixture.js";
+import { now } from "./lib.js";
+
+const defaultBin = new URL("../bin/exo-cba.js", import.meta.url).pathname;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Calls the pending waiter with the arrival time of the next TCP connection accepted by any server of this
+ * process (the emulator's listeners). A new CLI process has no pooled sockets, so its first request opens
+ * a connection; the ClientHello follows the accept within the same millisecond.
+ */
+function connectionRecorder() {
+  let waiter;
+  const original = Object.getOwnPropertyDescriptor(Server.prototype, "emit");
+  Server.prototype.emit = function emit(event, ...args) {
+    if (event === "connection" && waiter) {
+      const w = waiter;
+      waiter = undefined;
+      w(now());
+    }
+    return EventEmitter.prototype.emit.call(this, event, ...args);
+  };
+  return {
+    nextArrival: () =>
+      new Promise((resolve) => {
+        waiter = resolve;
+      }),
+    cancel: () => {
+      waiter = undefined;
+    },
+    close: () => {
+      if (original) Object.defineProperty(Server.prototype, "emit", original);
+      else delete Server.prototype.emit;
+    },
+  };
+}
+
+/** Spawn node with `args`; resolves { exitMs, code } (spawn → exit), or first-request time via `arrival`. */
+function run(args, env, arrival) {
+  return new Promise((resolve, reject) => {
+    const start = now();
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    let firstMs;
+    arrival?.then((t) => {
+      firstMs = t - start;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const exitMs = now() - start;
+      child.on("close", () => {
+        if (code !== 0) reject(new Error(`${args.join(" ")} exited ${code}: ${err.slice(-1500)}`));
+        else resolve({ exitMs, firstMs });
+      });
+    });
+  });
+}
+
+/**
+ * Measure start-up ratios. `rounds` alternating runs of each case; returns medians (ms) and ratios to bare.
+ */
+export async function measureStartup({ rounds = 15, bin = defaultBin } = {}) {
+  const t = await provisionedTenant({ mailboxes: 10 });
+  const relay = connectionRecorder();
+  try {
+    const env = { ...t.env };
+    const cases = {
+      bare: () => run(["-e", ""], env).then((r) => r.exitMs),
+      version: () => run([bin, "--version"], env).then((r) => r.exitMs),
+      help: () => run([bin, "--help"], env).then((r) => r.exitMs),
+      invoke: async () => {
+        const arrival = relay.nextArrival();
+        const r = await run([bin, "invoke", "Get-OrganizationConfig", "--output", "json"], env, arrival);
+        if (r.firstMs === undefined) throw new Error("invoke made no request");
+        return r.firstMs;
+      },
+    };
+    // One warm-up of each (file cache), not counted.
+    for (const fn of Object.values(cases)) await fn();
+    const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+    for (let i = 0; i < rounds; i++) for (const [k, fn] of Object.entries(cases)) times[k].push(await fn());
+    const med = Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
+    return {
+      rounds,
+      medianMs: med,
+      ratio: {
+        version: med.version / med.bare,
+        help: med.help / med.bare,
+        invokeToFirstRequest: med.invoke / med.bare,
+      },
+    };
+  } finally {
+    relay.cancel();
+    relay.close();
+    await t.close();
+  }
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  const rounds = Number(process.argv[2] ?? 15);
+  const bin = process.argv[3] ?? defaultBin;
+  console.log(JSON.stringify(await measureStartup({ rounds, bin }), null, 2));
+}

@@ -1,0 +1,44 @@
+// `npm run build`, second step: the CLI's modules and its dependencies bundled into a few files under
+// dist/bundle/ (one for what every command needs, one chunk per lazily loaded part). Loading ~300 small
+// ES modules (MSAL alone is ~120) costs more start-up time than the code itself; bin/exo-cba.js loads the
+// bundle (docs/architecture.md, "Start-up"). The library entry points (dist/index.js, dist/emulator/)
+// stay the plain tsc output. better-sqlite3 stays external: it is a native addon.
+import { rm } from "node:fs/promises";
+import { build } from "rolldown";
+
+const root = new URL("../", import.meta.url);
+const outDir = new URL("dist/bundle/", root).pathname;
+await rm(outDir, { recursive: true, force: true });
+await build({
+  input: { main: new URL("dist/cli/main.js", root).pathname },
+  platform: "node",
+  external: ["better-sqlite3"],
+  logLevel: "warn",
+  // Modules both imported lazily and statically end up in one chunk: expected here, not worth a warning.
+  onLog(level, log, handler) {
+    if (log.code !== "INEFFECTIVE_DYNAMIC_IMPORT") handler(level, log);
+  },
+  output: {
+    dir: outDir,
+    format: "esm",
+    // Chunks sit two levels below the package root like the tsc output's dist/<area>/*.js, so the
+    // `new URL("../../package.json", import.meta.url)` of the sources resolves the same.
+    entryFileNames: "[name].js",
+    chunkFileNames: "[name]-[hash].js",
+    // Few, larger chunks: each file costs a resolve/read/link of its own. What every command line needs
+    // (the CLI frame, commander, every command's declaration) is one chunk, what connecting needs
+    // (clients, auth with MSAL and its dependencies, transport, config, certificate store) another.
+    codeSplitting: {
+      groups: [
+        {
+          name: "cli",
+          test: /[\\/]dist[\\/](cli|ops[\\/](log|command-log|redact)|errors)\b|[\\/]commander[\\/]/,
+        },
+        {
+          name: "connect",
+          test: /[\\/]dist[\\/](exchange|auth|http|config|cloud|util)[\\/]|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js|[\\/]node_modules[\\/](@azure|jsonwebtoken|jws|jwa|semver|lodash\.[a-z]+|ms|safe-buffer|buffer-equal-constant-time|ecdsa-sig-formatter|uuid)[\\/]/,
+        },
+      ],
+    },
+  },
+});
