@@ -2,19 +2,175 @@
  * Rows as callers want them: the wire's type annotations (`X@odata.type`, `X@data.type`) dropped, and
  * every ByteQuantifiedSize string (`"1.2 GB (1,288,490,189 bytes)"`) additionally exposed as a number
  * of bytes under `<Name>Bytes`. `raw: true` skips all of this and returns the wire form.
+ *
+ * This runs for every row of a million-row stream, so the per-key decisions are made once per row shape
+ * (the row's keys in order; every row of a cmdlet's result usually shares one) and kept in a plan: which
+ * keys are dropped, and under which name a size's byte count goes. Per row only the values are looked
+ * at; a size string is recognised by its suffix and parsed without a regex (docs/invoke.md, `exo-cba invoke`).
  */
-const SIZE = /\(([\d,]+) bytes\)\s*$/;
+
+const SUFFIX = " bytes)";
 
 /** Bytes of a ByteQuantifiedSize string; undefined for "Unlimited" or anything else. */
 export function parseByteQuantifiedSize(value: unknown): number | undefined {
-  // Cheap test first: this runs for every string value of every row of a million-row stream.
-  if (typeof value !== "string" || !value.endsWith(" bytes)")) return undefined;
-  const match = value.match(SIZE);
-  return match?.[1] ? Number(match[1].replace(/,/g, "")) : undefined;
+  if (typeof value !== "string" || !value.endsWith(SUFFIX)) return undefined;
+  return bytesOf(value);
+}
+
+/** `… (1,234 bytes)` → 1234 for a string known to end with " bytes)"; the digits and commas must follow "(". */
+function bytesOf(value: string): number | undefined {
+  const end = value.length - SUFFIX.length;
+  let i = end - 1;
+  let commas = false;
+  for (; i >= 0; i--) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue; // 0-9
+    if (c === 44) {
+      commas = true; // ,
+      continue;
+    }
+    break;
+  }
+  if (i < 0 || i === end - 1 || value.charCodeAt(i) !== 40) return undefined; // "(" and at least one digit/comma
+  const digits = value.slice(i + 1, end);
+  return Number(commas ? digits.replaceAll(",", "") : digits);
 }
 
 const isAnnotation = (key: string) =>
   key.includes("@") && (key.endsWith("@odata.type") || key.endsWith("@data.type"));
+
+type Normalizer = (row: Record<string, unknown>) => Record<string, unknown>;
+
+/** What to do with each key of one row shape. */
+interface Plan {
+  /** The shape: the row's own keys, in their order. */
+  keys: string[];
+  /** Per key: undefined to drop it (an annotation), else the key itself. */
+  kept: Array<string | undefined>;
+  /** Per key: the `<key>Bytes` name a size string's byte count goes under, or undefined when the row already has that key. */
+  bytesKey: Array<string | undefined>;
+  /** The plan as straight-line code (see compile), or the generic loop where code cannot be generated. */
+  run: Normalizer;
+}
+
+const COMPILE_AFTER = 16;
+
+function buildPlan(keys: string[]): Plan {
+  const present = new Set(keys);
+  const kept: Array<string | undefined> = [];
+  const bytesKey: Array<string | undefined> = [];
+  for (const key of keys) {
+    const keep = !isAnnotation(key);
+    kept.push(keep ? key : undefined);
+    const name = `${key}Bytes`;
+    bytesKey.push(keep && !present.has(name) ? name : undefined);
+  }
+  // Interpreted for the first rows of a shape; compiled once the shape repeats (compiling costs ~0.1 ms).
+  let uses = 0;
+  const plan: Plan = {
+    keys,
+    kept,
+    bytesKey,
+    run: (row) => {
+      if (++uses === COMPILE_AFTER) plan.run = compile(plan) ?? ((r) => runPlan(plan, r));
+      return runPlan(plan, row);
+    },
+  };
+  return plan;
+}
+
+/**
+ * The plan as one function of straight-line property stores with constant names. An object filled through
+ * computed names (`out[key] = …`) turns into a hash table after a dozen keys, and JSON.stringify of such
+ * objects costs several times more; constant names keep V8's fast layout. Keys enter the code only as
+ * JSON.stringify'd string literals. Returns undefined where the runtime forbids generated code.
+ */
+function compile(plan: Plan): Normalizer | undefined {
+  const lines = ["const out = {};", "let v;", "let b;"];
+  plan.keys.forEach((_, i) => {
+    const key = plan.kept[i];
+    if (key === undefined) return;
+    const k = JSON.stringify(key);
+    const name = plan.bytesKey[i];
+    lines.push(`v = row[${k}];`);
+    lines.push(`if (typeof v === "string") {`);
+    lines.push(`  out[${k}] = v;`);
+    if (name !== undefined) {
+      lines.push(
+        `  if (v.endsWith(SUFFIX)) { b = bytesOf(v); if (b !== undefined) out[${JSON.stringify(name)}] = b; }`,
+      );
+    }
+    lines.push(`} else out[${k}] = v === null || typeof v !== "object" ? v : normalizeValue(v);`);
+  });
+  lines.push("return out;");
+  try {
+    const factory = new Function(
+      "SUFFIX",
+      "bytesOf",
+      "normalizeValue",
+      `return (row) => {\n${lines.join("\n")}\n};`,
+    );
+    return factory(SUFFIX, bytesOf, normalizeValue) as Normalizer;
+  } catch {
+    return undefined; // e.g. node --disallow-code-generation-from-strings
+  }
+}
+
+/** The plan, interpreted: the same stores as compile's code, with computed names. */
+function runPlan(plan: Plan, row: Record<string, unknown>): Record<string, unknown> {
+  const { keys, kept, bytesKey } = plan;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const key = kept[i];
+    if (key === undefined) continue;
+    const value = row[key];
+    if (typeof value === "string") {
+      out[key] = value;
+      const name = bytesKey[i];
+      if (name !== undefined && value.endsWith(SUFFIX)) {
+        const bytes = bytesOf(value);
+        if (bytes !== undefined) out[name] = bytes;
+      }
+    } else {
+      out[key] = value === null || typeof value !== "object" ? value : normalizeValue(value);
+    }
+  }
+  return out;
+}
+
+/** Plans by shape (keys joined); bounded, for results whose rows (or nested objects) vary in shape. */
+const plans = new Map<string, Plan>();
+const MAX_PLANS = 512;
+let lastPlan: Plan | undefined;
+
+/** The plan of `row`'s shape: the last one used when the keys match in order (the common case), else from the cache. */
+function planOf(row: Record<string, unknown>): Plan {
+  const last = lastPlan;
+  if (last !== undefined) {
+    const keys = last.keys;
+    let i = 0;
+    let same = true;
+    for (const key in row) {
+      if (keys[i] !== key) {
+        same = false;
+        break;
+      }
+      i++;
+    }
+    if (same && i === keys.length) return last;
+  }
+  const keys: string[] = [];
+  for (const key in row) keys.push(key);
+  const id = keys.join("\u0000");
+  let plan = plans.get(id);
+  if (plan === undefined) {
+    if (plans.size >= MAX_PLANS) plans.clear();
+    plan = buildPlan(keys);
+    plans.set(id, plan);
+  }
+  lastPlan = plan;
+  return plan;
+}
 
 export function normalizeValue(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
@@ -27,18 +183,8 @@ export function normalizeValue(value: unknown): unknown {
 }
 
 export function normalizeRow(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  // for…in over a JSON.parse result: own keys only, and no entries array per row (hot path of stream()).
-  for (const key in row) {
-    if (isAnnotation(key)) continue;
-    const value = row[key];
-    if (typeof value === "string") {
-      out[key] = value;
-      const bytes = parseByteQuantifiedSize(value);
-      if (bytes !== undefined && !(`${key}Bytes` in row)) out[`${key}Bytes`] = bytes;
-    } else {
-      out[key] = normalizeValue(value);
-    }
-  }
+  const plan = planOf(row);
+  const out = plan.run(row);
+  lastPlan = plan; // a nested object's plan must not displace the row's, which the next row likely shares
   return out;
 }
