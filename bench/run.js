@@ -3,7 +3,7 @@
 // `--only=startup,cert,invoke,stream,setup,report` runs some of them.
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { provisionedTenant } from "./fixture.js";
@@ -55,6 +55,24 @@ function cli(args, env) {
 }
 
 const want = (name) => !only || only.includes(name);
+
+/** The JSON report files of `dir` as one string, without what differs between identical runs (times, request counts). */
+async function comparableReport(dir) {
+  const volatile = /generatedAt|duration|elapsed|^requests$|retries|throttl|window|Ms$|startedAt|finishedAt/i;
+  const strip = (v) => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v === null || typeof v !== "object") return v;
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !volatile.test(k))
+        .map(([k, x]) => [k, strip(x)]),
+    );
+  };
+  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith(".json")).sort();
+  const parts = [];
+  for (const f of files) parts.push(JSON.stringify(strip(JSON.parse(await readFile(join(dir, f), "utf8")))));
+  return parts.join("\n");
+}
 
 // ---------------------------------------------------------------- certificates (issue 3)
 if (want("cert")) {
@@ -331,6 +349,53 @@ if (want("report")) {
     await rm(out, { recursive: true, force: true });
   } finally {
     await t.close();
+  }
+  // Sparse random throttling: 3% of Exchange calls answered 429 (Retry-After 1 s) and 2% 503, spread
+  // over the run (nearly all calls are the per-mailbox statistics), against the same run fault-free.
+  {
+    const mailboxes = quick ? 1_000 : 2_500;
+    const concurrency = 8;
+    const faults = { throttleRate: 0.03, throttleRetryAfterSeconds: 1, errorRate: 0.02, seed: 13 };
+    const ft = await provisionedTenant({ mailboxes });
+    try {
+      const runs = { clean: [], faulty: [] };
+      const outputs = {};
+      for (let i = 0; i < 2; i++) {
+        for (const side of ["clean", "faulty"]) {
+          ft.emu.configure({ faults: side === "faulty" ? { ...faults } : {} });
+          const before = ft.emu.stats();
+          const out = await mkdtemp(join(tmpdir(), "exo-cba-bench-report-"));
+          const r = await cli(
+            ["report", "usage", "--format", "json", "--out", out, "--concurrency", String(concurrency)],
+            ft.env,
+          );
+          if (r.code !== 0) throw new Error(`report (${side}) failed (${r.code}): ${r.stderr.slice(-2000)}`);
+          const after = ft.emu.stats();
+          runs[side].push({ ms: r.ms, faults: after.faultsInjected - before.faultsInjected });
+          outputs[side] = await comparableReport(out);
+          await rm(out, { recursive: true, force: true });
+        }
+      }
+      const med = (side) => median(runs[side].map((x) => x.ms));
+      const ratio = med("faulty") / med("clean");
+      const identical = outputs.clean === outputs.faulty;
+      results.reportSparseFaults = {
+        mailboxes,
+        concurrency,
+        faults,
+        cleanMs: round(med("clean")),
+        faultyMs: round(med("faulty")),
+        faultsInjectedPerRun: runs.faulty.map((x) => x.faults),
+        ratio: round(ratio, 3),
+        outputIdentical: identical,
+      };
+      const label = `report usage, ${mailboxes.toLocaleString("en-US")} mailboxes, concurrency ${concurrency}, 3% 429 (Retry-After 1 s) + 2% 503`;
+      record(label, "wall / fault-free wall (median of 2)", round(ratio, 3), "≤ 1.5", ratio <= 1.5);
+      record(label, "fault-free ms / faulty ms", `${round(med("clean"), 0)} / ${round(med("faulty"), 0)}`);
+      record(label, "report identical to the fault-free one", identical ? "yes" : "NO", "yes", identical);
+    } finally {
+      await ft.close();
+    }
   }
   if (!quick) {
     const big = await provisionedTenant({ mailboxes: 100_000 });

@@ -28,6 +28,16 @@ describe("createFaultInjector", () => {
     expect(count("504")).toBeGreaterThan(300);
   });
 
+  it("adds random 429s at their own rate beside the 503/504s", () => {
+    const decisions = sequence({ seed: 9, errorRate: 0.02, throttleRate: 0.03 }, 10_000);
+    const count = (d: string) => decisions.filter((x) => x === d).length;
+    expect(count("429") / 10_000).toBeGreaterThan(0.025);
+    expect(count("429") / 10_000).toBeLessThan(0.035);
+    expect((count("503") + count("504")) / 10_000).toBeGreaterThan(0.015);
+    expect((count("503") + count("504")) / 10_000).toBeLessThan(0.025);
+    expect(() => createFaultInjector({ throttleRate: 2 })).toThrow(RangeError);
+  });
+
   it("rate 1 always faults; services default to exchange", () => {
     const injector = createFaultInjector({ errorRate: 1 });
     expect(sequence({ errorRate: 1 }, 50).every((d) => d === "503" || d === "504")).toBe(true);

@@ -1,13 +1,14 @@
 /**
  * Fault injection for the emulator's services: per request, decide whether to answer normally, with a
- * 503 or 504, or to drop the connection without an answer. Decisions are a pure function of the seed
+ * 503 or 504, with a random 429 (Exchange only; sparse throttling, independent of any budget), or to
+ * drop the connection without an answer. Decisions are a pure function of the seed
  * and a request counter, so a test that sends the same sequence of requests sees the same faults.
  */
 
 import { hash32 } from "./data/prng.js";
 import type { FaultOptions } from "./types.js";
 
-export type FaultDecision = "none" | "503" | "504" | "drop";
+export type FaultDecision = "none" | "503" | "504" | "drop" | "429";
 export type FaultService = "identity" | "graph" | "exchange";
 
 export interface FaultInjector {
@@ -25,6 +26,7 @@ const FIELD_STATUS = 2;
 export function createFaultInjector(options: FaultOptions = {}): FaultInjector {
   const errorRate = clampRate(options.errorRate, "errorRate");
   const dropRate = clampRate(options.dropRate, "dropRate");
+  const throttleRate = clampRate(options.throttleRate, "throttleRate");
   const seed = options.seed ?? 1;
   const services = new Set<FaultService>(options.services ?? ["exchange"]);
   let counter = 0;
@@ -35,10 +37,11 @@ export function createFaultInjector(options: FaultOptions = {}): FaultInjector {
     },
     next() {
       const n = counter++;
-      if (errorRate === 0 && dropRate === 0) return "none";
+      if (errorRate === 0 && dropRate === 0 && throttleRate === 0) return "none";
       const u = hash32(seed, n, FIELD_KIND) / 0x100000000;
       if (u < dropRate) return "drop";
       if (u < dropRate + errorRate) return hash32(seed, n, FIELD_STATUS) & 1 ? "504" : "503";
+      if (u < dropRate + errorRate + throttleRate) return "429";
       return "none";
     },
   };

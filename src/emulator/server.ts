@@ -147,6 +147,7 @@ export function createFaultGate(
     if (current?.options !== options) current = { options, injector: createFaultInjector(options) };
     if (!current.injector.appliesTo(service)) return "none";
     const decision = current.injector.next();
+    if (decision === "429") return "none"; // random 429s are Exchange's (FaultOptions.throttleRate)
     if (decision !== "none") ctx.stats.faultsInjected++;
     return decision;
   };

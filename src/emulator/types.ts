@@ -107,6 +107,10 @@ export interface FaultOptions {
   errorRate?: number;
   /** probability (0..1) that an Exchange request's connection is destroyed without an answer */
   dropRate?: number;
+  /** probability (0..1) that an Exchange request gets a 429 regardless of any budget (sparse, random throttling) */
+  throttleRate?: number;
+  /** Retry-After of those 429s, in seconds (default 1) */
+  throttleRetryAfterSeconds?: number;
   /** deterministic fault sequence */
   seed?: number;
   /** which services faults apply to (default: ["exchange"]) */

@@ -49,7 +49,7 @@ describe("AimdLimiter", () => {
   });
 
   it("halves once per window on congestion, ignoring signals from requests issued before the cut", async () => {
-    const lim = new AimdLimiter({ max: 8 });
+    const lim = new AimdLimiter({ max: 8, minThrottles: 1 });
     const tickets = await Promise.all(Array.from({ length: 8 }, () => lim.acquire()));
     lim.congestion(tickets[0]!);
     expect(lim.limit).toBe(4);
@@ -66,7 +66,7 @@ describe("AimdLimiter", () => {
   });
 
   it("never goes below min and recovers additively (+1 per window of successes) up to max", async () => {
-    const lim = new AimdLimiter({ max: 4, initial: 1 });
+    const lim = new AimdLimiter({ max: 4, initial: 1, minThrottles: 1 });
     const t = await lim.acquire();
     lim.congestion(t);
     expect(lim.limit).toBe(1);
@@ -99,6 +99,7 @@ describe("AimdLimiter pause (Retry-After)", () => {
     const sleeps: number[] = [];
     const lim = new AimdLimiter({
       max: 4,
+      minThrottles: 1,
       pauseThresholdMs: 50,
       now: () => now,
       sleep: async (ms) => {
@@ -128,6 +129,7 @@ describe("AimdLimiter pause (Retry-After)", () => {
     const sleeps: number[] = [];
     const lim = new AimdLimiter({
       max: 4,
+      minThrottles: 1,
       now: () => now,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -143,5 +145,86 @@ describe("AimdLimiter pause (Retry-After)", () => {
     lim.release(u, false);
     lim.release(await lim.acquire(), true);
     expect(sleeps).toEqual([1500]);
+  });
+});
+
+describe("AimdLimiter: sparse versus sustained throttling", () => {
+  /** A limiter on an injected clock whose sleeps are recorded, never waited. */
+  function limiter(options: {
+    max: number;
+    sampleSize?: number;
+    throttleThreshold?: number;
+    minThrottles?: number;
+  }) {
+    let now = 0;
+    const sleeps: number[] = [];
+    const lim = new AimdLimiter({
+      ...options,
+      now: () => now,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+    });
+    return { lim, sleeps };
+  }
+
+  it("sparse 429s among successes (1 in 20) neither cut the window nor pause anyone, even with Retry-After 1 s", async () => {
+    const { lim, sleeps } = limiter({ max: 8 });
+    for (let i = 1; i <= 400; i++) {
+      const t = await lim.acquire();
+      if (i % 20 === 0) lim.congestion(t, 1000);
+      lim.release(t, true); // the client's retry succeeded
+    }
+    expect(lim.limit).toBe(8);
+    expect(lim.decreases).toBe(0);
+    expect(lim.toleratedThrottles).toBe(20);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("sustained 429s (most requests of a window) cut the window once per epoch and honour a long Retry-After", async () => {
+    const { lim, sleeps } = limiter({ max: 8 });
+    const burst = await Promise.all(Array.from({ length: 8 }, () => lim.acquire()));
+    lim.congestion(burst[0]!, 2000);
+    lim.congestion(burst[1]!, 2000);
+    expect(lim.limit).toBe(8); // two could still be chance
+    lim.congestion(burst[2]!, 2000); // three of three: sustained
+    expect(lim.limit).toBe(4);
+    for (const t of burst.slice(3)) lim.congestion(t, 2000); // the same burst: already answered
+    expect(lim.decreases).toBe(1);
+    for (const t of burst) lim.release(t, false);
+    const next = await lim.acquire(); // waits out the Retry-After first
+    expect(sleeps).toEqual([2000]);
+    // the new epoch needs its own evidence: two 429s do not cut again, a third does
+    const more = [next, await lim.acquire(), await lim.acquire()];
+    lim.congestion(more[0]!);
+    lim.congestion(more[1]!);
+    expect(lim.limit).toBe(4);
+    lim.congestion(more[2]!);
+    expect(lim.limit).toBe(2);
+    expect(lim.decreases).toBe(2);
+    for (const t of more) lim.release(t, false);
+  });
+
+  it("a 429 share at the threshold over the recent outcomes is sustained, below it is not", async () => {
+    // 4 of 20 (20%) with threshold 0.2: cut. 3 of 20 (15%): not.
+    for (const [throttles, cut] of [
+      [4, true],
+      [3, false],
+    ] as const) {
+      const { lim } = limiter({ max: 16, sampleSize: 20, throttleThreshold: 0.2, minThrottles: 3 });
+      let seen = 0;
+      for (let i = 0; i < 20; i++) {
+        const t = await lim.acquire();
+        // the throttles come last, so the share is judged over the full sample
+        if (i >= 20 - throttles) {
+          lim.congestion(t);
+          seen++;
+        } else lim.release(t, true);
+        if (i >= 20 - throttles) lim.release(t, true);
+      }
+      expect(seen).toBe(throttles);
+      expect(lim.decreases > 0).toBe(cut);
+    }
   });
 });

@@ -1,10 +1,16 @@
 /**
  * Concurrency control for the statistics fan-out.
  *
- * `AimdLimiter` adapts to throttling like TCP congestion control: the window halves when a request
- * sees a 429 (multiplicative decrease) and grows by about one slot per window of successful requests
+ * `AimdLimiter` adapts to throttling like TCP congestion control: the window halves when throttling is
+ * sustained (multiplicative decrease) and grows by about one slot per window of successful requests
  * (additive increase), never above the user's `--concurrency`. Exchange does not publish its budgets,
  * so probing is the only way to run near them without hammering the service.
+ *
+ * Sustained, not sparse: a lone 429 among many successes is retried by the client after its
+ * Retry-After and changes nothing else. The window is cut (and a long Retry-After pauses new requests)
+ * only when the recent outcomes hold at least `minThrottles` 429s making up at least
+ * `throttleThreshold` of them — a budget that is really running out answers most requests with 429s.
+ * Each cut starts a new epoch: outcomes from before it no longer count (docs/report.md, "Speed, throttling and failures").
  *
  * `Semaphore` is the plain global cap shared by all tenants of a multi-tenant run.
  */
@@ -47,6 +53,12 @@ export interface AimdOptions {
   min?: number;
   /** Retry-After from which new requests pause too (default 1000 ms) */
   pauseThresholdMs?: number;
+  /** how many recent outcomes (429s and completed requests) the throttle rate is taken over (default 20) */
+  sampleSize?: number;
+  /** share of 429s among the recent outcomes from which throttling counts as sustained (default 0.2) */
+  throttleThreshold?: number;
+  /** and the least number of 429s for that (default 3) */
+  minThrottles?: number;
   /** injectable clock and sleep for the Retry-After pause (tests never wait for real) */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -68,6 +80,14 @@ export class AimdLimiter {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly pauseThresholdMs: number;
+  /** recent outcomes of this epoch, newest last: true for a 429, false for a completed request */
+  private readonly recent: boolean[] = [];
+  private recentThrottles = 0;
+  private readonly sampleSize: number;
+  private readonly throttleThreshold: number;
+  private readonly minThrottles: number;
+  /** 429s that changed nothing (sparse ones), for progress lines and benchmarks */
+  toleratedThrottles = 0;
 
   constructor(options: AimdOptions) {
     if (!Number.isInteger(options.max) || options.max < 1)
@@ -78,6 +98,23 @@ export class AimdLimiter {
     this.now = options.now ?? Date.now;
     this.pauseThresholdMs = options.pauseThresholdMs ?? 1000;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sampleSize = Math.max(1, options.sampleSize ?? 20);
+    this.throttleThreshold = options.throttleThreshold ?? 0.2;
+    this.minThrottles = Math.max(1, options.minThrottles ?? 3);
+  }
+
+  private record(throttled: boolean): void {
+    this.recent.push(throttled);
+    if (throttled) this.recentThrottles++;
+    if (this.recent.length > this.sampleSize && this.recent.shift()) this.recentThrottles--;
+  }
+
+  /** Is throttling sustained over the recent outcomes of this epoch? */
+  private sustained(): boolean {
+    return (
+      this.recentThrottles >= this.minThrottles &&
+      this.recentThrottles >= this.throttleThreshold * this.recent.length
+    );
   }
 
   /** Current window (may be fractional while it grows). */
@@ -103,26 +140,34 @@ export class AimdLimiter {
   }
 
   /**
-   * A request saw throttling. One burst of 429s hits every request of the same window, so only the
-   * first signal from a window cuts it; requests started before the cut do not cut it again. The
-   * server's Retry-After also pauses new requests (the throttled one is retried by the client).
+   * A request saw throttling (the client retries it after the server's Retry-After). It counts towards
+   * the throttle rate; when that shows sustained throttling the window is cut, and a long Retry-After
+   * (the server asking for a real break) pauses new requests too. One burst of 429s hits every request
+   * of the same window, so signals from requests started before the last cut are not counted again.
    */
   congestion(ticket: LimiterTicket, retryAfterMs?: number): void {
-    // A long wait is the server asking for a real break: nothing new should start before it ends.
+    if (ticket.seq < this.cutAt) return;
+    this.record(true);
+    if (!this.sustained()) {
+      this.toleratedThrottles++;
+      return;
+    }
     // Short waits are token-bucket pacing; the retried request waits them out itself, and pausing
     // every slot for them collapses throughput (measured: 1.9× the budget's lower bound vs 1.08×).
     if (retryAfterMs !== undefined && retryAfterMs >= this.pauseThresholdMs) {
       this.pausedUntil = Math.max(this.pausedUntil, this.now() + retryAfterMs);
     }
-    if (ticket.seq < this.cutAt) return;
     this.window = Math.max(this.min, Math.floor(this.window / 2));
     this.cutAt = this.issued;
     this.decreases++;
+    this.recent.length = 0; // a new epoch
+    this.recentThrottles = 0;
   }
 
   /** The request ended; `ok` requests grow the window by 1/window (≈ +1 per window of successes). */
-  release(_ticket: LimiterTicket, ok: boolean): void {
+  release(ticket: LimiterTicket, ok: boolean): void {
     this.active--;
+    if (ok && ticket.seq >= this.cutAt) this.record(false);
     if (ok && this.window < this.max) this.window = Math.min(this.max, this.window + 1 / this.window);
     this.wake();
   }

@@ -119,6 +119,14 @@ export function createExchangeHandler(
           req.socket.destroy();
           return;
         }
+        if (decision === "429") {
+          const seconds = options.faults?.throttleRetryAfterSeconds ?? 1;
+          throw new HttpFailure(
+            429,
+            plainError("TooManyRequests", `Too many requests. Please retry after ${seconds} seconds.`),
+            { "Retry-After": String(seconds) },
+          );
+        }
         throw decision === "503"
           ? new HttpFailure(
               503,
