@@ -56,9 +56,10 @@ function cli(args, env) {
 
 const want = (name) => !only || only.includes(name);
 
-/** The JSON report files of `dir` as one string, without what differs between identical runs (times, request counts). */
+/** The JSON report files of `dir` as one string, without what differs between identical runs (times, run id, request counts, growth since the previous run). */
 async function comparableReport(dir) {
-  const volatile = /generatedAt|duration|elapsed|^requests$|retries|throttl|window|Ms$|startedAt|finishedAt/i;
+  const volatile =
+    /generatedAt|duration|elapsed|^requests$|retries|throttl|window|Ms$|startedAt|finishedAt|runId|^growth$/i;
   const strip = (v) => {
     if (Array.isArray(v)) return v.map(strip);
     if (v === null || typeof v !== "object") return v;
