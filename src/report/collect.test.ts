@@ -145,11 +145,33 @@ describe("collectTenantUsage", () => {
     const fake = new FakeExchange(many, 0, 0);
     fake.throttle.add("m0");
     fake.retrySignal = new ThrottleSignal();
-    const lim = new AimdLimiter({ max: 6 });
+    // minThrottles 1: every 429 counts as sustained throttling, so the one reported must cut the window.
+    const lim = new AimdLimiter({ max: 6, minThrottles: 1 });
     const result = await collectTenantUsage(fake, { limiter: lim, throttle: fake.retrySignal });
     expect(result.mailboxes).toHaveLength(40);
     expect(fake.maxInFlight).toBeLessThanOrEqual(6);
     expect(lim.decreases).toBe(1);
+  });
+
+  it("with the default limiter a lone 429 among 40 calls reaches it but cuts nothing (sparse throttling)", async () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      guid: `m${i}`,
+      upn: `u${i}@contoso.com`,
+      type: "UserMailbox" as const,
+      bytes: i,
+      items: 1,
+      deletedBytes: 0,
+      deletedItems: 0,
+    }));
+    const fake = new FakeExchange(many, 0, 0);
+    fake.throttle.add("m0");
+    fake.retrySignal = new ThrottleSignal();
+    const lim = new AimdLimiter({ max: 6 });
+    const result = await collectTenantUsage(fake, { limiter: lim, throttle: fake.retrySignal });
+    expect(result.mailboxes).toHaveLength(40);
+    expect(lim.toleratedThrottles).toBe(1);
+    expect(lim.decreases).toBe(0);
+    expect(lim.limit).toBe(6);
   });
 
   it("stops the tenant on an authorization error (every call would fail the same way)", async () => {
