@@ -54,8 +54,11 @@ function allLongOptions(cmd: Command, into = new Set<string>()): Set<string> {
   return into;
 }
 
+// The full command tree (buildProgram loads the command modules lazily, so it is async).
+const program = await buildProgram(capturedContext().ctx);
+
 describe("hints name real flags only", () => {
-  const flags = allLongOptions(buildProgram(capturedContext().ctx));
+  const flags = allLongOptions(program);
   flags.add("--help");
   const named = new Map<string, string>();
   for (const file of sourceFiles(SRC)) {
