@@ -80,16 +80,29 @@ export function parseEndpointBase(name: string, value: string): string {
   return url.origin;
 }
 
-/** Resolve endpoints for an environment, applying EXO_AUTHORITY_HOST / EXO_GRAPH_ENDPOINT / EXO_EXCHANGE_ENDPOINT. */
+/** Endpoints saved in a profile by a setup run against custom endpoints (emulator, proxies). */
+export interface SavedEndpoints {
+  authorityHost: string;
+  graphEndpoint: string;
+  exchangeEndpoint: string;
+}
+
+/**
+ * Resolve endpoints for an environment. Each endpoint: `EXO_AUTHORITY_HOST` / `EXO_GRAPH_ENDPOINT` /
+ * `EXO_EXCHANGE_ENDPOINT` when set and not empty, else the profile's saved endpoint (`saved`, given only
+ * when the environment itself came from the profile), else the environment's well-known host.
+ */
 export function resolveEndpoints(
   environment: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  saved?: SavedEndpoints,
 ): CloudEndpoints {
   const base = KNOWN[parseEnvironment(environment)];
+  // An empty variable means "unset" (a `VAR=` line in a unit file or a cleared CI variable).
   const overrides = {
-    authorityHost: env.EXO_AUTHORITY_HOST,
-    graphEndpoint: env.EXO_GRAPH_ENDPOINT,
-    exchangeEndpoint: env.EXO_EXCHANGE_ENDPOINT,
+    authorityHost: env.EXO_AUTHORITY_HOST || saved?.authorityHost,
+    graphEndpoint: env.EXO_GRAPH_ENDPOINT || saved?.graphEndpoint,
+    exchangeEndpoint: env.EXO_EXCHANGE_ENDPOINT || saved?.exchangeEndpoint,
   };
   const custom = Object.values(overrides).some(Boolean);
   return {

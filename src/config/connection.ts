@@ -31,7 +31,9 @@ export interface ResolvedConnection {
   profile?: Profile;
 }
 
-const first = (...values: Array<string | undefined>) => values.find((v) => v !== undefined && v !== "");
+/** The first value given: an empty string (an empty environment variable) counts as not given. */
+export const first = (...values: Array<string | undefined>) =>
+  values.find((v) => v !== undefined && v !== "");
 
 /** Read a password from a file: the first line, without its line ending. Never from argv. */
 export async function readPasswordFile(path: string): Promise<string> {
@@ -103,9 +105,13 @@ export async function resolveConnection(
     });
   }
 
+  // The profile's saved custom endpoints apply when the environment is the profile's too: a flag or
+  // EXO_ENVIRONMENT naming a cloud means that cloud's hosts (docs/invoke.md "Where requests go").
+  const chosenEnvironment = first(options.exchangeEnvironment, env.EXO_ENVIRONMENT);
   const endpoints = resolveEndpoints(
-    first(options.exchangeEnvironment, env.EXO_ENVIRONMENT, profile?.environment),
+    chosenEnvironment ?? profile?.environment,
     env,
+    chosenEnvironment === undefined ? profile?.endpoints : undefined,
   );
   const organization = validateOrganization(orgRaw);
   const resolved: ResolvedConnection = {

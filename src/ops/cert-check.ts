@@ -99,7 +99,7 @@ export async function checkCertificates(options: CertCheckOptions): Promise<Cert
     if (profile.certificateThumbprint) {
       await fromStore(profile.certificateThumbprint.toUpperCase(), profile.name);
     } else if (profile.certificateFilePath) {
-      const password = env.EXO_CERTIFICATE_PASSWORD ?? env.AZURE_CLIENT_CERTIFICATE_PASSWORD;
+      const password = env.EXO_CERTIFICATE_PASSWORD || env.AZURE_CLIENT_CERTIFICATE_PASSWORD || undefined;
       try {
         const credential = await loadCertificateCredential(
           {

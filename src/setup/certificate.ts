@@ -44,6 +44,32 @@ export function dnsNameFor(organization: string, appName: string): string {
   return `${label}.${organization}.invalid`;
 }
 
+/** Clock skew tolerated for a certificate that starts "now" (made on another machine a moment ago). */
+const NOT_BEFORE_SKEW_MS = 5 * 60_000;
+
+/**
+ * Refuse, before any network call, a certificate Entra ID would not accept or sign-in could not use:
+ * expired, or not valid yet (the same rule as `cert import`, which however has `--force`).
+ */
+export function assertCurrentlyValid(credential: SetupCredential, now: Date = new Date()): void {
+  if (credential.notAfter.getTime() <= now.getTime()) {
+    throw new UsageError(
+      `The certificate ${credential.thumbprint} expired on ${credential.notAfter.toISOString()}; Entra ID refuses expired certificates.`,
+      {
+        hint: "Give a current certificate, or leave out --certificate-thumbprint/--certificate-file-path and setup creates a new one.",
+      },
+    );
+  }
+  if (credential.notBefore.getTime() > now.getTime() + NOT_BEFORE_SKEW_MS) {
+    throw new UsageError(
+      `The certificate ${credential.thumbprint} is not valid before ${credential.notBefore.toISOString()}; sign-in with it would fail until then.`,
+      {
+        hint: "Give a certificate that is valid now, or run setup again after that date.",
+      },
+    );
+  }
+}
+
 export async function resolveSetupCertificate(
   options: ResolveCertificateOptions,
 ): Promise<ResolvedCertificate> {
@@ -51,7 +77,9 @@ export async function resolveSetupCertificate(
   const store = await CertStore.open(options.home, options.env);
   const choice = options.choice;
   if (choice && "thumbprint" in choice) {
-    return { kind: "existing", origin: "store", credential: await store.credential(choice.thumbprint) };
+    const credential = await store.credential(choice.thumbprint);
+    assertCurrentlyValid(credential);
+    return { kind: "existing", origin: "store", credential };
   }
   if (choice && "path" in choice) {
     const { loadCertificateCredential } = await import("../cert/index.js");
@@ -59,13 +87,16 @@ export async function resolveSetupCertificate(
       choice.password === undefined
         ? { kind: "file" as const, path: choice.path }
         : { kind: "file" as const, path: choice.path, password: choice.password };
+    let credential: SetupCredential;
     try {
-      return { kind: "existing", origin: "file", credential: await loadCertificateCredential(ref, options) };
+      credential = await loadCertificateCredential(ref, options);
     } catch (error) {
       // A public .cer (DER or PEM) is enough to register; only verification needs the key.
       if (!(error instanceof UsageError && /holds no private key/.test(error.message))) throw error;
-      return { kind: "existing", origin: "file", credential: await publicOnly(choice.path) };
+      credential = await publicOnly(choice.path);
     }
+    assertCurrentlyValid(credential);
+    return { kind: "existing", origin: "file", credential };
   }
   for (const thumbprint of options.previousThumbprints ?? []) {
     if (!(await store.hasCertificate(thumbprint))) continue;

@@ -150,21 +150,31 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
     progress({ step, title, status, elapsedMs: elapsed(), ...(detail ? { detail } : {}) });
 
   try {
+    const certificateOptions = {
+      home,
+      env,
+      organization,
+      appName,
+      ...(options.certificateYears ? { years: options.certificateYears } : {}),
+    };
+    // A certificate given on the command line is read and checked (expired, not yet valid: exit 2)
+    // before any network call, so a bad one costs nothing (docs/setup.md).
+    const given = options.certificate
+      ? await resolveSetupCertificate({ ...certificateOptions, choice: options.certificate })
+      : undefined;
+
     say("read", "start", "organization");
     const tenantId = await resolveTenantId(endpoints, organization, transport);
     const uniqueName = uniqueNameFor(appName, tenantId);
     const profileName = options.profile ?? organization;
 
     // What an earlier run used, so a re-run without --certificate-* registers no second key.
-    const cert = await resolveSetupCertificate({
-      ...(options.certificate ? { choice: options.certificate } : {}),
-      previousThumbprints: await previousThumbprints(home, profileName, uniqueName),
-      home,
-      env,
-      organization,
-      appName,
-      ...(options.certificateYears ? { years: options.certificateYears } : {}),
-    });
+    const cert =
+      given ??
+      (await resolveSetupCertificate({
+        ...certificateOptions,
+        previousThumbprints: await previousThumbprints(home, profileName, uniqueName),
+      }));
 
     say("sign-in", "start", "admin sign-in");
     const admin =

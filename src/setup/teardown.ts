@@ -83,7 +83,7 @@ async function resolveTarget(
   env: NodeJS.ProcessEnv,
 ): Promise<Target | string> {
   const appName = options.appName ?? DEFAULT_APP_NAME;
-  const profileName = options.profile ?? (options.organization ? undefined : env.EXO_PROFILE);
+  const profileName = options.profile ?? (options.organization ? undefined : env.EXO_PROFILE || undefined);
   if (profileName) {
     const file = await readProfiles(home);
     const profile = file.profiles[profileName];
@@ -116,7 +116,10 @@ export async function teardownExchangeApp(options: TeardownOptions): Promise<Tea
   if (typeof target === "string") return { status: "nothing-found", plan: [], message: target };
 
   const endpoints: CloudEndpoints =
-    options.endpoints ?? resolveEndpoints(env.EXO_ENVIRONMENT ?? target.profile?.environment, env);
+    options.endpoints ??
+    (env.EXO_ENVIRONMENT
+      ? resolveEndpoints(env.EXO_ENVIRONMENT, env)
+      : resolveEndpoints(target.profile?.environment, env, target.profile?.endpoints));
   const ownTransport = !options.transport;
   const transport = options.transport ?? new HttpTransport({ env: options.env ?? process.env });
   try {

@@ -124,7 +124,7 @@ async function runSetupCommand(ctx: CliContext, opts: Record<string, unknown>): 
     const passwordFile = requireString(opts, "certificatePasswordFile");
     const password = passwordFile
       ? await readPasswordFile(passwordFile)
-      : (ctx.env.EXO_CERTIFICATE_PASSWORD ?? ctx.env.AZURE_CLIENT_CERTIFICATE_PASSWORD);
+      : ctx.env.EXO_CERTIFICATE_PASSWORD || ctx.env.AZURE_CLIENT_CERTIFICATE_PASSWORD || undefined;
     certificate = password === undefined ? { path: filePath } : { path: filePath, password };
   }
 
@@ -132,7 +132,7 @@ async function runSetupCommand(ctx: CliContext, opts: Record<string, unknown>): 
   const { confirm } = await import("../prompt.js");
   const { setupExchangeApp } = await import("../../setup/setup.js");
   const endpoints = resolveEndpoints(
-    requireString(opts, "exchangeEnvironment") ?? ctx.env.EXO_ENVIRONMENT,
+    requireString(opts, "exchangeEnvironment") ?? (ctx.env.EXO_ENVIRONMENT || undefined),
     ctx.env,
   );
   const transport = await transportFor(ctx);

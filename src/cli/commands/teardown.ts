@@ -46,7 +46,7 @@ export function register(program: Command, ctx: CliContext): void {
     const { resolveEndpoints } = await import("../../cloud/environments.js");
     const { confirm } = await import("../prompt.js");
     const { teardownExchangeApp } = await import("../../setup/teardown.js");
-    const envName = requireString(opts, "exchangeEnvironment") ?? ctx.env.EXO_ENVIRONMENT;
+    const envName = requireString(opts, "exchangeEnvironment") ?? (ctx.env.EXO_ENVIRONMENT || undefined);
     const transport = await transportFor(ctx);
     try {
       const result = await teardownExchangeApp({
