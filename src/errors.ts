@@ -156,5 +156,118 @@ export class CheckFailedError extends ExoCbaError {
 /** The single mapping from any thrown value to an exit code. */
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof ExoCbaError) return error.exitCode;
-  return ExitCode.Internal;
+  return asExpectedError(error)?.exitCode ?? ExitCode.Internal;
+}
+
+/** getaddrinfo answers for a host name that does not resolve. */
+const DNS_CODES = new Set(["ENOTFOUND", "EAI_NONAME", "EAI_FAIL", "EAI_NODATA"]);
+/** OpenSSL / Node verification failures of a server's certificate (docs/operations.md §8). */
+const TLS_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_REVOKED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_CHAIN_TOO_LONG",
+  "INVALID_CA",
+  "INVALID_PURPOSE",
+  "PATH_LENGTH_EXCEEDED",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** File-system refusals that are about this machine, not exo-cba (a path is always named). */
+const FS_CODES: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "the file system is read-only",
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exhausted",
+};
+
+interface CodedError {
+  code?: unknown;
+  hostname?: unknown;
+  name?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  error?: unknown;
+}
+
+/** The error and what it wraps (`cause`, MSAL's `error`), nearest first, at most a few levels deep. */
+function chainOf(error: unknown): CodedError[] {
+  const out: CodedError[] = [];
+  let current: unknown = error;
+  while (current !== null && typeof current === "object" && out.length < 6 && !out.includes(current)) {
+    out.push(current as CodedError);
+    const e = current as CodedError;
+    current = e.cause ?? e.error;
+  }
+  return out;
+}
+
+/**
+ * Failures of the world, not of exo-cba, that arrive as plain Node or library errors: each becomes the
+ * typed error with its documented exit code (README "Exit codes"), so exit 1 stays reserved for bugs.
+ * Undefined when the error is none of these (then it is an internal error).
+ */
+export function asExpectedError(error: unknown): ExoCbaError | undefined {
+  if (error instanceof ExoCbaError) return error;
+  for (const e of chainOf(error)) {
+    if (e instanceof ExoCbaError) return e;
+    const code = typeof e.code === "string" ? e.code : undefined;
+    if (!code) continue;
+    const detail = typeof e.message === "string" ? e.message : code;
+    if (DNS_CODES.has(code)) {
+      const host = typeof e.hostname === "string" ? e.hostname : "the server";
+      return new TransientError(`Cannot resolve the host name ${host} (DNS: ${code}).`, {
+        cause: error,
+        hint: "Check the network and DNS of this machine, and the host name (EXO_AUTHORITY_HOST, EXO_GRAPH_ENDPOINT, EXO_EXCHANGE_ENDPOINT or the profile's endpoints); then run the command again.",
+      });
+    }
+    if (TLS_CODES.has(code)) {
+      return new UsageError(`The server's TLS certificate is not trusted: ${detail} (${code}).`, {
+        cause: error,
+        hint: "TLS is always verified. If the server uses a private CA (a proxy, the emulator), trust it with NODE_EXTRA_CA_CERTS=/path/to/ca.pem; otherwise check the endpoint and the network (something may intercept TLS).",
+      });
+    }
+    if (FS_CODES[code] && typeof (e as { path?: unknown }).path === "string") {
+      const path = (e as { path: string }).path;
+      return new UsageError(`Cannot access ${path}: ${FS_CODES[code]} (${code}).`, {
+        cause: error,
+        hint: "Check the permissions of that path (and of the state home, EXO_CBA_HOME) and the free disk space.",
+      });
+    }
+    if (code.startsWith("SQLITE_")) {
+      // Extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_WRITE) share their primary code's meaning.
+      const base = code.split("_").slice(0, 2).join("_");
+      if (base === "SQLITE_BUSY" || base === "SQLITE_LOCKED") {
+        return new TransientError(`The report history database is locked by another process (${code}).`, {
+          cause: error,
+          hint: "Another `report usage` (or a tool holding history.sqlite in the state home) is writing it; run the command again when it has finished.",
+        });
+      }
+      if (base === "SQLITE_CORRUPT" || base === "SQLITE_NOTADB") {
+        return new UsageError(`The report history database is damaged: ${detail} (${code}).`, {
+          cause: error,
+          hint: "Move history.sqlite in the state home aside (e.g. to history.sqlite.damaged); the next report starts a new history (growth figures start again).",
+        });
+      }
+      if (
+        ["SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_PERM"].includes(base)
+      ) {
+        return new UsageError(`Cannot write the report history database: ${detail} (${code}).`, {
+          cause: error,
+          hint: "Check that the state home (EXO_CBA_HOME) is writable by this user and its disk is not full.",
+        });
+      }
+    }
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
+import { rm } from "node:fs/promises";
 import { UsageError } from "../errors.js";
-import { writeFileAtomic } from "../util/fs.js";
+import { outputFileError, writeFileAtomic } from "../util/fs.js";
 import { generateRsaKeyPair } from "./keys.js";
 import { BACKDATE_MS, validateDnsName, validateSubject } from "./names.js";
 import { toPem } from "./pem.js";
@@ -60,22 +61,39 @@ export async function createSelfSignedCertificate(
   const { buildSelfSignedCertificate } = await import("./build.js");
   const der = await buildSelfSignedCertificate({ dnsName, keys: keys.cryptoKeys, notBefore, notAfter });
 
+  // The .cer first: an unwritable --cer-path stops here with nothing stored, so a re-run does not make
+  // a second certificate. Should storing then fail, the .cer is taken back.
+  if (options.cerPath) {
+    try {
+      // Public data; readable by others is fine and expected (it is uploaded to the portal).
+      await writeFileAtomic(options.cerPath, der, { mode: 0o644, createParents: false });
+    } catch (error) {
+      throw outputFileError(
+        "the certificate file (--cer-path)",
+        options.cerPath,
+        error,
+        "Give a --cer-path in an existing, writable folder. Nothing was stored; run the command again.",
+      );
+    }
+  }
   const store = await CertStore.open(options.home, options.env, { now });
-  await store.saveKey(keys.privateKey);
-  const info = await store.addCertificate({
-    certificateDer: der,
-    origin: "self-signed",
-    ...(options.friendlyName ? { friendlyName: options.friendlyName } : {}),
-  });
+  let info: CertificateInfo;
+  try {
+    await store.saveKey(keys.privateKey);
+    info = await store.addCertificate({
+      certificateDer: der,
+      origin: "self-signed",
+      ...(options.friendlyName ? { friendlyName: options.friendlyName } : {}),
+    });
+  } catch (error) {
+    if (options.cerPath) await rm(options.cerPath, { force: true });
+    throw error;
+  }
   const result: CertificateInfo & { certificatePem: string; cerPath?: string } = {
     ...info,
     certificatePem: toPem("CERTIFICATE", der),
   };
-  if (options.cerPath) {
-    // Public data; readable by others is fine and expected (it is uploaded to the portal).
-    await writeFileAtomic(options.cerPath, der, { mode: 0o644 });
-    result.cerPath = options.cerPath;
-  }
+  if (options.cerPath) result.cerPath = options.cerPath;
   return result;
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { ExitCode, ExoCbaError, exitCodeFor } from "../errors.js";
+import { asExpectedError, ExitCode, ExoCbaError, exitCodeFor } from "../errors.js";
 import { finishCommandLog, startCommandLog } from "../ops/command-log.js";
 import { type CliContext, defaultContext } from "./context.js";
 import { commandsFor, registerCommands } from "./registry.js";
@@ -107,7 +107,9 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
     await program.parseAsync(argv, { from: "user" });
     finishCommandLog(ctx);
     return ExitCode.Ok;
-  } catch (error) {
+  } catch (thrown) {
+    // DNS, TLS, SQLite … failures become their typed error here, so exit 1 means a bug (src/errors.ts).
+    const error = asExpectedError(thrown) ?? thrown;
     finishCommandLog(ctx, error);
     if (error instanceof CommanderError) {
       if (

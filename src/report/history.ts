@@ -9,6 +9,7 @@
  * blocking the writer. The schema is versioned with `PRAGMA user_version`.
  */
 import { randomUUID } from "node:crypto";
+import { chmod, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { UsageError } from "../errors.js";
@@ -149,6 +150,10 @@ export class UsageHistory {
 
   static async open(path: string): Promise<UsageHistory> {
     await ensurePrivateDir(dirname(path));
+    // It holds UPNs and display names: owner-only from its first byte (SQLite gives its -wal and -shm
+    // files the database's mode), and tightened if an older version created it 0644.
+    await (await open(path, "a", 0o600)).close();
+    if (process.platform !== "win32") await chmod(path, 0o600);
     const db = new Database(path);
     db.pragma("journal_mode = WAL");
     db.pragma("foreign_keys = ON");

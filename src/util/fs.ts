@@ -80,14 +80,16 @@ const formatLimit = (bytes: number) =>
  * A crash leaves either the old file or the new one, never half of either.
  * `mode` applies to the new file from its first byte (0o600 for anything secret).
  * `data` may also be an (async) iterable of chunks, so large files are streamed, not built in memory.
+ * Missing parent folders are created unless `createParents: false`.
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
-  options: { mode?: number } = {},
+  options: { mode?: number; createParents?: boolean } = {},
 ): Promise<void> {
   const mode = options.mode ?? 0o644;
-  await mkdir(dirname(path), { recursive: true });
+  // A user-named output file (`--cer-path`, `cert export`) does not get missing folders made for it.
+  if (options.createParents !== false) await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   const handle = await open(tmp, "wx", mode);
   try {
@@ -140,4 +142,25 @@ export async function readTextIfExists(path: string): Promise<string | undefined
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
+}
+
+/**
+ * A user-named output file that cannot be written, as exit 2 with the reason (missing folder, a folder
+ * in the way, no permission, read-only or full disk); anything else is rethrown as it is.
+ */
+export function outputFileError(what: string, path: string, error: unknown, hint: string): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reasons: Record<string, string> = {
+    ENOENT: "its folder does not exist",
+    ENOTDIR: "a part of its folder path is a file",
+    EISDIR: "it is a folder",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EROFS: "the file system is read-only",
+    ENOSPC: "the disk is full",
+    EDQUOT: "the disk quota is exhausted",
+  };
+  const reason = code ? reasons[code] : undefined;
+  if (!reason) return error;
+  return new UsageError(`Cannot write ${what} ${path}: ${reason} (${code}).`, { hint, cause: error });
 }
