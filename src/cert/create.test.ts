@@ -20,7 +20,7 @@ describe("createSelfSignedCertificate", () => {
 
   beforeAll(async () => {
     home = await tempDir();
-    cerPath = join(home, "out", "exo.cer");
+    cerPath = join(home, "exo.cer"); // the folder must exist: --cer-path makes none
     created = await createSelfSignedCertificate({
       home,
       env: {},

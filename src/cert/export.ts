@@ -1,6 +1,6 @@
 import { createPrivateKey } from "node:crypto";
 import { UsageError } from "../errors.js";
-import { writeFileAtomic } from "../util/fs.js";
+import { fileExists, outputFileError, writeFileAtomic } from "../util/fs.js";
 import { certificatePemToDer, joinPem, parsePemBlocks } from "./pem.js";
 import { buildPfx } from "./pfx.js";
 import { CertStore } from "./store.js";
@@ -46,6 +46,30 @@ export interface ExportOptions {
   /** PFX only. */
   password?: string;
   legacy?: boolean;
+  /** Replace an existing file (`--force`); without it an existing file is refused. */
+  force?: boolean;
+}
+
+/**
+ * Write one export file: never over an existing file unless `force`, never into a folder that does not
+ * exist (no folders are made for a mistyped path); each refusal is exit 2 with a hint.
+ */
+async function writeExport(options: ExportOptions, data: string | Uint8Array, mode: number): Promise<void> {
+  if (!options.force && (await fileExists(options.path))) {
+    throw new UsageError(`${options.path} already exists; not overwriting it.`, {
+      hint: "Choose another file name, or add --force to replace it.",
+    });
+  }
+  try {
+    await writeFileAtomic(options.path, data, { mode, createParents: false });
+  } catch (error) {
+    throw outputFileError(
+      "the export file",
+      options.path,
+      error,
+      "Give a path in an existing, writable folder (exo-cba does not create folders for an export).",
+    );
+  }
 }
 
 /** Write a store certificate as PFX (key included, 0600), CER (public DER) or PEM (cert + key, 0600). */
@@ -54,7 +78,7 @@ export async function exportCertificate(options: ExportOptions) {
   const info = await store.get(options.thumbprint);
   if (options.format === "cer") {
     const pem = await store.certificatePem(info.thumbprint);
-    await writeFileAtomic(options.path, certificatePemToDer(pem), { mode: 0o644 });
+    await writeExport(options, certificatePemToDer(pem), 0o644);
   } else {
     if (options.format === "pfx" && !options.password) {
       throw new UsageError("A PFX needs a password.", {
@@ -68,14 +92,14 @@ export async function exportCertificate(options: ExportOptions) {
         legacy: Boolean(options.legacy),
         ...(info.friendlyName ? { friendlyName: info.friendlyName } : {}),
       });
-      await writeFileAtomic(options.path, pfx, { mode: 0o600 });
+      await writeExport(options, pfx, 0o600);
     } else {
       const pem = joinPem(
         credential.certificatePem,
         ...(credential.chainPem ?? []),
         credential.privateKeyPem,
       );
-      await writeFileAtomic(options.path, pem, { mode: 0o600 });
+      await writeExport(options, pem, 0o600);
     }
   }
   return {

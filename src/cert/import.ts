@@ -94,6 +94,8 @@ export async function importCertificate(options: ImportOptions): Promise<ImportR
   // Key first, certificate last; a certificate already stored without its key gets the key back.
   if (material.key && keySource === "from-file") await store.saveKey(material.key);
   if (await store.hasCertificate(leaf.thumbprint)) {
+    // Checked, not assumed: loading verifies that the stored key is this certificate's (a planted key fails).
+    await store.credential(leaf.thumbprint);
     return { certificate: await store.get(leaf.thumbprint), key: keySource, alreadyInStore: true, warnings };
   }
   const origin: CertificateOrigin =

@@ -10,8 +10,8 @@
  * leaves at worst a key without a certificate, which `list` does not show and a later import pairs.
  */
 import type { KeyObject } from "node:crypto";
-import { readdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { homePaths } from "../config/home.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { UsageError } from "../errors.js";
@@ -117,6 +117,7 @@ export class CertStore {
   async credential(thumbprint: string): Promise<CertificateCredential> {
     const stored = await this.record(thumbprint);
     const key = await this.loadKey(stored.keyId, stored.thumbprint);
+    this.assertKeyMatches(key, stored.keyId, stored.thumbprint);
     const parsed = parseCertificate(stored.certificatePem, this.now());
     const credential: CertificateCredential = {
       certificatePem: stored.certificatePem,
@@ -163,11 +164,64 @@ export class CertStore {
     return (await this.list()).some((c) => c.thumbprintSha256 === normalized);
   }
 
+  /**
+   * EXO_CERT_STORE_PASSPHRASE: undefined when unset; an empty value is refused (exit 2) rather than
+   * silently meaning "store the key unencrypted" (docs/certificates.md).
+   */
+  private passphrase(): string | undefined {
+    const value = this.env[STORE_PASSPHRASE_ENV];
+    if (value === undefined) return undefined;
+    if (value === "") {
+      throw new UsageError(`${STORE_PASSPHRASE_ENV} is set but empty.`, {
+        hint: `Set it to the passphrase (from your secret manager), or unset it to keep keys unencrypted (protected by file permissions only).`,
+      });
+    }
+    return value;
+  }
+
+  /**
+   * Refuse a state home, store or keys folder that other users may write to (as ssh does): they could
+   * plant a key or replace a record. Writes tighten the store's own folders; the home is the user's.
+   */
+  private async assertPrivateFolders(): Promise<void> {
+    if (process.platform === "win32") return;
+    for (const dir of [dirname(this.dir), this.dir, this.keysDir]) {
+      let mode: number;
+      try {
+        mode = (await stat(dir)).mode;
+      } catch {
+        continue; // not created yet
+      }
+      if ((mode & 0o022) !== 0) {
+        throw new UsageError(
+          `The folder ${dir} is writable by other users (mode ${(mode & 0o777).toString(8).padStart(4, "0")}); refusing to use its keys.`,
+          { hint: `Run \`chmod 700 ${dir}\` (and check nothing in it was replaced), then try again.` },
+        );
+      }
+    }
+  }
+
+  /**
+   * The stored key must be the certificate's own: a key planted at its predictable file name
+   * (keys/<keyId>.pem) is an error, never a silent success.
+   */
+  private assertKeyMatches(key: KeyObject, keyId: string, thumbprint: string): void {
+    if (keyIdOf(key) !== keyId) {
+      throw new UsageError(
+        `The private key stored for certificate ${thumbprint} (${this.keyPath(keyId)}) does not belong to it.`,
+        {
+          hint: "The key file was replaced or damaged. Remove it and import the certificate again with its own key (a PFX, or PEM with the key).",
+        },
+      );
+    }
+  }
+
   /** Store a private key (encrypted when EXO_CERT_STORE_PASSPHRASE is set); returns its key id. */
   async saveKey(key: KeyObject): Promise<string> {
     const keyId = keyIdOf(key);
+    await this.assertPrivateFolders();
     await this.ensureDirs();
-    const passphrase = this.env[STORE_PASSPHRASE_ENV];
+    const passphrase = this.passphrase();
     const pem = passphrase ? await encryptedPkcs8Pem(key, passphrase) : pkcs8Pem(key);
     await this.locked(() => writeFileAtomic(this.keyPath(keyId), pem, { mode: 0o600 }));
     return keyId;
@@ -190,12 +244,13 @@ export class CertStore {
       }
       throw error;
     }
+    await this.assertPrivateFolders();
     if (await isGroupOrWorldReadable(path)) {
       throw new UsageError(`The private key file ${path} is readable by other users; refusing to use it.`, {
         hint: `Run \`chmod 600 ${path}\` (and \`chmod 700 ${this.dir}\`), then try again.`,
       });
     }
-    const passphrase = this.env[STORE_PASSPHRASE_ENV];
+    const passphrase = this.passphrase();
     return readPrivateKey(pem, {
       ...(passphrase ? { password: passphrase } : {}),
       what: `the certificate store (${path})`,
@@ -227,6 +282,11 @@ export class CertStore {
       if (!(await this.hasKey(parsed.keyId))) {
         throw new UsageError(`The private key of certificate ${parsed.thumbprint} is not in the store.`);
       }
+      this.assertKeyMatches(
+        await this.loadKey(parsed.keyId, parsed.thumbprint),
+        parsed.keyId,
+        parsed.thumbprint,
+      );
       await writeFileAtomic(this.certPath(parsed.thumbprint), `${JSON.stringify(record, null, 2)}\n`, {
         mode: 0o600,
       });

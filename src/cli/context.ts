@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import type { Logger } from "../ops/log.js";
+import { terminalSafe } from "./render.js";
 
 /** What a command needs from the outside world; injected so tests can run commands in-process. */
 export interface CliContext {
@@ -37,7 +38,7 @@ export function defaultContext(): CliContext {
   };
 }
 
-/** Progress, warnings and diagnostics go to stderr; data never does. */
+/** Progress, warnings and diagnostics go to stderr; data never does. Server text in them is terminal-safe. */
 export function note(ctx: CliContext, line: string): void {
-  ctx.stderr.write(`${line}\n`);
+  ctx.stderr.write(`${terminalSafe(line)}\n`);
 }

@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asExpectedError, ExitCode, ExoCbaError, exitCodeFor } from "../errors.js";
 import { finishCommandLog, startCommandLog } from "../ops/command-log.js";
+import { redactText } from "../ops/redact.js";
 import { type CliContext, defaultContext } from "./context.js";
 import { commandsFor, registerCommands } from "./registry.js";
+import { terminalSafe } from "./render.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -80,22 +82,29 @@ export function summaryOf(description: string): string {
   return first.length > 90 ? `${first.slice(0, 89).trimEnd()}…` : first;
 }
 
-/** Print an error the way users should see it: message, hint, ids; the stack only with --debug. */
+/**
+ * Print an error the way users should see it: message, hint, ids; the stack only with --debug. Server
+ * text in it is shown with control characters escaped and secrets (an echoed client assertion, a token)
+ * redacted — with --debug too (docs/operations.md §3).
+ */
 export function reportError(error: unknown, ctx: CliContext): void {
+  const safe = (text: string) => terminalSafe(redactText(text));
+  // Continuation lines are indented: a server message cannot forge an `error:` or `hint:` line.
+  const line = (text: string) => safe(text).replace(/\n/g, "\n  ");
   if (error instanceof ExoCbaError) {
-    ctx.stderr.write(`error: ${error.message}\n`);
-    if (error.hint) ctx.stderr.write(`hint: ${error.hint}\n`);
+    ctx.stderr.write(`error: ${line(error.message)}\n`);
+    if (error.hint) ctx.stderr.write(`hint: ${line(error.hint)}\n`);
     const ids = [
       error.httpStatus !== undefined && `HTTP ${error.httpStatus}`,
       error.requestId && `request id ${error.requestId}`,
     ].filter(Boolean);
-    if (ids.length) ctx.stderr.write(`(${ids.join(", ")})\n`);
-    if (ctx.debug && error.stack) ctx.stderr.write(`${error.stack}\n`);
+    if (ids.length) ctx.stderr.write(`(${safe(ids.join(", "))})\n`);
+    if (ctx.debug && error.stack) ctx.stderr.write(`${safe(error.stack)}\n`);
     return;
   }
   const message = error instanceof Error ? error.message : String(error);
-  ctx.stderr.write(`internal error: ${message}\n`);
-  if (ctx.debug && error instanceof Error && error.stack) ctx.stderr.write(`${error.stack}\n`);
+  ctx.stderr.write(`internal error: ${line(message)}\n`);
+  if (ctx.debug && error instanceof Error && error.stack) ctx.stderr.write(`${safe(error.stack)}\n`);
   else ctx.stderr.write("(run again with --debug for the stack trace, and report it if it persists)\n");
 }
 

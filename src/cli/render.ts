@@ -35,6 +35,26 @@ export function flattenRow(row: Row, prefix = "", out: Row = {}): Row {
 const cellText = (v: unknown) =>
   v === null || v === undefined ? "" : v instanceof Date ? v.toISOString() : String(v);
 
+/**
+ * Text from a server made safe for a terminal: C0/C1 control characters (ESC sequences that move the
+ * cursor or rewrite the title, carriage returns that overwrite a line, NUL, DEL) shown escaped, e.g. `\x1b`.
+ * Line feeds and tabs are kept unless `singleLine` (table cells), where they are escaped too.
+ */
+export function terminalSafe(text: string, options: { singleLine?: boolean } = {}): string {
+  const pattern = options.singleLine
+    ? /[\u0000-\u001f\u007f-\u009f]/g
+    : /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+  return text.replace(pattern, (c) => {
+    if (c === "\n") return "\\n";
+    if (c === "\t") return "\\t";
+    if (c === "\r") return "\\r";
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
+/** A table or key/value cell: one line, no control characters. */
+const displayText = (v: unknown) => terminalSafe(cellText(v), { singleLine: true });
+
 /** RFC 4180 field: quote when needed, double the quotes; neutralise spreadsheet formulas. */
 export function csvField(v: unknown): string {
   let text = cellText(v);
@@ -97,19 +117,23 @@ export function renderObject(value: unknown, format: OutputFormat, out: Writable
       return;
     }
     const width = Math.max(0, ...Object.keys(flat).map((k) => k.length));
-    for (const [k, v] of Object.entries(flat)) out.write(`${k.padEnd(width)}  ${cellText(v)}\n`);
+    for (const [k, v] of Object.entries(flat))
+      out.write(`${displayText(k).padEnd(width)}  ${displayText(v)}\n`);
     return;
   }
-  out.write(`${cellText(value)}\n`);
+  out.write(`${terminalSafe(cellText(value))}\n`);
 }
 
 export function formatTable(columns: string[], rows: Row[]): string {
   if (rows.length === 0) return "(no rows)\n";
   const maxCell = 60;
   const clip = (s: string) => (s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s);
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => clip(cellText(r[c])).length)));
+  const heads = columns.map((c) => displayText(c));
+  const widths = columns.map((c, i) =>
+    Math.max(heads[i]!.length, ...rows.map((r) => clip(displayText(r[c])).length)),
+  );
   const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}`.trimEnd();
-  const parts = [line(columns), line(widths.map((w) => "-".repeat(w)))];
-  for (const r of rows) parts.push(line(columns.map((c) => clip(cellText(r[c])))));
+  const parts = [line(heads), line(widths.map((w) => "-".repeat(w)))];
+  for (const r of rows) parts.push(line(columns.map((c) => clip(displayText(r[c])))));
   return `${parts.join("\n")}\n`;
 }

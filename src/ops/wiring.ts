@@ -132,7 +132,9 @@ export async function inspectLocalCertificate(
     if (out.keyMatches) out.credential = { certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem };
   } catch (error) {
     if (!(error instanceof ExoCbaError)) throw error;
-    out.problem = error.message;
+    // The store itself refuses a key that is not the certificate's (src/cert/store.ts).
+    if (/does not belong to it/.test(error.message)) out.keyMatches = false;
+    else out.problem = error.message;
   }
   return out;
 }

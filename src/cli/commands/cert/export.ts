@@ -24,7 +24,8 @@ export function register(parent: Command, ctx: CliContext): void {
     )
     .option("--cer <file>", "public certificate, DER (what the Entra portal takes)")
     .option("--pem <file>", "certificate and unencrypted private key, PEM, owner-only file")
-    .option("--password-file <file>", "file whose first line is the PFX password");
+    .option("--password-file <file>", "file whose first line is the PFX password")
+    .option("--force", "replace the file if it exists (otherwise an existing file is refused)");
   addOutputOption(cmd);
   withExamples(cmd, [
     "EXO_CERTIFICATE_PASSWORD=... exo-cba cert export 3F2A...C9 --pfx exo.pfx",
@@ -52,6 +53,7 @@ export function register(parent: Command, ctx: CliContext): void {
       format,
       path: String(opts[format]),
       legacy: opts.legacy === true,
+      force: opts.force === true,
       ...(password !== undefined ? { password } : {}),
     });
     renderObject(result, outputFormatFrom(opts), ctx.stdout);
