@@ -16,8 +16,14 @@ export interface CloudEndpoints {
   authorityHost: string;
   /** Microsoft Graph base, e.g. https://graph.microsoft.com (calls go to `${graph}/v1.0/...`) */
   graphEndpoint: string;
-  /** Exchange Online base, e.g. https://outlook.office365.com */
+  /** Exchange Online base requests go to, e.g. https://outlook.office365.com */
   exchangeEndpoint: string;
+  /**
+   * The Exchange Online resource identifier the token is for (scope `<resource>/.default`), e.g.
+   * https://outlook.office365.com. Independent of the host requests go to: a regional redirect or a
+   * proxy changes the host, never the token's audience (docs/invoke.md, "Resource and host").
+   */
+  exchangeResource: string;
   /** True when any endpoint came from EXO_* overrides: then no request may leave those hosts. */
   custom: boolean;
 }
@@ -29,24 +35,29 @@ const KNOWN: Record<ExchangeEnvironment, Omit<CloudEndpoints, "custom">> = {
     authorityHost: "https://login.microsoftonline.com",
     graphEndpoint: "https://graph.microsoft.com",
     exchangeEndpoint: "https://outlook.office365.com",
+    exchangeResource: "https://outlook.office365.com",
   },
   O365USGovGCCHigh: {
     environment: "O365USGovGCCHigh",
     authorityHost: "https://login.microsoftonline.us",
     graphEndpoint: "https://graph.microsoft.us",
     exchangeEndpoint: "https://outlook.office365.us",
+    exchangeResource: "https://outlook.office365.us",
   },
   O365USGovDoD: {
     environment: "O365USGovDoD",
     authorityHost: "https://login.microsoftonline.us",
     graphEndpoint: "https://dod-graph.microsoft.us",
     exchangeEndpoint: "https://outlook-dod.office365.us",
+    exchangeResource: "https://outlook-dod.office365.us",
   },
   O365China: {
     environment: "O365China",
     authorityHost: "https://login.chinacloudapi.cn",
     graphEndpoint: "https://microsoftgraph.chinacloudapi.cn",
     exchangeEndpoint: "https://partner.outlook.cn",
+    // Not confirmed by Microsoft for the REST API in 21Vianet (docs/invoke.md): override with EXO_EXCHANGE_RESOURCE.
+    exchangeResource: "https://partner.outlook.cn",
   },
 };
 
@@ -87,10 +98,43 @@ export interface SavedEndpoints {
   exchangeEndpoint: string;
 }
 
+/** A GUID resource identifier (the Exchange resource appId) or an `https://host[:port]` one. */
+export function parseResource(name: string, value: string): string {
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
+    return value.toLowerCase();
+  return parseEndpointBase(name, value);
+}
+
+/**
+ * The resource for an Exchange endpoint: the cloud's own identifier when the endpoint is that cloud's host
+ * or one of its (regional) sub-hosts; otherwise the endpoint's origin, which is what an emulator or a
+ * test server accepts as audience.
+ */
+export function defaultExchangeResource(cloudResource: string, exchangeEndpoint: string): string {
+  const host = new URL(exchangeEndpoint).hostname;
+  const cloudHost = new URL(cloudResource).hostname;
+  return host === cloudHost || host.endsWith(`.${cloudHost}`) ? cloudResource : exchangeEndpoint;
+}
+
+/**
+ * May a redirect of InvokeCommand be followed with the bearer token? Only over https, to the endpoint's
+ * own host name (any port), or, in a Microsoft cloud, to a sub-host of that cloud's Exchange host
+ * (e.g. a regional `*.outlook.office365.com`). Never to another origin family: the token would leak.
+ */
+export function isExchangeRedirectAllowed(endpoints: CloudEndpoints, target: URL): boolean {
+  if (target.protocol !== "https:") return false;
+  const host = target.hostname.toLowerCase();
+  if (host === new URL(endpoints.exchangeEndpoint).hostname.toLowerCase()) return true;
+  if (endpoints.environment === "Custom") return false;
+  const cloudHost = new URL(KNOWN[endpoints.environment].exchangeEndpoint).hostname;
+  return host === cloudHost || host.endsWith(`.${cloudHost}`);
+}
+
 /**
  * Resolve endpoints for an environment. Each endpoint: `EXO_AUTHORITY_HOST` / `EXO_GRAPH_ENDPOINT` /
  * `EXO_EXCHANGE_ENDPOINT` when set and not empty, else the profile's saved endpoint (`saved`, given only
  * when the environment itself came from the profile), else the environment's well-known host.
+ * `EXO_EXCHANGE_RESOURCE` sets the token's resource (not a host).
  */
 export function resolveEndpoints(
   environment: string | undefined,
@@ -105,6 +149,9 @@ export function resolveEndpoints(
     exchangeEndpoint: env.EXO_EXCHANGE_ENDPOINT || saved?.exchangeEndpoint,
   };
   const custom = Object.values(overrides).some(Boolean);
+  const exchangeEndpoint = overrides.exchangeEndpoint
+    ? parseEndpointBase("EXO_EXCHANGE_ENDPOINT", overrides.exchangeEndpoint)
+    : base.exchangeEndpoint;
   return {
     environment: custom ? "Custom" : base.environment,
     authorityHost: overrides.authorityHost
@@ -113,14 +160,15 @@ export function resolveEndpoints(
     graphEndpoint: overrides.graphEndpoint
       ? parseEndpointBase("EXO_GRAPH_ENDPOINT", overrides.graphEndpoint)
       : base.graphEndpoint,
-    exchangeEndpoint: overrides.exchangeEndpoint
-      ? parseEndpointBase("EXO_EXCHANGE_ENDPOINT", overrides.exchangeEndpoint)
-      : base.exchangeEndpoint,
+    exchangeEndpoint,
+    exchangeResource: env.EXO_EXCHANGE_RESOURCE
+      ? parseResource("EXO_EXCHANGE_RESOURCE", env.EXO_EXCHANGE_RESOURCE)
+      : defaultExchangeResource(base.exchangeResource, exchangeEndpoint),
     custom,
   };
 }
 
-/** App-only scope for Exchange Online: `<exchange endpoint>/.default`. */
-export const exchangeScope = (e: CloudEndpoints) => `${e.exchangeEndpoint}/.default`;
+/** App-only scope for Exchange Online: `<exchange resource>/.default` — never derived from the host. */
+export const exchangeScope = (e: CloudEndpoints) => `${e.exchangeResource}/.default`;
 /** App-only / admin scope for Graph: `<graph endpoint>/.default`. */
 export const graphScope = (e: CloudEndpoints) => `${e.graphEndpoint}/.default`;

@@ -83,6 +83,12 @@ export const MAX_REPORTED_REQUEST_IDS = 5;
 export interface ExchangeClientOptions {
   /** `https://host[:port]` of Exchange Online. */
   exchangeEndpoint: string;
+  /**
+   * May a 301/302/307/308 of InvokeCommand be followed (body and bearer token re-sent) to this URL?
+   * Default: https to the endpoint's own host name only. The connection passes the cloud's rule
+   * (src/cloud/environments.ts isExchangeRedirectAllowed). The token's scope never changes.
+   */
+  isRedirectAllowed?: (target: URL) => boolean;
   organization: string;
   tokenProvider: TokenProvider;
   transport: HttpTransport;
@@ -143,13 +149,16 @@ const strings = (v: unknown): string[] =>
 export class ExchangeClient {
   readonly connectionId: string;
   readonly stats: ExchangeStats;
-  private readonly origin: string;
-  private readonly invokeUrl: string;
+  private origin: string;
+  /** Origins whose nextLinks carry the token: the endpoint's, and a regional host it redirected to. */
+  private readonly origins = new Set<string>();
+  private invokeUrl: string;
 
   constructor(private readonly options: ExchangeClientOptions) {
     const base = new URL(options.exchangeEndpoint);
     this.origin = base.origin;
     this.invokeUrl = `${this.origin}/adminapi/beta/${encodeURIComponent(options.organization)}/InvokeCommand`;
+    this.origins.add(this.origin);
     this.connectionId = options.connectionId ?? randomUUID();
     this.stats = options.stats ?? { tokenRequests: 0, requests: 0, retries: 0 };
   }
@@ -335,7 +344,7 @@ export class ExchangeClient {
     } catch {
       throw new ServerError(`The server returned an unreadable @odata.nextLink: ${next.slice(0, 200)}`);
     }
-    if (target.origin !== this.origin) {
+    if (!this.origins.has(target.origin)) {
       throw new ServerError(
         `Refusing to follow @odata.nextLink to ${target.origin}: it is not the Exchange endpoint ${this.origin}, and the access token must not be sent there.`,
         {
@@ -344,6 +353,27 @@ export class ExchangeClient {
       );
     }
     return target.toString();
+  }
+
+  /** The absolute URL of a redirect we may follow with the token, or undefined (then it is an error). */
+  private followableRedirect(
+    status: number,
+    location: string | undefined,
+    current: string,
+    redirects: number,
+  ): string | undefined {
+    if (!REDIRECT_STATUSES.has(status) || !location || redirects >= MAX_REDIRECTS) return undefined;
+    let target: URL;
+    try {
+      target = new URL(location, current);
+    } catch {
+      return undefined;
+    }
+    const own = new URL(this.options.exchangeEndpoint).hostname;
+    const allowed = this.options.isRedirectAllowed
+      ? this.options.isRedirectAllowed(target)
+      : target.protocol === "https:" && target.hostname === own;
+    return allowed ? target.toString() : undefined;
   }
 
   /**
@@ -373,6 +403,7 @@ export class ExchangeClient {
     if (combined) retry.signal = combined;
     const now = this.options.retry?.now ?? Date.now;
     let refreshed = false;
+    let redirects = 0;
     for (;;) {
       const forceRefresh = refreshed;
       let firstAttempt = true;
@@ -416,6 +447,8 @@ export class ExchangeClient {
             return page;
           }
           if (res.status === 401 && !refreshed) throw new TokenRefused();
+          const location = this.followableRedirect(res.status, res.headers.location, url, redirects);
+          if (location) throw new Redirected(location);
           const retryable = retryableResponse(res.status, res.headers, text, now());
           if (retryable) throw retryable;
           throw exchangeErrorFromResponse({
@@ -428,6 +461,17 @@ export class ExchangeClient {
           });
         }, retry);
       } catch (error) {
+        if (error instanceof Redirected) {
+          // A regional redirect (docs/invoke.md): same body, a token for the same resource, new host.
+          redirects++;
+          if (url === this.invokeUrl) {
+            this.invokeUrl = error.location;
+            this.origin = new URL(error.location).origin;
+            this.origins.add(this.origin);
+          }
+          url = error.location;
+          continue;
+        }
         if (!(error instanceof TokenRefused)) throw error;
         refreshed = true;
         this.stats.retries++;
@@ -477,6 +521,16 @@ function readEnvelope(text: string, contentType: string | string[] | undefined, 
     throw protocolError("has an @odata.nextLink that is not a string");
   }
   return page as unknown as Page;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/** A redirect we may follow with the token: the new URL is sent the same POST. */
+class Redirected extends Error {
+  constructor(readonly location: string) {
+    super(`redirected to ${new URL(location).origin}`);
+  }
 }
 
 /** Keep the last MAX_REPORTED_REQUEST_IDS `request-id` headers (a retried page's ids all count). */

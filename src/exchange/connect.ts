@@ -4,7 +4,14 @@ import { ClientCertificateTokenProvider } from "../auth/certificate.js";
 import { ManagedIdentityTokenProvider } from "../auth/managed-identity.js";
 import { StaticTokenProvider } from "../auth/static-token.js";
 import type { ExternalSigner, TokenProvider } from "../auth/types.js";
-import { type CloudEndpoints, parseEndpointBase, resolveEndpoints } from "../cloud/environments.js";
+import {
+  type CloudEndpoints,
+  defaultExchangeResource,
+  isExchangeRedirectAllowed,
+  parseEndpointBase,
+  parseResource,
+  resolveEndpoints,
+} from "../cloud/environments.js";
 import type { CertificateReference, ResolvedConnection } from "../config/connection.js";
 import { stateHome } from "../config/home.js";
 import { validateAppId, validateOrganization } from "../config/validate.js";
@@ -34,8 +41,13 @@ export interface ConnectOptions {
   accessToken?: string;
   /** O365Default (default), O365USGovGCCHigh, O365USGovDoD, O365China. */
   environment?: string;
-  /** Custom endpoints (emulator, proxies): each an `https://host[:port]` base. */
-  endpoints?: Partial<Pick<CloudEndpoints, "authorityHost" | "graphEndpoint" | "exchangeEndpoint">>;
+  /**
+   * Custom endpoints (emulator, proxies): each an `https://host[:port]` base. `exchangeResource` is the
+   * token's resource (default: the cloud's, or the custom Exchange endpoint's origin).
+   */
+  endpoints?: Partial<
+    Pick<CloudEndpoints, "authorityHost" | "graphEndpoint" | "exchangeEndpoint" | "exchangeResource">
+  >;
   /** State home for `{ thumbprint }` certificates (default: EXO_CBA_HOME or the platform config dir). */
   home?: string;
   env?: NodeJS.ProcessEnv;
@@ -111,8 +123,18 @@ function endpointsFor(options: ConnectOptions, env: NodeJS.ProcessEnv): CloudEnd
   const out = { ...resolved };
   if (custom.authorityHost) out.authorityHost = parseEndpointBase("authorityHost", custom.authorityHost);
   if (custom.graphEndpoint) out.graphEndpoint = parseEndpointBase("graphEndpoint", custom.graphEndpoint);
-  if (custom.exchangeEndpoint)
+  if (custom.exchangeEndpoint) {
     out.exchangeEndpoint = parseEndpointBase("exchangeEndpoint", custom.exchangeEndpoint);
+    // An explicit EXO_EXCHANGE_RESOURCE stays; otherwise the resource follows the new endpoint.
+    if (!env.EXO_EXCHANGE_RESOURCE) {
+      out.exchangeResource = defaultExchangeResource(
+        resolveEndpoints(options.environment, {}).exchangeResource,
+        out.exchangeEndpoint,
+      );
+    }
+  }
+  if (custom.exchangeResource)
+    out.exchangeResource = parseResource("exchangeResource", custom.exchangeResource);
   if (custom.authorityHost || custom.graphEndpoint || custom.exchangeEndpoint) {
     out.custom = true;
     out.environment = "Custom";
@@ -150,7 +172,8 @@ export async function createTokenProvider(
   const { appId, organization } = validateConnectOptions(options);
   const env = options.env ?? process.env;
   const { endpoints, transport } = context;
-  const resourceBase = context.resource === "graph" ? endpoints.graphEndpoint : endpoints.exchangeEndpoint;
+  // The resource identifier, never the host: a proxy or regional host does not change the audience.
+  const resourceBase = context.resource === "graph" ? endpoints.graphEndpoint : endpoints.exchangeResource;
   const tenant = options.tenantId ?? organization;
   if (options.certificate) {
     const c = options.certificate;
@@ -255,6 +278,7 @@ export async function connectExchangeOnline(options: ConnectOptions): Promise<Ex
   } as ExchangeStats;
   const clientOptions: ConstructorParameters<typeof ExchangeClient>[0] = {
     exchangeEndpoint: endpoints.exchangeEndpoint,
+    isRedirectAllowed: (target) => isExchangeRedirectAllowed(endpoints, target),
     organization,
     tokenProvider: tokens,
     transport,

@@ -36,6 +36,9 @@ export function connectionSnippets(input: {
     environment.EXO_AUTHORITY_HOST = input.endpoints.authorityHost;
     environment.EXO_GRAPH_ENDPOINT = input.endpoints.graphEndpoint;
     environment.EXO_EXCHANGE_ENDPOINT = input.endpoints.exchangeEndpoint;
+    if (input.endpoints.exchangeResource !== input.endpoints.exchangeEndpoint) {
+      environment.EXO_EXCHANGE_RESOURCE = input.endpoints.exchangeResource;
+    }
   } else if (input.endpoints.environment !== "O365Default") {
     environment.EXO_ENVIRONMENT = input.endpoints.environment;
   }

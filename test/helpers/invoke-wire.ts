@@ -89,9 +89,12 @@ export interface RecordingServer {
   close(): Promise<void>;
 }
 
-/** A TLS server on 127.0.0.1 with a throwaway certificate (trust `caPem` in the transport). */
-export async function startRecordingServer(): Promise<RecordingServer> {
-  const { cert, keys } = await selfSigned("CN=127.0.0.1", [
+/**
+ * A TLS server on 127.0.0.1 with a throwaway certificate (trust `caPem` in the transport). Give servers
+ * that one transport trusts together different `commonName`s: TLS finds an issuer by its name.
+ */
+export async function startRecordingServer(commonName = "127.0.0.1"): Promise<RecordingServer> {
+  const { cert, keys } = await selfSigned(`CN=${commonName}`, [
     new x509.SubjectAlternativeNameExtension([{ type: "ip", value: "127.0.0.1" }]),
     new x509.BasicConstraintsExtension(true, undefined, true),
   ]);

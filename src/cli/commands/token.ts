@@ -39,7 +39,7 @@ export function register(program: Command, ctx: CliContext): void {
       const { provider } = await createTokenProvider(options, { endpoints, transport, resource });
       const token = await provider.getToken();
       const expiresOn = new Date(token.expiresOnTimestamp).toISOString();
-      const resourceUrl = resource === "graph" ? endpoints.graphEndpoint : endpoints.exchangeEndpoint;
+      const resourceUrl = resource === "graph" ? endpoints.graphEndpoint : endpoints.exchangeResource;
       if (opts.output === "json") {
         ctx.stdout.write(
           `${JSON.stringify({ accessToken: token.token, expiresOn, resource: resourceUrl })}\n`,
