@@ -30,7 +30,13 @@ describe("resolveConnection endpoints", () => {
   it("with only EXO_CBA_HOME set, uses the custom endpoints saved in the profile", async () => {
     const home = await homeWithProfile();
     const r = await resolveConnection({}, { EXO_CBA_HOME: home });
-    expect(r.endpoints).toEqual({ environment: "Custom", ...saved, custom: true });
+    // a custom (non-Microsoft) Exchange host is its own token resource (docs/invoke.md "Resource and host")
+    expect(r.endpoints).toEqual({
+      environment: "Custom",
+      ...saved,
+      exchangeResource: saved.exchangeEndpoint,
+      custom: true,
+    });
   });
 
   it("empty EXO_* variables count as unset: the profile still applies", async () => {
@@ -67,6 +73,7 @@ describe("resolveConnection endpoints", () => {
       authorityHost: saved.authorityHost,
       graphEndpoint: saved.graphEndpoint,
       exchangeEndpoint: "https://proxy.example:8443",
+      exchangeResource: "https://proxy.example:8443",
       custom: true,
     });
   });
