@@ -19,6 +19,7 @@ export interface RuntimeSettings {
   faults?: FaultOptions;
   tokenLifetimeSeconds: number;
   replicationDelayMs: number;
+  exchangeRoleDelayMs: number;
   deviceCodeAutoApprove: boolean;
 }
 

@@ -135,8 +135,18 @@ export interface EmulatorOptions {
   faults?: FaultOptions;
   /** lifetime of issued access tokens (default 3599 s) */
   tokenLifetimeSeconds?: number;
-  /** new Graph objects invisible to some reads/dependent writes, and new role grants not yet seen by Exchange, for this long */
+  /**
+   * Directory replication (seconds in reality): for this long after creation a new application is
+   * unknown to the token endpoint and to reads by id, a new service principal cannot receive grants,
+   * and a new key credential is refused (AADSTS700027). Default 0.
+   */
   replicationDelayMs?: number;
+  /**
+   * Exchange role propagation (minutes in reality): Exchange refuses (403) every token minted less than
+   * this long after the service principal's newest grant, for the token's whole lifetime; only a token
+   * fetched later works. Default 0.
+   */
+  exchangeRoleDelayMs?: number;
   /** device code sign-in: approved at once as the default admin (default true), or through the emulator's page */
   deviceCodeAutoApprove?: boolean;
   /** also run the Veeam Backup for Microsoft 365 REST service (port+3), see docs/emulator-vb365.md */
@@ -173,7 +183,12 @@ export interface RunningEmulator {
     options: Partial<
       Pick<
         EmulatorOptions,
-        "latencyMs" | "throttle" | "faults" | "tokenLifetimeSeconds" | "replicationDelayMs"
+        | "latencyMs"
+        | "throttle"
+        | "faults"
+        | "tokenLifetimeSeconds"
+        | "replicationDelayMs"
+        | "exchangeRoleDelayMs"
       >
     >,
   ): void;

@@ -56,6 +56,7 @@ describe("exo-cba emulator", () => {
         dropRate: 0.01,
         tokenLifetime: 600,
         replicationDelayMs: 1000,
+        exchangeRoleDelayMs: 2000,
         autoApprove: false,
       }),
     ).toEqual({
@@ -68,6 +69,7 @@ describe("exo-cba emulator", () => {
       faults: { errorRate: 0.1, dropRate: 0.01 },
       tokenLifetimeSeconds: 600,
       replicationDelayMs: 1000,
+      exchangeRoleDelayMs: 2000,
       deviceCodeAutoApprove: false,
     });
     expect(emulatorOptionsFrom({ autoApprove: true })).toEqual({});

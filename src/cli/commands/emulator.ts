@@ -38,6 +38,7 @@ export interface EmulatorCommandOptions {
   dropRate?: number;
   tokenLifetime?: number;
   replicationDelayMs?: number;
+  exchangeRoleDelayMs?: number;
   autoApprove?: boolean;
   vb365?: boolean;
   vb365Version?: 7 | 8;
@@ -72,6 +73,7 @@ export function emulatorOptionsFrom(o: EmulatorCommandOptions): EmulatorOptions 
   }
   if (o.tokenLifetime !== undefined) out.tokenLifetimeSeconds = o.tokenLifetime;
   if (o.replicationDelayMs !== undefined) out.replicationDelayMs = o.replicationDelayMs;
+  if (o.exchangeRoleDelayMs !== undefined) out.exchangeRoleDelayMs = o.exchangeRoleDelayMs;
   if (o.autoApprove === false) out.deviceCodeAutoApprove = false;
   if (o.vb365 || o.vb365Version !== undefined || o.vb365TokenLifetime !== undefined) {
     out.vb365 = {
@@ -169,7 +171,12 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option(
       "--replication-delay-ms <n>",
-      "how long new apps, service principals and grants take to become visible (default 0)",
+      "directory replication: how long new apps, service principals, grants and keys take to become visible (default 0)",
+      integer(0, 86_400_000),
+    )
+    .option(
+      "--exchange-role-delay-ms <n>",
+      "Exchange role propagation: tokens minted sooner than this after a grant stay refused (403) for their lifetime (default 0)",
       integer(0, 86_400_000),
     )
     .option(
@@ -190,7 +197,7 @@ export function register(program: Command, ctx: CliContext): void {
     "exo-cba emulator --state ~/.exo-cba-emulator > emulator.env &   # then: . ./emulator.env",
     "exo-cba emulator --port 8443 --mailboxes 5000 --seed 42 --latency-ms 20",
     "exo-cba emulator --vb365 --mailboxes 20000 > emulator.env   # adds VB365_SERVER, VB365_USERNAME, VB365_PASSWORD",
-    "exo-cba emulator --throttle-rate 20 --error-rate 0.05 --replication-delay-ms 30000 --no-auto-approve",
+    "exo-cba emulator --throttle-rate 20 --error-rate 0.05 --replication-delay-ms 30000 --exchange-role-delay-ms 300000 --no-auto-approve",
   ]);
   cmd.action((opts: EmulatorCommandOptions) => runEmulator(opts, ctx));
 }

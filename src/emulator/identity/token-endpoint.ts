@@ -232,7 +232,11 @@ function clientCredentials(ctx: EmulatorContext, req: TokenRequest): TokenResult
       ),
     );
   }
-  const verified = verifyCertificateJwt(assertion, app.keyCredentials, now);
+  // A key added moments ago has not replicated to the token service: "The key was not found" (AADSTS700027).
+  const replicatedKeys = app.keyCredentials.filter(
+    (k) => !(now - k.addedAtMs < ctx.settings.replicationDelayMs),
+  );
+  const verified = verifyCertificateJwt(assertion, replicatedKeys, now);
   if (!verified.ok) {
     switch (verified.reason) {
       case "malformed":
