@@ -296,6 +296,21 @@ describe("CLI exit codes against the emulator", () => {
     expect(exo.stats.tokenRequests).toBe(2);
   });
 
+  it("a Security Reader app cannot read mailbox statistics: exit 4, naming its role group and Global Reader", async () => {
+    const reader = await provisionApp(emu, transport, {
+      certificatePem: cert.certificatePem,
+      role: ROLE.securityReader,
+    });
+    const args = ["--app-id", reader.appId, "--organization", emu.tenant.domain, "--certificate-file-path"];
+    const ok = await run(["invoke", "Get-OrganizationConfig", ...args, pemPath]);
+    expect(ok.code).toBe(0);
+    const r = await run(["invoke", "Get-MailboxStatistics", "-Identity", "user000001", ...args, pemPath]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("User is not allowed to call Get-MailboxStatistics");
+    expect(r.stderr).toContain("Security Reader → Security Reader");
+    expect(r.stderr).toContain("--role global-reader");
+  });
+
   it("an unknown cmdlet → exit 5", async () => {
     const r = await run(["invoke", "Get-NoSuchThing", ...conn(() => pemPath)]);
     expect(r.code).toBe(5);
