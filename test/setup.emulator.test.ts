@@ -352,3 +352,32 @@ describe("setup against the emulator", () => {
     expect(c.apps).toBe(0);
   });
 });
+
+describe("Microsoft Graph under load", () => {
+  it("answers 429 with a whole-second Retry-After per tenant; the Graph client waits that long and succeeds", async () => {
+    const token = emu.issueAdminToken();
+    const waits: number[] = [];
+    const graph = new GraphClient({
+      endpoint: endpoints.graphEndpoint,
+      transport,
+      getToken: async () => token,
+      sleep: async (ms) => {
+        waits.push(ms);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      },
+    });
+    const before = emu.stats().graphThrottled;
+    emu.configure({ graphThrottle: { ratePerSecond: 2, burst: 1 } });
+    try {
+      const answers = await Promise.all([1, 2, 3].map(() => graph.get<{ id: string }>("/organization")));
+      expect(answers).toHaveLength(3);
+    } finally {
+      emu.configure({ graphThrottle: undefined });
+    }
+    const throttled = emu.stats().graphThrottled - before;
+    expect(throttled).toBeGreaterThan(0);
+    // Every 429 was waited out for its Retry-After (1 s here), not the client's own shorter backoff.
+    expect(waits).toHaveLength(throttled);
+    for (const w of waits) expect(w).toBeGreaterThanOrEqual(1000);
+  });
+});

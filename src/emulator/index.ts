@@ -97,6 +97,7 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
   const settings: RuntimeSettings = {
     latencyMs: options.latencyMs ?? 0,
     throttle: options.throttle,
+    graphThrottle: options.graphThrottle,
     faults: options.faults,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
     replicationDelayMs: options.replicationDelayMs ?? 0,
@@ -108,6 +109,7 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
     graphRequests: 0,
     exchangeRequests: 0,
     throttled: 0,
+    graphThrottled: 0,
     faultsInjected: 0,
   };
   // Origins are known once the listeners are bound; handlers read them per request.
@@ -267,6 +269,7 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
     configure(change) {
       if (change.latencyMs !== undefined) settings.latencyMs = change.latencyMs;
       if ("throttle" in change) settings.throttle = change.throttle;
+      if ("graphThrottle" in change) settings.graphThrottle = change.graphThrottle;
       if ("faults" in change) settings.faults = change.faults;
       if (change.tokenLifetimeSeconds !== undefined)
         settings.tokenLifetimeSeconds = change.tokenLifetimeSeconds;

@@ -16,6 +16,7 @@ import type { FaultOptions, ThrottleOptions } from "./types.js";
 export interface RuntimeSettings {
   latencyMs: number;
   throttle?: ThrottleOptions;
+  graphThrottle?: ThrottleOptions;
   faults?: FaultOptions;
   tokenLifetimeSeconds: number;
   replicationDelayMs: number;
@@ -28,6 +29,8 @@ export interface EmulatorStats {
   graphRequests: number;
   exchangeRequests: number;
   throttled: number;
+  /** Graph requests answered 429 (`graphThrottle`) */
+  graphThrottled: number;
   faultsInjected: number;
 }
 

@@ -64,6 +64,11 @@ export interface MailboxRecord {
   archive?: { totalItemBytes: number; itemCount: number; deletedItemBytes: number; deletedItemCount: number };
   /** ISO time or null (never logged on) */
   lastLogonTime: string | null;
+  /**
+   * Never logged on and no mailbox store data yet: Get-MailboxStatistics answers only a warning and no
+   * object. Such a mailbox holds nothing (its primary numbers are 0, it has no archive).
+   */
+  noStatistics: boolean;
   whenCreatedUtc: string;
 }
 
@@ -91,12 +96,14 @@ export interface UsageTruth {
   archiveDeletedBytes: number;
   /** primaryBytes + deletedBytes + archiveBytes + archiveDeletedBytes */
   totalProtectedBytes: number;
+  /** active mailboxes whose statistics are only a "never logged on" warning (counted with 0 bytes, 0 items) */
+  mailboxesWithoutStatistics: number;
 }
 
 export interface ThrottleOptions {
-  /** concurrent Exchange requests allowed per app; excess gets 429 */
+  /** concurrent requests allowed per tenant (every app of the tenant together); excess gets 429 */
   concurrency?: number;
-  /** sustained requests per second per app (token bucket); excess gets 429 */
+  /** sustained requests per second per tenant (token bucket); excess gets 429 */
   ratePerSecond?: number;
   /** burst size of the bucket (default: ratePerSecond) */
   burst?: number;
@@ -131,7 +138,10 @@ export interface EmulatorOptions {
   tenantDomain?: string;
   /** added per-request latency in ms on every service */
   latencyMs?: number;
+  /** Exchange throttling, one budget per tenant */
   throttle?: ThrottleOptions;
+  /** Graph throttling under load, one budget per tenant: 429 + Retry-After (whole seconds, as Graph sends) */
+  graphThrottle?: ThrottleOptions;
   faults?: FaultOptions;
   /** lifetime of issued access tokens (default 3599 s) */
   tokenLifetimeSeconds?: number;
@@ -185,6 +195,7 @@ export interface RunningEmulator {
         EmulatorOptions,
         | "latencyMs"
         | "throttle"
+        | "graphThrottle"
         | "faults"
         | "tokenLifetimeSeconds"
         | "replicationDelayMs"
@@ -198,6 +209,7 @@ export interface RunningEmulator {
     graphRequests: number;
     exchangeRequests: number;
     throttled: number;
+    graphThrottled: number;
     faultsInjected: number;
   };
   close(): Promise<void>;

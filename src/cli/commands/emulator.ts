@@ -34,6 +34,7 @@ export interface EmulatorCommandOptions {
   latencyMs?: number;
   throttleRate?: number;
   throttleConcurrency?: number;
+  graphThrottleRate?: number;
   errorRate?: number;
   dropRate?: number;
   tokenLifetime?: number;
@@ -65,6 +66,7 @@ export function emulatorOptionsFrom(o: EmulatorCommandOptions): EmulatorOptions 
       ...(o.throttleConcurrency !== undefined ? { concurrency: o.throttleConcurrency } : {}),
     };
   }
+  if (o.graphThrottleRate !== undefined) out.graphThrottle = { ratePerSecond: o.graphThrottleRate };
   if (o.errorRate !== undefined || o.dropRate !== undefined) {
     out.faults = {
       ...(o.errorRate !== undefined ? { errorRate: o.errorRate } : {}),
@@ -154,13 +156,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--latency-ms <n>", "added latency per request, every service", integer(0, 600_000))
     .option(
       "--throttle-rate <n>",
-      "Exchange requests per second per app before 429 + Retry-After",
+      "Exchange requests per second per tenant before 429 + Retry-After",
       integer(1, 1_000_000),
     )
     .option(
       "--throttle-concurrency <n>",
-      "concurrent Exchange requests per app before 429",
+      "concurrent Exchange requests per tenant before 429",
       integer(1, 100_000),
+    )
+    .option(
+      "--graph-throttle-rate <n>",
+      "Graph requests per second per tenant before 429 + Retry-After (whole seconds)",
+      integer(1, 1_000_000),
     )
     .option("--error-rate <x>", "probability of a 503/504 per Exchange request", probability)
     .option("--drop-rate <x>", "probability of a dropped connection per Exchange request", probability)
