@@ -612,6 +612,9 @@ describe("replication delay", () => {
         404,
         "Request_ResourceNotFound",
       );
+      const noSpYet = await signIn(app.appId, certA);
+      expect(noSpYet.status).toBe(400);
+      expect(noSpYet.body.error_codes).toEqual([7000229]);
       offsetMs += 61_000;
       expect((await client.graph("GET", `servicePrincipals/${sp.id}`, admin)).status).toBe(200);
 

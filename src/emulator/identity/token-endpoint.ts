@@ -325,9 +325,10 @@ function clientCredentials(ctx: EmulatorContext, req: TokenRequest): TokenResult
       ),
     );
   }
-  // An application without a service principal in the tenant cannot get an app-only token.
+  // An application without a service principal in the tenant cannot get an app-only token; nor while
+  // a new one has not replicated to the token service (docs/emulator.md "Propagation").
   const sp = t.servicePrincipals.find((s) => s.appId === app.appId);
-  if (!sp) {
+  if (!sp || now - sp.createdAtMs < ctx.settings.replicationDelayMs) {
     return fail(
       aadsts(
         400,
