@@ -92,6 +92,7 @@ export type AuthorizationReason =
   | "permission-missing" // token lacks Exchange.ManageAsApp (not consented)
   | "role-missing" // no supported directory role
   | "read-only-role" // e.g. Global Reader calling Set-*
+  | "cmdlet-not-in-role" // the role's Exchange role group does not hold the cmdlet (docs/exchange-rbac.md)
   | "propagating" // granted recently, not yet visible
   | "admin-rights" // the signed-in admin lacks a Graph permission or role
   | "unknown";

@@ -11,7 +11,8 @@ describe("exo-cba demo", () => {
   it("runs every step with the expected exit code and a report equal to the emulator's truth", async () => {
     const c = capturedContext({ PATH: process.env.PATH ?? "" });
     const ctx = c.ctx;
-    const result = await runDemo(ctx, { mailboxes: 60, replicationDelayMs: 200 });
+    // Non-zero propagation: setup's check must fetch fresh tokens, rotation must wait out its new key.
+    const result = await runDemo(ctx, { mailboxes: 60, replicationDelayMs: 200, exchangeRoleDelayMs: 1000 });
 
     // With the emulated VB365 service (src/emulator/vb365), the report step is followed by the seven columns.
     const withBackup = existsSync(new URL("../src/emulator/vb365/index.ts", import.meta.url));

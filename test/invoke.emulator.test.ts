@@ -73,7 +73,13 @@ afterAll(async () => {
 });
 beforeEach(() => {
   clockOffsetMs = 0;
-  emu.configure({ faults: {}, throttle: {}, tokenLifetimeSeconds: 3599, replicationDelayMs: 0 });
+  emu.configure({
+    faults: {},
+    throttle: {},
+    tokenLifetimeSeconds: 3599,
+    replicationDelayMs: 0,
+    exchangeRoleDelayMs: 0,
+  });
 });
 
 describe("invoke against the emulator", () => {
@@ -254,8 +260,9 @@ describe("CLI exit codes against the emulator", () => {
     // The app is old enough for sign-in (the server's clock moves 400 s on), its role brand new.
     const fresh = await provisionApp(emu, transport, { certificatePem: cert.certificatePem, role: null });
     clockOffsetMs = 400_000;
-    emu.configure({ replicationDelayMs: 300_000 });
+    emu.configure({ exchangeRoleDelayMs: 300_000 });
     await assignDirectoryRole(emu, transport, fresh.servicePrincipalId, ROLE.exchangeAdministrator);
+    const before = emu.stats().tokenRequests;
     const r = await run([
       "test",
       "--app-id",
@@ -270,6 +277,38 @@ describe("CLI exit codes against the emulator", () => {
     expect(r.stderr).toMatch(/FAIL propagation/);
     expect(r.stderr).toMatch(/if you just ran setup, wait a few minutes/);
     expect(r.stdout).toBe("");
+    // The 403 was answered with a fresh token (not only a 401 would be): two token requests.
+    expect(emu.stats().tokenRequests - before).toBe(2);
+  });
+
+  it("a token minted before the role reached Exchange is refused; the 403 fetches a new token, which works", async () => {
+    const fresh = await provisionApp(emu, transport, { certificatePem: cert.certificatePem, role: null });
+    await assignDirectoryRole(emu, transport, fresh.servicePrincipalId, ROLE.exchangeAdministrator);
+    emu.configure({ exchangeRoleDelayMs: 60_000 });
+    const exo = await connect({ appId: fresh.appId });
+    await exo.tokenProvider.getToken(); // minted now: before the role arrives, cached for the hour
+    clockOffsetMs = 62_000; // the role has reached Exchange; the cached token still predates it
+    const before = emu.stats().tokenRequests;
+    const rows = await exo.invoke("Get-OrganizationConfig");
+    await exo.disconnect();
+    expect(rows).toHaveLength(1);
+    expect(emu.stats().tokenRequests - before).toBe(1);
+    expect(exo.stats.tokenRequests).toBe(2);
+  });
+
+  it("a Security Reader app cannot read mailbox statistics: exit 4, naming its role group and Global Reader", async () => {
+    const reader = await provisionApp(emu, transport, {
+      certificatePem: cert.certificatePem,
+      role: ROLE.securityReader,
+    });
+    const args = ["--app-id", reader.appId, "--organization", emu.tenant.domain, "--certificate-file-path"];
+    const ok = await run(["invoke", "Get-OrganizationConfig", ...args, pemPath]);
+    expect(ok.code).toBe(0);
+    const r = await run(["invoke", "Get-MailboxStatistics", "-Identity", "user000001", ...args, pemPath]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("User is not allowed to call Get-MailboxStatistics");
+    expect(r.stderr).toContain("Security Reader → Security Reader");
+    expect(r.stderr).toContain("--role global-reader");
   });
 
   it("an unknown cmdlet → exit 5", async () => {

@@ -72,7 +72,21 @@ describe("cert rotate against the emulator", () => {
     const before = await profileOf(home, "rot-admin");
     const adminEnv = { ...env, EXO_ADMIN_ACCESS_TOKEN: emu.issueAdminToken() };
     const resolved = await resolvedProfile(adminEnv, "rot-admin");
-    const result = await rotateCertificate(await rotationDeps(resolved, { env: adminEnv, transport }));
+    // The new key is refused (AADSTS700027) until it replicates: verification must wait it out. (The app
+    // itself was created just now: let it age past the delay first, as any app being rotated has.)
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    emu.configure({ replicationDelayMs: 1200 });
+    const progress: string[] = [];
+    let result: Awaited<ReturnType<typeof rotateCertificate>>;
+    try {
+      result = await rotateCertificate(
+        await rotationDeps(resolved, { env: adminEnv, transport, onMessage: (t) => progress.push(t) }),
+      );
+    } finally {
+      emu.configure({ replicationDelayMs: 0 });
+    }
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0]).toMatch(/^rotation step 3 \(verify the new certificate\): not yet .*AADSTS700027/);
 
     const after = await profileOf(home, "rot-admin");
     expect(result.oldThumbprint).toBe(before.certificateThumbprint);

@@ -113,6 +113,11 @@ describe("report usage against the emulator", () => {
     // statistics once per mailbox, once more per archive
     expect(r.run.calls.statistics).toBe(truth.mailboxes);
     expect(r.run.calls.archiveStatistics).toBe(truth.archives);
+    // Never-logged-on mailboxes answered only a warning: counted as empty, named, not failures.
+    expect(truth.mailboxesWithoutStatistics).toBeGreaterThan(0);
+    expect(r.warnings).toContain(
+      `${truth.mailboxesWithoutStatistics} mailbox(es) were never logged on: Exchange returned no statistics for them (only a warning), so they count with 0 bytes and 0 items.`,
+    );
   });
 
   it("writes identical files when throttling, 5xx, dropped connections and token expiry hit the run", async () => {

@@ -250,9 +250,10 @@ describe("setup against the emulator", () => {
 
   it("waits out replication delays (new app, new service principal, new grants) and still verifies", async () => {
     const home = await freshHome();
-    emu.configure({ replicationDelayMs: 1500 });
+    emu.configure({ replicationDelayMs: 1500, exchangeRoleDelayMs: 1500 });
     try {
       const waits: string[] = [];
+      const before = emu.stats().tokenRequests;
       const result = await setupExchangeApp(
         options(home, {
           appName: "replication",
@@ -262,15 +263,23 @@ describe("setup against the emulator", () => {
         }),
       );
       expect(result.verification?.ok).toBe(true);
+      // Exchange refused the tokens minted before the role reached it; verification kept fetching new
+      // ones until one was minted after (each refused attempt costs at least one token request).
+      expect(result.verification?.attempts).toBeGreaterThan(1);
+      expect(emu.stats().tokenRequests - before).toBeGreaterThanOrEqual(result.verification?.attempts ?? 0);
       // The grants wait for the new service principal, and Exchange for the new grants. (The service
       // principal's own wait for the new app may be hidden behind creating the certificate's RSA key.)
       expect(waits).toContain("consent");
       expect(waits).toContain("verify");
-      expect(waits.every((w) => ["service-principal", "consent", "verify"].includes(w))).toBe(true);
+      // (The certificate step re-reads the new application by id, which may not be found yet — that wait
+      // too may be hidden behind creating the certificate's key.)
+      expect(waits.every((w) => ["certificate", "service-principal", "consent", "verify"].includes(w))).toBe(
+        true,
+      );
       const c = await census(result.uniqueName);
       expect([c.apps, c.sps, c.grants, c.roles, c.keys.length]).toEqual([1, 1, 1, 1, 1]);
     } finally {
-      emu.configure({ replicationDelayMs: 0 });
+      emu.configure({ replicationDelayMs: 0, exchangeRoleDelayMs: 0 });
     }
   });
 
@@ -341,5 +350,34 @@ describe("setup against the emulator", () => {
     expect(down.plan.map((p) => p.what)).toEqual(["service-principal", "application"]);
     const c = await census(uniqueNameFor("half-done", emu.tenant.id));
     expect(c.apps).toBe(0);
+  });
+});
+
+describe("Microsoft Graph under load", () => {
+  it("answers 429 with a whole-second Retry-After per tenant; the Graph client waits that long and succeeds", async () => {
+    const token = emu.issueAdminToken();
+    const waits: number[] = [];
+    const graph = new GraphClient({
+      endpoint: endpoints.graphEndpoint,
+      transport,
+      getToken: async () => token,
+      sleep: async (ms) => {
+        waits.push(ms);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      },
+    });
+    const before = emu.stats().graphThrottled;
+    emu.configure({ graphThrottle: { ratePerSecond: 2, burst: 1 } });
+    try {
+      const answers = await Promise.all([1, 2, 3].map(() => graph.get<{ id: string }>("/organization")));
+      expect(answers).toHaveLength(3);
+    } finally {
+      emu.configure({ graphThrottle: undefined });
+    }
+    const throttled = emu.stats().graphThrottled - before;
+    expect(throttled).toBeGreaterThan(0);
+    // Every 429 was waited out for its Retry-After (1 s here), not the client's own shorter backoff.
+    expect(waits).toHaveLength(throttled);
+    for (const w of waits) expect(w).toBeGreaterThanOrEqual(1000);
   });
 });

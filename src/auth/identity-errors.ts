@@ -13,6 +13,8 @@ const HINTS: Record<number, string> = {
     "Upload its public .cer to the app registration (`exo-cba setup` does it), or connect with the thumbprint of a registered certificate; if the registered one expired, rotate it (`exo-cba cert rotate`).",
   700016:
     "No app with this app id exists in this tenant. Check --app-id (the Application (client) ID) and --organization (the tenant the app was registered in); if you just created the app, wait a minute for it to replicate and try again.",
+  7000229:
+    "The app has no service principal (enterprise application) in this tenant. `exo-cba setup` creates it; if you just created it, wait a minute for it to replicate and try again.",
   90002:
     "This tenant does not exist. Check --organization (use the primary *.onmicrosoft.com domain or the tenant id) and --exchange-environment (GCC High, DoD and China are separate clouds).",
   700024:

@@ -24,6 +24,17 @@ describe("the command line", () => {
     }
   });
 
+  it("setup --help says which role a reporting script needs (least privilege) and which cannot report", async () => {
+    const c = context();
+    expect(await main(["setup", "--help"], c.ctx)).toBe(0);
+    const help = c.out().replace(/\s+/g, " ");
+    expect(help).toMatch(
+      /Reporting scripts \(report usage, Get-Mailbox, Get-MailboxStatistics, Get-Recipient\) need only global-reader/,
+    );
+    expect(help).toContain("security-reader and security-administrator cannot read mailboxes");
+    expect(help).toContain("docs/exchange-rbac.md");
+  });
+
   it("--version prints the package version and exits 0", async () => {
     const c = context();
     expect(await main(["--version"], c.ctx)).toBe(0);

@@ -17,6 +17,8 @@ export interface DemoOptions {
   home?: string;
   /** replication delay of the emulated directory, to show setup waiting it out (ms) */
   replicationDelayMs?: number;
+  /** Exchange role propagation of the emulator, to show setup's verification fetching fresh tokens (ms) */
+  exchangeRoleDelayMs?: number;
 }
 
 export interface DemoStep {
@@ -52,6 +54,7 @@ export async function runDemo(ctx: CliContext, options: DemoOptions = {}): Promi
     mailboxes: options.mailboxes ?? 250,
     stateDir: join(home, "emulator"),
     replicationDelayMs: options.replicationDelayMs ?? 1500,
+    exchangeRoleDelayMs: options.exchangeRoleDelayMs ?? 2000,
     vb365: {},
   };
   const emu = await startEmulator(emulatorOptions as Parameters<typeof startEmulator>[0]);

@@ -97,9 +97,11 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
   const settings: RuntimeSettings = {
     latencyMs: options.latencyMs ?? 0,
     throttle: options.throttle,
+    graphThrottle: options.graphThrottle,
     faults: options.faults,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
     replicationDelayMs: options.replicationDelayMs ?? 0,
+    exchangeRoleDelayMs: options.exchangeRoleDelayMs ?? 0,
     deviceCodeAutoApprove: options.deviceCodeAutoApprove ?? true,
   };
   const stats: EmulatorStats = {
@@ -107,6 +109,7 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
     graphRequests: 0,
     exchangeRequests: 0,
     throttled: 0,
+    graphThrottled: 0,
     faultsInjected: 0,
   };
   // Origins are known once the listeners are bound; handlers read them per request.
@@ -266,10 +269,12 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
     configure(change) {
       if (change.latencyMs !== undefined) settings.latencyMs = change.latencyMs;
       if ("throttle" in change) settings.throttle = change.throttle;
+      if ("graphThrottle" in change) settings.graphThrottle = change.graphThrottle;
       if ("faults" in change) settings.faults = change.faults;
       if (change.tokenLifetimeSeconds !== undefined)
         settings.tokenLifetimeSeconds = change.tokenLifetimeSeconds;
       if (change.replicationDelayMs !== undefined) settings.replicationDelayMs = change.replicationDelayMs;
+      if (change.exchangeRoleDelayMs !== undefined) settings.exchangeRoleDelayMs = change.exchangeRoleDelayMs;
     },
     stats: () => ({ ...stats }),
     async close() {
@@ -284,10 +289,15 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
 }
 
 /**
- * False while the newest grant (app role assignment or directory role) of the token's service
- * principal is younger than the replication delay: Exchange has not seen it yet.
+ * Has Exchange applied the token's grants? Exchange configures the session's RBAC from the roles in the
+ * token (docs/emulator.md "Propagation"), and a role reaches Exchange `exchangeRoleDelayMs` after it was
+ * granted. A token minted before that moment stays refused for its whole lifetime, even once the role has
+ * arrived: decided by the token's issue time (`iat`, whole seconds, so a token from the same second as
+ * the arrival is refused too — never accepted early) against the newest grant of its service principal.
  */
 export function authorizationPropagated(ctx: EmulatorContext, claims: AccessTokenClaims): boolean {
+  const delay = ctx.settings.exchangeRoleDelayMs;
+  if (delay <= 0) return true;
   const t = ctx.store.tenantById(claims.tid);
   if (!t) return true;
   const times = [
@@ -295,5 +305,5 @@ export function authorizationPropagated(ctx: EmulatorContext, claims: AccessToke
     ...t.roleAssignments.filter((a) => a.principalId === claims.oid).map((a) => a.createdAtMs),
   ];
   if (times.length === 0) return true;
-  return ctx.clock() - Math.max(...times) >= ctx.settings.replicationDelayMs;
+  return claims.iat * 1000 >= Math.max(...times) + delay;
 }

@@ -16,9 +16,11 @@ import type { FaultOptions, ThrottleOptions } from "./types.js";
 export interface RuntimeSettings {
   latencyMs: number;
   throttle?: ThrottleOptions;
+  graphThrottle?: ThrottleOptions;
   faults?: FaultOptions;
   tokenLifetimeSeconds: number;
   replicationDelayMs: number;
+  exchangeRoleDelayMs: number;
   deviceCodeAutoApprove: boolean;
 }
 
@@ -27,6 +29,8 @@ export interface EmulatorStats {
   graphRequests: number;
   exchangeRequests: number;
   throttled: number;
+  /** Graph requests answered 429 (`graphThrottle`) */
+  graphThrottled: number;
   faultsInjected: number;
 }
 

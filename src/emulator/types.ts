@@ -64,6 +64,11 @@ export interface MailboxRecord {
   archive?: { totalItemBytes: number; itemCount: number; deletedItemBytes: number; deletedItemCount: number };
   /** ISO time or null (never logged on) */
   lastLogonTime: string | null;
+  /**
+   * Never logged on and no mailbox store data yet: Get-MailboxStatistics answers only a warning and no
+   * object. Such a mailbox holds nothing (its primary numbers are 0, it has no archive).
+   */
+  noStatistics: boolean;
   whenCreatedUtc: string;
 }
 
@@ -91,12 +96,14 @@ export interface UsageTruth {
   archiveDeletedBytes: number;
   /** primaryBytes + deletedBytes + archiveBytes + archiveDeletedBytes */
   totalProtectedBytes: number;
+  /** active mailboxes whose statistics are only a "never logged on" warning (counted with 0 bytes, 0 items) */
+  mailboxesWithoutStatistics: number;
 }
 
 export interface ThrottleOptions {
-  /** concurrent Exchange requests allowed per app; excess gets 429 */
+  /** concurrent requests allowed per tenant (every app of the tenant together); excess gets 429 */
   concurrency?: number;
-  /** sustained requests per second per app (token bucket); excess gets 429 */
+  /** sustained requests per second per tenant (token bucket); excess gets 429 */
   ratePerSecond?: number;
   /** burst size of the bucket (default: ratePerSecond) */
   burst?: number;
@@ -131,12 +138,25 @@ export interface EmulatorOptions {
   tenantDomain?: string;
   /** added per-request latency in ms on every service */
   latencyMs?: number;
+  /** Exchange throttling, one budget per tenant */
   throttle?: ThrottleOptions;
+  /** Graph throttling under load, one budget per tenant: 429 + Retry-After (whole seconds, as Graph sends) */
+  graphThrottle?: ThrottleOptions;
   faults?: FaultOptions;
   /** lifetime of issued access tokens (default 3599 s) */
   tokenLifetimeSeconds?: number;
-  /** new Graph objects invisible to some reads/dependent writes, and new role grants not yet seen by Exchange, for this long */
+  /**
+   * Directory replication (seconds in reality): for this long after creation a new application is
+   * unknown to the token endpoint and to reads by id, a new service principal cannot receive grants,
+   * and a new key credential is refused (AADSTS700027). Default 0.
+   */
   replicationDelayMs?: number;
+  /**
+   * Exchange role propagation (minutes in reality): Exchange refuses (403) every token minted less than
+   * this long after the service principal's newest grant, for the token's whole lifetime; only a token
+   * fetched later works. Default 0.
+   */
+  exchangeRoleDelayMs?: number;
   /** device code sign-in: approved at once as the default admin (default true), or through the emulator's page */
   deviceCodeAutoApprove?: boolean;
   /** also run the Veeam Backup for Microsoft 365 REST service (port+3), see docs/emulator-vb365.md */
@@ -173,7 +193,13 @@ export interface RunningEmulator {
     options: Partial<
       Pick<
         EmulatorOptions,
-        "latencyMs" | "throttle" | "faults" | "tokenLifetimeSeconds" | "replicationDelayMs"
+        | "latencyMs"
+        | "throttle"
+        | "graphThrottle"
+        | "faults"
+        | "tokenLifetimeSeconds"
+        | "replicationDelayMs"
+        | "exchangeRoleDelayMs"
       >
     >,
   ): void;
@@ -183,6 +209,7 @@ export interface RunningEmulator {
     graphRequests: number;
     exchangeRequests: number;
     throttled: number;
+    graphThrottled: number;
     faultsInjected: number;
   };
   close(): Promise<void>;

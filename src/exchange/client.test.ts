@@ -306,6 +306,35 @@ describe("retries", () => {
     expect(waits).toEqual([]);
   });
 
+  it("a 403 (role not applied to this token) gets a fresh token, not only a 401", async () => {
+    // Exchange refuses a token minted before the role reached it for the token's lifetime; a new one works.
+    server.setHandler((req, res) => {
+      if (req.headers.authorization === "Bearer tok-1") {
+        res.writeHead(403, { "x-ms-diagnostics": '2000008;reason="role not supported"' });
+        res.end();
+      } else pagingHandler(1)(req, res, undefined as never);
+    });
+    const got = await client({ maxAttempts: 1 }).invoke("Get-OrganizationConfig");
+    expect(got).toHaveLength(1);
+    expect(tokens.forced).toBe(1);
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual(["Bearer tok-1", "Bearer tok-2"]);
+  });
+
+  it("a 403 that survives the fresh token is diagnosed after exactly one refresh", async () => {
+    server.setHandler((_req, res) =>
+      sendJson(res, 403, {
+        error: { code: "Forbidden", message: "User is not allowed to call Set-Mailbox" },
+      }),
+    );
+    const error = await client()
+      .invoke("Set-Mailbox", { Identity: "a" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthorizationError);
+    expect((error as Error).message).toMatch(/not allowed to call Set-Mailbox/);
+    expect(tokens.forced).toBe(1);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it("a 401 is refreshed and then diagnosed even when only one attempt is allowed", async () => {
     server.setHandler((_req, res) => sendJson(res, 401, { error: { code: "Unauthorized", message: "no" } }));
     const error = await client({ maxAttempts: 1 })

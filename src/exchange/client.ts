@@ -377,8 +377,11 @@ export class ExchangeClient {
   }
 
   /**
-   * POST one page, with retries. A 401 gets one fresh token and an immediate second try outside the
-   * retry budget, so even a caller allowing a single attempt gets the 401 diagnosed, not "gave up".
+   * POST one page, with retries. A 401 or 403 gets one fresh token and an immediate second try outside the
+   * retry budget, so even a caller allowing a single attempt gets the refusal diagnosed, not "gave up".
+   * The 403 matters as much as the 401: Exchange configures a session's RBAC from the roles in the token,
+   * so a token minted before a role reached Exchange stays refused for its whole lifetime while a new one
+   * works (docs/setup.md "Verification while roles propagate").
    */
   private async fetchPage(
     url: string,
@@ -446,7 +449,7 @@ export class ExchangeClient {
             call.pages++;
             return page;
           }
-          if (res.status === 401 && !refreshed) throw new TokenRefused();
+          if ((res.status === 401 || res.status === 403) && !refreshed) throw new TokenRefused(res.status);
           const location = this.followableRedirect(res.status, res.headers.location, url, redirects);
           if (location) throw new Redirected(location);
           const retryable = retryableResponse(res.status, res.headers, text, now());
@@ -541,9 +544,9 @@ function noteRequestId(ids: string[], header: string | string[] | undefined): vo
   if (ids.length > MAX_REPORTED_REQUEST_IDS) ids.shift();
 }
 
-/** A 401 on a token not yet refreshed: the caller refreshes it once and sends the same page again. */
+/** A 401/403 on a token not yet refreshed: the caller refreshes it once and sends the same page again. */
 class TokenRefused extends Error {
-  constructor() {
-    super("token refused (HTTP 401)");
+  constructor(status: number) {
+    super(`token refused (HTTP ${status})`);
   }
 }

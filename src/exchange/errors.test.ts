@@ -146,6 +146,23 @@ describe("exchangeErrorFromResponse", () => {
     expect(fine.hint).toMatch(/if you just ran setup, wait a few minutes/);
   });
 
+  it("403 'not allowed to call' for a role whose Exchange role group lacks the cmdlet: names role and group", () => {
+    const e = exchangeErrorFromResponse({
+      status: 403,
+      headers: {},
+      bodyText: JSON.stringify({
+        error: { code: "Forbidden", message: "User is not allowed to call Get-MailboxStatistics" },
+      }),
+      cmdlet: "Get-MailboxStatistics",
+      token: fakeJwt({ roles: ["Exchange.ManageAsApp"], wids: ["5d6b6bb7-de71-4623-b4af-96380a352509"] }),
+    }) as AuthorizationError;
+    expect(e).toBeInstanceOf(AuthorizationError);
+    expect(e.exitCode).toBe(4);
+    expect(e.reason).toBe("cmdlet-not-in-role");
+    expect(e.hint).toContain("Security Reader → Security Reader");
+    expect(e.hint).toContain("exo-cba setup --role global-reader");
+  });
+
   it("3xx → ServerError naming the redirect target (the token is not sent there)", () => {
     const e = exchangeErrorFromResponse({
       status: 302,

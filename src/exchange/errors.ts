@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { tokenRights } from "../auth/roles.js";
+import { EXCHANGE_APP_ONLY_ROLES, tokenRights } from "../auth/roles.js";
 import { AuthorizationError, type ExoCbaError, ServerError } from "../errors.js";
 
 /**
@@ -114,6 +114,14 @@ export function explainAccessDenied(ctx: ErrorContext, serverMessage: string): A
   } else if (rights?.readable && rights.readOnly && isWriteCmdlet(ctx.cmdlet)) {
     details.reason = "read-only-role";
     details.hint = `The app's role (${rights.exchangeRoles.join(", ")}) is read-only; ${ctx.cmdlet} needs a role that can change settings, such as Exchange Administrator.`;
+  } else if (rights?.readable && /not allowed to call/i.test(serverMessage)) {
+    // Exchange named the cmdlet: the role works, its role group just does not hold this cmdlet.
+    const groups = rights.exchangeRoles.map((name) => {
+      const role = Object.values(EXCHANGE_APP_ONLY_ROLES).find((r) => r.name === name);
+      return role ? `${name} → ${role.roleGroup}` : name;
+    });
+    details.reason = "cmdlet-not-in-role";
+    details.hint = `The app's role (${groups.join(", ")}) does not include ${ctx.cmdlet}. Reports need Global Reader (\`exo-cba setup --role global-reader\`); recipient changes Exchange Recipient Administrator; see docs/exchange-rbac.md for which role runs which cmdlet.`;
   } else if (rights?.readable) {
     details.reason = "propagating";
     details.hint = `The token carries Exchange.ManageAsApp and the role ${rights.exchangeRoles.join(

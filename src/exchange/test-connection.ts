@@ -35,6 +35,7 @@ function linkOf(error: unknown): TestStep["name"] {
       return "permission";
     case "role-missing":
     case "read-only-role":
+    case "cmdlet-not-in-role":
       return "role";
     case "propagating":
       return "propagation";

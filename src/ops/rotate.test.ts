@@ -7,6 +7,7 @@ import { AuthenticationError, ServerError, UsageError } from "../errors.js";
 import type { KeyCredential } from "../graph/types.js";
 import type { AppKeyManager, KeyedCertificate } from "./app-keys.js";
 import {
+  isPropagationDelay,
   ROTATION_STEPS,
   type RotationDeps,
   type RotationStep,
@@ -182,19 +183,56 @@ describe("rotateCertificate — uninterrupted", () => {
 
   it("waits out replication delay of the new key (bounded), then continues", async () => {
     world.notYetVisible = 3;
-    await rotateCertificate(world.deps(await world.profile()), { newThumbprint: GIVEN });
+    const progress: string[] = [];
+    await rotateCertificate(
+      { ...world.deps(await world.profile()), onProgress: (t) => progress.push(t) },
+      { newThumbprint: GIVEN },
+    );
     expect(world.verifyCalls).toBe(4);
+    expect(progress).toHaveLength(3);
+    expect(progress[0]).toMatch(/^rotation step 3 \(verify the new certificate\): not yet .*AADSTS700027/);
     expect((await world.profile()).certificateThumbprint).toBe(GIVEN);
   });
 
   it("gives up verifying after the attempt budget and keeps the old certificate in use", async () => {
     world.notYetVisible = 100;
-    await expect(
-      rotateCertificate(world.deps(await world.profile()), { newThumbprint: GIVEN, verifyAttempts: 3 }),
-    ).rejects.toBeInstanceOf(AuthenticationError);
+    const error = await rotateCertificate(world.deps(await world.profile()), {
+      newThumbprint: GIVEN,
+      verifyAttempts: 3,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as AuthenticationError).aadstsCode).toBe(700027);
+    expect((error as Error).message).toMatch(
+      /^rotation step 3 \(verify the new certificate\): still refused after 3 attempt/,
+    );
+    expect((error as AuthenticationError).hint).toMatch(/resumes at this step/);
     expect(world.verifyCalls).toBe(3);
     expect((await world.profile()).certificateThumbprint).toBe(OLD);
     expect(await world.profileWorks()).toBe(true);
+  });
+
+  it("stops at the step's deadline, measured on its clock", async () => {
+    world.notYetVisible = 1000;
+    let t = 0;
+    const deps = {
+      ...world.deps(await world.profile()),
+      clock: () => t,
+      sleep: async (ms: number) => {
+        t += ms;
+      },
+    };
+    const error = await rotateCertificate(deps, { newThumbprint: GIVEN, verifyTimeoutMs: 60_000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(t).toBeLessThanOrEqual(60_000);
+    expect(t).toBeGreaterThan(45_000);
+    expect((await world.profile()).certificateThumbprint).toBe(OLD);
+  });
+
+  it("treats AADSTS7000229 (service principal not replicated yet) as still propagating", async () => {
+    expect(isPropagationDelay(new AuthenticationError("AADSTS7000229", { aadstsCode: 7000229 }))).toBe(true);
+    expect(isPropagationDelay(new AuthenticationError("AADSTS90002", { aadstsCode: 90002 }))).toBe(false);
   });
 
   it("does not retry a failure that is not propagation", async () => {

@@ -5,6 +5,8 @@ import { homePaths } from "../config/home.js";
 import type { Profile } from "../config/profiles.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { AuthenticationError, AuthorizationError, UsageError } from "../errors.js";
+import { PROPAGATING_AADSTS } from "../setup/verify.js";
+import { pollIntervalMs } from "../setup/wait.js";
 import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from "../util/fs.js";
 import { withFileLock } from "../util/lock.js";
 import { type AppKeyManager, findKey, type KeyedCertificate } from "./app-keys.js";
@@ -84,10 +86,10 @@ export interface RotateOptions {
   keepOld?: boolean;
   /** ISO date until which the old key is meant to stay (recorded in the profile, shown by doctor). */
   keepOldUntil?: string;
-  /** Attempts of the live verification; a new key takes a while to replicate (default 12). */
+  /** Deadline of the live verification: a new key takes a while to replicate (default 10 minutes). */
+  verifyTimeoutMs?: number;
+  /** Also stop after this many attempts (default: only the deadline). */
   verifyAttempts?: number;
-  /** First wait between verification attempts, doubling up to 60 s (default 5 s). */
-  verifyDelayMs?: number;
 }
 
 export interface RotationDeps {
@@ -103,7 +105,11 @@ export interface RotationDeps {
   saveProfile(profile: Profile): Promise<void>;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
+  /** ms clock of the verification deadline (default Date.now) */
+  clock?: () => number;
   logger?: Logger;
+  /** One line per wait of the verification, naming the step (the CLI prints it on stderr). */
+  onProgress?: (text: string) => void;
   /** Test hook: runs after a step is journalled (tests throw here to simulate a crash after step k). */
   afterStep?: (step: RotationStep) => void | Promise<void>;
 }
@@ -124,12 +130,40 @@ export interface RotationResult {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Errors that mean "the new key is not visible to the token endpoint or Exchange yet". */
+/**
+ * Errors that mean "the new key is not visible to the token endpoint or Exchange yet": AADSTS700027 for
+ * a key added a moment ago, 700016 / 7000229 while the app or its service principal replicate, and an
+ * Exchange refusal of a token that carries the role (each attempt uses a fresh token).
+ */
 export function isPropagationDelay(error: unknown): boolean {
   if (error instanceof AuthenticationError) {
-    return error.aadstsCode === 700027 || error.aadstsCode === 700016;
+    return error.aadstsCode !== undefined && PROPAGATING_AADSTS.includes(error.aadstsCode);
   }
   return error instanceof AuthorizationError && error.reason === "propagating";
+}
+
+const VERIFY_STEP = "rotation step 3 (verify the new certificate)";
+
+/** The step's last refusal at its deadline, with the step named; the same error class (same exit code). */
+function verificationGaveUp(error: unknown, waitedMs: number, attempts: number): unknown {
+  if (!(error instanceof AuthenticationError || error instanceof AuthorizationError)) return error;
+  const message = `${VERIFY_STEP}: still refused after ${attempts} attempt(s) in ${Math.round(waitedMs / 1000)} s: ${error.message}`;
+  const hint =
+    "The new key is on the app and the profile still uses the old certificate, so nothing is broken. Replication can take minutes: run `exo-cba cert rotate` again later (it resumes at this step).";
+  if (error instanceof AuthenticationError) {
+    return new AuthenticationError(message, {
+      ...(error.aadstsCode !== undefined ? { aadstsCode: error.aadstsCode } : {}),
+      hint,
+      cause: error,
+    });
+  }
+  return new AuthorizationError(message, {
+    reason: error.reason,
+    ...(error.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}),
+    ...(error.requestId ? { requestId: error.requestId } : {}),
+    hint,
+    cause: error,
+  });
 }
 
 function switchProfile(profile: Profile, j: RotationJournal) {
@@ -261,17 +295,29 @@ async function rotateUnderLock(deps: RotationDeps, options: RotateOptions): Prom
 
   // ---- step 3: prove the new certificate works before anything depends on it
   if (!already("verified")) {
-    const attempts = options.verifyAttempts ?? 12;
-    let delay = options.verifyDelayMs ?? 5000;
+    // Poll like setup's verification: the wait grows with the time already waited (100 ms – 10 s),
+    // bounded by the step's deadline; every attempt signs in afresh (a new token).
+    const clock = deps.clock ?? Date.now;
+    const started = clock();
+    const deadline = started + (options.verifyTimeoutMs ?? 10 * 60_000);
+    const maxAttempts = options.verifyAttempts ?? Number.POSITIVE_INFINITY;
     for (let attempt = 1; ; attempt++) {
       try {
         await deps.verify(newCert);
         break;
       } catch (error) {
-        if (!isPropagationDelay(error) || attempt >= attempts) throw error;
-        log.event("rotate.verify.retry", { attempt, waitMs: delay, reason: (error as Error).message });
+        if (!isPropagationDelay(error)) throw error;
+        const waited = clock() - started;
+        const delay = pollIntervalMs(waited, Math.random);
+        if (attempt >= maxAttempts || clock() + delay > deadline) {
+          throw verificationGaveUp(error, waited, attempt);
+        }
+        const reason = ((error as Error).message.split(/\r?\n/)[0] ?? "").slice(0, 160);
+        log.event("rotate.verify.retry", { attempt, waitMs: delay, reason });
+        deps.onProgress?.(
+          `${VERIFY_STEP}: not yet (${(waited / 1000).toFixed(1)} s, attempt ${attempt}): ${reason}`,
+        );
         await sleep(delay);
-        delay = Math.min(delay * 2, 60_000);
       }
     }
     await done("verified");

@@ -369,6 +369,7 @@ export async function rotationDeps(
     now,
   };
   if (options.logger) deps.logger = options.logger;
+  if (options.onMessage) deps.onProgress = options.onMessage;
   return deps;
 }
 

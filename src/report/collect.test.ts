@@ -209,6 +209,9 @@ describe("collectTenantUsage", () => {
       primaryItems: 0,
       lastLogonTime: null,
     });
+    expect(result.failures).toEqual([]);
+    expect(result.neverLoggedOn).toBe(1);
+    expect(result.warnings.join(" ")).toContain("1 mailbox(es) were never logged on");
   });
 
   it("records a malformed statistics row as a failure, not as zero", async () => {

@@ -62,6 +62,11 @@ export interface TenantCollection {
   /** the inactive-mailbox listing was refused (e.g. missing permission): counted as unknown */
   warnings: string[];
   calls: { statistics: number; archiveStatistics: number; reused: number };
+  /**
+   * Mailboxes measured in this run whose statistics came back as no object (Exchange's "hasn't logged on
+   * to mailbox … no data to return" warning): never logged on, counted with 0 bytes and 0 items.
+   */
+  neverLoggedOn: number;
   /** the cmdlet set that answered */
   plan: CmdletPlan["name"];
   /**
@@ -83,6 +88,7 @@ export async function collectTenantUsage(
   const callOptions = options.signal ? { signal: options.signal } : {};
   const warnings: string[] = [];
   const calls = { statistics: 0, archiveStatistics: 0, reused: 0 };
+  let neverLoggedOn = 0;
   let plan = options.plan ?? EXO_PLAN;
   /**
    * Run a call of the current plan; if the service does not know the Get-EXO* cmdlet (and nothing was
@@ -236,6 +242,7 @@ export async function collectTenantUsage(
           (call) => readStatistics(source, call, callOptions),
         ).finally(() => calls.statistics++),
       );
+      if (primary.noObject) neverLoggedOn++;
       let archive: StatisticsNumbers | undefined;
       if (entry.hasArchive && !fatal) {
         stage = "archive";
@@ -312,6 +319,11 @@ export async function collectTenantUsage(
     }
   }
 
+  if (neverLoggedOn > 0) {
+    warnings.push(
+      `${neverLoggedOn} mailbox(es) were never logged on: Exchange returned no statistics for them (only a warning), so they count with 0 bytes and 0 items.`,
+    );
+  }
   progress.phase = "done";
   report();
   const mailboxes = results.filter((r): r is MailboxUsage => r !== undefined);
@@ -333,6 +345,7 @@ export async function collectTenantUsage(
     failures,
     warnings,
     calls,
+    neverLoggedOn,
     plan: plan.name,
     ...(incomplete ? { incomplete } : {}),
   };
@@ -342,12 +355,14 @@ async function readStatistics(
   source: UsageSource,
   call: CmdletCall,
   options: { signal?: AbortSignal },
-): Promise<StatisticsNumbers> {
+): Promise<StatisticsNumbers & { noObject?: true }> {
   const rows = await source.invoke(call.cmdlet, call.params, options);
   const row = rows[0];
   if (!row) {
-    // Exchange returns no object (only a warning) for a mailbox nobody ever signed in to: it holds nothing.
-    return { bytes: 0, items: 0, deletedBytes: 0, deletedItems: 0, lastLogonTime: null };
+    // Exchange returns no object, only the warning "The user hasn't logged on to mailbox … so there is no
+    // data to return", for a mailbox nobody ever signed in to: it holds nothing — 0, not an error
+    // (docs/report.md).
+    return { bytes: 0, items: 0, deletedBytes: 0, deletedItems: 0, lastLogonTime: null, noObject: true };
   }
   const numbers = statisticsFromRow(row);
   if (!numbers) throw new MalformedStatisticsError("the statistics row has no TotalItemSize/ItemCount");

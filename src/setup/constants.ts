@@ -18,55 +18,65 @@ export interface DirectoryRoleChoice {
   purpose: string;
 }
 
-/** The Entra roles Exchange Online accepts for app-only access (exo-rest.md §8.1), least privilege first. */
+/**
+ * The Entra roles Exchange Online accepts for app-only access (exo-rest.md §8.1), least privilege first.
+ * `purpose` names the Exchange role group each acts through and what it allows (docs/exchange-rbac.md).
+ */
 export const DIRECTORY_ROLES: readonly DirectoryRoleChoice[] = [
   {
     name: "global-reader",
     displayName: "Global Reader",
     templateId: "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
-    purpose: "read-only: reports, inventories, audits (recommended unless scripts change things)",
+    purpose:
+      "read-only, through View-Only Organization Management: reports (mailboxes, statistics, recipients), inventories, audits — the least privilege for reporting scripts",
   },
   {
     name: "exchange-recipient-administrator",
     displayName: "Exchange Recipient Administrator",
     templateId: "31392ffb-586c-42d1-9346-e59415a2cc4e",
-    purpose: "create and change mailboxes, contacts and groups, but not organization settings",
+    purpose:
+      "Recipient Management: read and change mailboxes, contacts and groups (Set-Mailbox), but not organization settings",
   },
   {
     name: "exchange-administrator",
     displayName: "Exchange Administrator",
     templateId: "29232cdf-9323-42fd-ade2-1d097af3e4de",
-    purpose: "any Exchange Online task: only for scripts that change configuration",
+    purpose:
+      "Organization Management: any Exchange Online task — only for scripts that change organization settings",
   },
   {
     name: "security-reader",
     displayName: "Security Reader",
     templateId: "5d6b6bb7-de71-4623-b4af-96380a352509",
-    purpose: "read security and compliance settings",
+    purpose:
+      "Security Reader role group: reads security settings only — not mailboxes, statistics or recipients (no reports)",
   },
   {
     name: "compliance-administrator",
     displayName: "Compliance Administrator",
     templateId: "17315797-102d-40b4-93e0-432062caca18",
-    purpose: "compliance features (retention, eDiscovery) in Exchange and Security & Compliance",
+    purpose:
+      "Compliance Management: compliance features (retention, DLP, journaling) and read-only recipients",
   },
   {
     name: "helpdesk-administrator",
     displayName: "Helpdesk Administrator",
     templateId: "729827e3-9c14-49f7-bb1b-9608f156bbb8",
-    purpose: "helpdesk tasks in Exchange Online",
+    purpose:
+      "Help Desk: view recipients and mailbox statistics, user options — no organization settings, no Set-Mailbox",
   },
   {
     name: "security-administrator",
     displayName: "Security Administrator",
     templateId: "194ae4cb-b126-40b2-bd5b-6091b380977d",
-    purpose: "security policies (not recipient management)",
+    purpose:
+      "Security Administrator role group: security policies — not mailboxes, statistics or recipients (no reports)",
   },
   {
     name: "global-administrator",
     displayName: "Global Administrator",
     templateId: "62e90394-69f5-4237-9190-012177145e10",
-    purpose: "everything in the tenant: discouraged for an unattended app",
+    purpose: "Organization Management and everything else in the tenant: discouraged for an unattended app",
   },
 ];
 

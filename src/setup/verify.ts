@@ -45,13 +45,21 @@ export const exchangeVerifier: Verifier = async (input) => {
 };
 
 /**
- * Failures that mean "not visible to Exchange or the token service yet" right after setup: the app or
- * its key not replicated to the token endpoint (AADSTS700016 / 700027), or Exchange not seeing the
- * permission or role yet (401/403). Anything else is a real error and stops at once.
+ * AADSTS codes that mean "written a moment ago, not replicated to the token service yet" right after a
+ * write: 700016 the app, 7000229 its service principal, 700027 a newly added key (docs/setup.md
+ * "Verification while roles propagate"). Outside such a wait they are real errors.
+ */
+export const PROPAGATING_AADSTS: readonly number[] = [700016, 7000229, 700027];
+
+/**
+ * Failures that mean "not visible to Exchange or the token service yet" right after setup: the app, its
+ * service principal or its key not replicated to the token endpoint, or Exchange not seeing the
+ * permission or role yet (401/403; each attempt uses a fresh token). Anything else is a real error and
+ * stops at once.
  */
 export function isPropagationFailure(error: unknown): boolean {
   if (error instanceof AuthenticationError) {
-    return error.aadstsCode === 700016 || error.aadstsCode === 700027;
+    return error.aadstsCode !== undefined && PROPAGATING_AADSTS.includes(error.aadstsCode);
   }
   if (error instanceof AuthorizationError) {
     return ["permission-missing", "role-missing", "propagating", "unknown"].includes(error.reason);

@@ -11,6 +11,7 @@ export const MANAGE_AS_APP_ROLE_ID = "dc50a0fb-09a3-484d-be87-e023b12c6440";
 export const ROLE = {
   exchangeAdministrator: "29232cdf-9323-42fd-ade2-1d097af3e4de",
   globalReader: "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+  securityReader: "5d6b6bb7-de71-4623-b4af-96380a352509",
 } as const;
 
 export interface ProvisionedApp {

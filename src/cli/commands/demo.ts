@@ -20,19 +20,32 @@ export function register(program: Command, ctx: CliContext): void {
       "emulated directory replication delay that setup must wait out",
       "1500",
     )
-    .action(async (opts: { mailboxes: string; home?: string; replicationDelayMs: string }) => {
-      const { runDemo } = await import("../../demo/run.js");
-      const result = await runDemo(ctx, {
-        mailboxes: Number(opts.mailboxes),
-        replicationDelayMs: Number(opts.replicationDelayMs),
-        ...(opts.home ? { home: opts.home } : {}),
-      });
-      if (!result.ok) {
-        const failed = result.steps.filter((s) => s.exitCode !== s.expectedExitCode).map((s) => s.command);
-        throw new PartialResultError(
-          `The demo did not complete: ${failed.join("; ") || "the report did not match the emulator's truth"}.`,
-        );
-      }
-    });
+    .option(
+      "--exchange-role-delay-ms <ms>",
+      "emulated Exchange role propagation: tokens minted sooner after the grant stay refused, setup's check fetches fresh ones",
+      "2000",
+    )
+    .action(
+      async (opts: {
+        mailboxes: string;
+        home?: string;
+        replicationDelayMs: string;
+        exchangeRoleDelayMs: string;
+      }) => {
+        const { runDemo } = await import("../../demo/run.js");
+        const result = await runDemo(ctx, {
+          mailboxes: Number(opts.mailboxes),
+          replicationDelayMs: Number(opts.replicationDelayMs),
+          exchangeRoleDelayMs: Number(opts.exchangeRoleDelayMs),
+          ...(opts.home ? { home: opts.home } : {}),
+        });
+        if (!result.ok) {
+          const failed = result.steps.filter((s) => s.exitCode !== s.expectedExitCode).map((s) => s.command);
+          throw new PartialResultError(
+            `The demo did not complete: ${failed.join("; ") || "the report did not match the emulator's truth"}.`,
+          );
+        }
+      },
+    );
   withExamples(cmd, ["exo-cba demo", "exo-cba demo --mailboxes 5000 --home ./demo-state"]);
 }

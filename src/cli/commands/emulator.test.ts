@@ -52,10 +52,12 @@ describe("exo-cba emulator", () => {
         latencyMs: 5,
         throttleRate: 20,
         throttleConcurrency: 4,
+        graphThrottleRate: 7,
         errorRate: 0.1,
         dropRate: 0.01,
         tokenLifetime: 600,
         replicationDelayMs: 1000,
+        exchangeRoleDelayMs: 2000,
         autoApprove: false,
       }),
     ).toEqual({
@@ -65,9 +67,11 @@ describe("exo-cba emulator", () => {
       mailboxes: 10,
       latencyMs: 5,
       throttle: { ratePerSecond: 20, concurrency: 4 },
+      graphThrottle: { ratePerSecond: 7 },
       faults: { errorRate: 0.1, dropRate: 0.01 },
       tokenLifetimeSeconds: 600,
       replicationDelayMs: 1000,
+      exchangeRoleDelayMs: 2000,
       deviceCodeAutoApprove: false,
     });
     expect(emulatorOptionsFrom({ autoApprove: true })).toEqual({});

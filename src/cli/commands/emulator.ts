@@ -34,10 +34,12 @@ export interface EmulatorCommandOptions {
   latencyMs?: number;
   throttleRate?: number;
   throttleConcurrency?: number;
+  graphThrottleRate?: number;
   errorRate?: number;
   dropRate?: number;
   tokenLifetime?: number;
   replicationDelayMs?: number;
+  exchangeRoleDelayMs?: number;
   autoApprove?: boolean;
   vb365?: boolean;
   vb365Version?: 7 | 8;
@@ -64,6 +66,7 @@ export function emulatorOptionsFrom(o: EmulatorCommandOptions): EmulatorOptions 
       ...(o.throttleConcurrency !== undefined ? { concurrency: o.throttleConcurrency } : {}),
     };
   }
+  if (o.graphThrottleRate !== undefined) out.graphThrottle = { ratePerSecond: o.graphThrottleRate };
   if (o.errorRate !== undefined || o.dropRate !== undefined) {
     out.faults = {
       ...(o.errorRate !== undefined ? { errorRate: o.errorRate } : {}),
@@ -72,6 +75,7 @@ export function emulatorOptionsFrom(o: EmulatorCommandOptions): EmulatorOptions 
   }
   if (o.tokenLifetime !== undefined) out.tokenLifetimeSeconds = o.tokenLifetime;
   if (o.replicationDelayMs !== undefined) out.replicationDelayMs = o.replicationDelayMs;
+  if (o.exchangeRoleDelayMs !== undefined) out.exchangeRoleDelayMs = o.exchangeRoleDelayMs;
   if (o.autoApprove === false) out.deviceCodeAutoApprove = false;
   if (o.vb365 || o.vb365Version !== undefined || o.vb365TokenLifetime !== undefined) {
     out.vb365 = {
@@ -152,13 +156,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--latency-ms <n>", "added latency per request, every service", integer(0, 600_000))
     .option(
       "--throttle-rate <n>",
-      "Exchange requests per second per app before 429 + Retry-After",
+      "Exchange requests per second per tenant before 429 + Retry-After",
       integer(1, 1_000_000),
     )
     .option(
       "--throttle-concurrency <n>",
-      "concurrent Exchange requests per app before 429",
+      "concurrent Exchange requests per tenant before 429",
       integer(1, 100_000),
+    )
+    .option(
+      "--graph-throttle-rate <n>",
+      "Graph requests per second per tenant before 429 + Retry-After (whole seconds)",
+      integer(1, 1_000_000),
     )
     .option("--error-rate <x>", "probability of a 503/504 per Exchange request", probability)
     .option("--drop-rate <x>", "probability of a dropped connection per Exchange request", probability)
@@ -169,7 +178,12 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option(
       "--replication-delay-ms <n>",
-      "how long new apps, service principals and grants take to become visible (default 0)",
+      "directory replication: how long new apps, service principals, grants and keys take to become visible (default 0)",
+      integer(0, 86_400_000),
+    )
+    .option(
+      "--exchange-role-delay-ms <n>",
+      "Exchange role propagation: tokens minted sooner than this after a grant stay refused (403) for their lifetime (default 0)",
       integer(0, 86_400_000),
     )
     .option(
@@ -190,7 +204,7 @@ export function register(program: Command, ctx: CliContext): void {
     "exo-cba emulator --state ~/.exo-cba-emulator > emulator.env &   # then: . ./emulator.env",
     "exo-cba emulator --port 8443 --mailboxes 5000 --seed 42 --latency-ms 20",
     "exo-cba emulator --vb365 --mailboxes 20000 > emulator.env   # adds VB365_SERVER, VB365_USERNAME, VB365_PASSWORD",
-    "exo-cba emulator --throttle-rate 20 --error-rate 0.05 --replication-delay-ms 30000 --no-auto-approve",
+    "exo-cba emulator --throttle-rate 20 --error-rate 0.05 --replication-delay-ms 30000 --exchange-role-delay-ms 300000 --no-auto-approve",
   ]);
   cmd.action((opts: EmulatorCommandOptions) => runEmulator(opts, ctx));
 }

@@ -24,7 +24,14 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option("--app-name <name>", "display name of the app; also keys re-runs to the same app", "exo-cba")
     .addOption(
-      new Option("--role <role>", "directory role for the app (least privilege: global-reader)").choices([
+      new Option(
+        "--role <role>",
+        "directory role for the app; Exchange applies it through its role group (docs/exchange-rbac.md).\n" +
+          "Reporting scripts (report usage, Get-Mailbox, Get-MailboxStatistics, Get-Recipient) need only\n" +
+          "global-reader, the least privilege; Set-Mailbox and other recipient changes need\n" +
+          "exchange-recipient-administrator; organization settings exchange-administrator.\n" +
+          "security-reader and security-administrator cannot read mailboxes or statistics",
+      ).choices([
         "global-reader",
         "exchange-recipient-administrator",
         "exchange-administrator",
@@ -170,8 +177,10 @@ async function runSetupCommand(ctx: CliContext, opts: Record<string, unknown>): 
 
 const ROLE_PROMPT =
   "Which directory role should the app get? Exchange Online reads it from the app's token.\n" +
-  "Least privilege: Global Reader for read-only reports; Exchange Administrator only for scripts that change\n" +
-  "things. (Alternative: no directory role, and an Exchange RBAC role group for the service principal — see docs/setup.md.)";
+  "Least privilege: Global Reader for reports (mailboxes, statistics, recipients); Exchange Recipient\n" +
+  "Administrator to change recipients; Exchange Administrator only for organization settings. Each role acts\n" +
+  "through its Exchange role group (docs/exchange-rbac.md). (Alternative: no directory role, and an Exchange\n" +
+  "RBAC role group for the service principal — see docs/setup.md.)";
 
 async function chooseRole(ctx: CliContext): Promise<string> {
   const { DIRECTORY_ROLES } = await import("../../setup/constants.js");

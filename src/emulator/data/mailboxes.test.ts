@@ -54,6 +54,7 @@ describe("createMailboxDataset", () => {
     let huge = 0;
     let typical = 0;
     let neverLoggedOn = 0;
+    let withoutStatistics = 0;
     const outliers: string[] = [];
     for (let i = 0; i < d.count; i++) {
       const m = d.mailbox(i);
@@ -61,6 +62,13 @@ describe("createMailboxDataset", () => {
       if (bytes >= 50 * 1024 ** 3) huge++;
       if (bytes >= 100e6 && bytes <= 5e9) typical++;
       if (m.lastLogonTime === null) neverLoggedOn++;
+      if (m.noStatistics) {
+        withoutStatistics++;
+        // Never logged on, no store data: nothing in it, no archive.
+        if (m.lastLogonTime !== null || bytes !== 0 || m.primary.itemCount !== 0 || m.archive)
+          outliers.push(`${i} without statistics but not empty`);
+        continue;
+      }
       const deletedShare = m.primary.deletedItemBytes / bytes;
       // deleted items 1–10%; items consistent with the size (40–120 KB per item); 100 GB quota
       if (deletedShare < 0.0099 || deletedShare > 0.1001) outliers.push(`${i} deleted share ${deletedShare}`);
@@ -72,6 +80,10 @@ describe("createMailboxDataset", () => {
     expect(huge).toBeLessThan(200);
     expect(typical / d.count).toBeGreaterThan(0.6);
     expect(neverLoggedOn).toBeGreaterThan(0);
+    // A deterministic share (half of the never-logged-on, Discovery excluded) answers only a warning.
+    expect(withoutStatistics).toBeGreaterThan(0.02 * d.count);
+    expect(withoutStatistics).toBeLessThan(neverLoggedOn);
+    expect(withoutStatistics).toBe(truth.mailboxesWithoutStatistics + countInactiveWithoutStatistics(d));
   });
 
   it("finds a mailbox by UPN, SMTP, alias, GUIDs and display name, in any case", () => {
@@ -138,6 +150,7 @@ describe("createMailboxDataset", () => {
       archiveItems: 0,
       archiveDeletedBytes: 0,
       totalProtectedBytes: 0,
+      mailboxesWithoutStatistics: 0,
     };
     for (let i = 0; i < d.count; i++) {
       const m = d.mailbox(i);
@@ -151,6 +164,7 @@ describe("createMailboxDataset", () => {
       sum.primaryItems += m.primary.itemCount;
       sum.deletedBytes += m.primary.deletedItemBytes;
       sum.deletedItems += m.primary.deletedItemCount;
+      if (m.noStatistics) sum.mailboxesWithoutStatistics++;
       if (m.archive) {
         sum.archives++;
         sum.archiveBytes += m.archive.totalItemBytes;
@@ -164,6 +178,7 @@ describe("createMailboxDataset", () => {
       sum.primaryBytes + sum.deletedBytes + sum.archiveBytes + sum.archiveDeletedBytes;
     expect(sum.inactiveMailboxes).toBeGreaterThan(0);
     expect(sum.archives).toBeGreaterThan(0);
+    expect(sum.mailboxesWithoutStatistics).toBeGreaterThan(0);
     expect(d.expectedUsage()).toEqual(sum);
   });
 
@@ -186,3 +201,9 @@ describe("sizes round-trip", () => {
     }
   });
 });
+
+function countInactiveWithoutStatistics(d: ReturnType<typeof createMailboxDataset>): number {
+  let n = 0;
+  for (let i = 0; i < d.count; i++) if (d.mailbox(i).inactive && d.mailbox(i).noStatistics) n++;
+  return n;
+}

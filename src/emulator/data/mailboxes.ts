@@ -83,7 +83,13 @@ const F = {
   guidArchive: 23,
   guidRecipient: 24,
   guidRecipientExternal: 25,
+  noStatistics: 26,
 } as const;
+
+/** Share of never-logged-on mailboxes whose statistics are only a warning (the store object never made). */
+const NO_STATISTICS_SHARE = 0.5;
+
+const EMPTY_STATS = { totalItemBytes: 0, itemCount: 0, deletedItemBytes: 0, deletedItemCount: 0 } as const;
 
 const FIRST_NAMES = [
   "Adele",
@@ -216,6 +222,8 @@ type Stats = MailboxRecord["primary"];
 export interface MailboxShape {
   type: MailboxType;
   inactive: boolean;
+  neverLoggedOn: boolean;
+  noStatistics: boolean;
   primary: Stats;
   archive: Stats | undefined;
 }
@@ -240,6 +248,7 @@ export function emptyUsageTruth(): UsageTruth {
     archiveItems: 0,
     archiveDeletedBytes: 0,
     totalProtectedBytes: 0,
+    mailboxesWithoutStatistics: 0,
   };
 }
 
@@ -305,6 +314,17 @@ export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDat
   function shape(index: number): MailboxShape {
     const type = typeOf(index);
     const inactive = type === "UserMailbox" && uniform(seed, index, F.inactive) < 0.036;
+    const neverLoggedOnShare =
+      type === "UserMailbox" ? 0.04 : type === "SharedMailbox" ? 0.4 : type === "DiscoveryMailbox" ? 1 : 0.85;
+    const neverLoggedOn = uniform(seed, index, F.neverLoggedOn) < neverLoggedOnShare;
+    // A share of the never-logged-on mailboxes has no store data yet: statistics are only a warning.
+    const noStatistics =
+      neverLoggedOn &&
+      type !== "DiscoveryMailbox" &&
+      uniform(seed, index, F.noStatistics) < NO_STATISTICS_SHARE;
+    if (noStatistics) {
+      return { type, inactive, neverLoggedOn, noStatistics, primary: { ...EMPTY_STATS }, archive: undefined };
+    }
     const hasArchive =
       (type === "UserMailbox" || type === "SharedMailbox") && uniform(seed, index, F.archive) < 0.32;
     const primary = stats(index, primaryBytes(index, type), F.itemSize, F.deletedFraction, F.deletedJitter);
@@ -315,7 +335,7 @@ export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDat
       );
       archive = stats(index, bytes, F.archiveItemSize, F.archiveDeletedFraction, F.archiveDeletedJitter);
     }
-    return { type, inactive, primary, archive };
+    return { type, inactive, neverLoggedOn, noStatistics, primary, archive };
   }
 
   function checkIndex(index: number, limit: number): void {
@@ -326,7 +346,7 @@ export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDat
 
   function mailbox(index: number): MailboxRecord {
     checkIndex(index, count);
-    const { type, inactive, primary, archive } = shape(index);
+    const { type, inactive, neverLoggedOn, noStatistics, primary, archive } = shape(index);
     let alias: string;
     let displayName: string;
     switch (type) {
@@ -354,10 +374,8 @@ export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDat
     const address = `${alias}@${domain}`;
     const createdMs =
       GENERATED_AT_MS - Math.floor(between(seed, index, F.created, 30 * DAY_MS, 8 * 365 * DAY_MS));
-    const neverLoggedOnShare =
-      type === "UserMailbox" ? 0.04 : type === "SharedMailbox" ? 0.4 : type === "DiscoveryMailbox" ? 1 : 0.85;
     let lastLogonTime: string | null = null;
-    if (uniform(seed, index, F.neverLoggedOn) >= neverLoggedOnShare) {
+    if (!neverLoggedOn) {
       const u = uniform(seed, index, F.logonAge);
       // Active mailboxes were mostly used recently; inactive ones stopped being used months ago.
       const ageMs = inactive ? (180 + u * 500) * DAY_MS : u * u * 60 * DAY_MS;
@@ -381,6 +399,7 @@ export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDat
       primary,
       ...(archive ? { archive } : {}),
       lastLogonTime,
+      noStatistics,
       whenCreatedUtc: new Date(Math.floor(createdMs / 1000) * 1000).toISOString(),
     };
   }
@@ -515,6 +534,7 @@ export function createMailboxDataset(options: MailboxDatasetOptions): MailboxDat
       truth.primaryItems += s.primary.itemCount;
       truth.deletedBytes += s.primary.deletedItemBytes;
       truth.deletedItems += s.primary.deletedItemCount;
+      if (s.noStatistics) truth.mailboxesWithoutStatistics++;
       if (s.archive) {
         truth.archives++;
         truth.archiveBytes += s.archive.totalItemBytes;

@@ -6,7 +6,10 @@
  * - token missing, unverifiable, expired, wrong audience or tenant  → 401 (invalid_token)
  * - no `Exchange.ManageAsApp` in `roles`                             → 401 "The role assigned to application … isn't supported …"
  * - no supported directory role in `wids`, or grant not yet visible  → 403 with an empty body, reason in `x-ms-diagnostics`
- * - read-only role (Global Reader, Security Reader) calling a non-Get cmdlet → 403 "User is not allowed to call <cmdlet>"
+ * - a cmdlet none of the token's roles' Exchange role groups holds   → 403 "User is not allowed to call <cmdlet>"
+ *
+ * Each supported directory role acts through its Exchange role group, and each group holds a set of
+ * the emulated cmdlets; the table and its sources (and what is inferred) are in docs/exchange-rbac.md.
  */
 
 import type { AccessTokenClaims } from "../types.js";
@@ -27,8 +30,55 @@ export const SUPPORTED_ROLES = {
 } as const;
 
 const SUPPORTED = new Set<string>(Object.values(SUPPORTED_ROLES));
-/** Roles that may only read: they get Get-* cmdlets and nothing else. */
-const READ_ONLY = new Set<string>([SUPPORTED_ROLES.globalReader, SUPPORTED_ROLES.securityReader]);
+
+/** The Exchange Online role group each supported directory role is a member of (docs/exchange-rbac.md). */
+export const ROLE_GROUP_OF_ROLE: Record<string, RoleGroup> = {
+  [SUPPORTED_ROLES.globalAdministrator]: "Organization Management",
+  [SUPPORTED_ROLES.exchangeAdministrator]: "Organization Management",
+  [SUPPORTED_ROLES.globalReader]: "View-Only Organization Management",
+  [SUPPORTED_ROLES.exchangeRecipientAdministrator]: "Recipient Management",
+  [SUPPORTED_ROLES.helpdeskAdministrator]: "Help Desk",
+  [SUPPORTED_ROLES.complianceAdministrator]: "Compliance Management",
+  [SUPPORTED_ROLES.securityAdministrator]: "Security Administrator",
+  [SUPPORTED_ROLES.securityReader]: "Security Reader",
+};
+
+export type RoleGroup =
+  | "Organization Management"
+  | "View-Only Organization Management"
+  | "Recipient Management"
+  | "Help Desk"
+  | "Compliance Management"
+  | "Security Administrator"
+  | "Security Reader";
+
+const RECIPIENT_READS = ["get-mailbox", "get-mailboxstatistics", "get-recipient", "get-user"];
+const CONFIG_READS = ["get-organizationconfig", "get-accepteddomain"];
+
+/**
+ * The emulated cmdlets each role group may run (lower case). Organization Management may run anything.
+ * A cmdlet the emulator adds later and that is not listed here is open to Organization Management and,
+ * for Get-* names, to View-Only Organization Management only.
+ */
+export const CMDLETS_OF_GROUP: Record<Exclude<RoleGroup, "Organization Management">, ReadonlySet<string>> = {
+  "View-Only Organization Management": new Set([...RECIPIENT_READS, ...CONFIG_READS]),
+  "Recipient Management": new Set([...RECIPIENT_READS, ...CONFIG_READS, "set-mailbox"]),
+  "Help Desk": new Set([...RECIPIENT_READS, "get-organizationconfig"]),
+  "Compliance Management": new Set([...RECIPIENT_READS, ...CONFIG_READS]),
+  "Security Administrator": new Set(CONFIG_READS),
+  "Security Reader": new Set(CONFIG_READS),
+};
+
+/** Every cmdlet name the table above decides (others fall back to the rule in its comment). */
+const TABULATED = new Set<string>([...RECIPIENT_READS, ...CONFIG_READS, "set-mailbox"]);
+
+/** May a holder of this role group run the cmdlet? `Get-EXO*` names count as their classic cmdlet. */
+export function groupAllows(group: RoleGroup, cmdletName: string): boolean {
+  if (group === "Organization Management") return true;
+  const name = cmdletName.toLowerCase().replace(/^get-exo/, "get-");
+  if (TABULATED.has(name)) return CMDLETS_OF_GROUP[group].has(name);
+  return group === "View-Only Organization Management" && name.startsWith("get-");
+}
 
 export type AuthorizationFailure = {
   status: 401 | 403;
@@ -80,14 +130,15 @@ export function authorizeCaller(
   return undefined;
 }
 
-/** May this (already admitted) caller run this cmdlet? */
+/** May this (already admitted) caller run this cmdlet? Any of its roles' groups may allow it. */
 export function authorizeCmdlet(
   claims: AccessTokenClaims,
   cmdletName: string,
 ): AuthorizationFailure | undefined {
-  if (cmdletName.toLowerCase().startsWith("get-")) return undefined;
-  const roles = (claims.wids ?? []).map((id) => id.toLowerCase()).filter((id) => SUPPORTED.has(id));
-  if (roles.some((id) => !READ_ONLY.has(id))) return undefined;
+  const groups = (claims.wids ?? [])
+    .map((id) => ROLE_GROUP_OF_ROLE[id.toLowerCase()])
+    .filter((g): g is RoleGroup => g !== undefined);
+  if (groups.some((g) => groupAllows(g, cmdletName))) return undefined;
   const message = `User is not allowed to call ${cmdletName}`;
   return { status: 403, body: plainError("Forbidden", message), headers: {} };
 }

@@ -195,6 +195,18 @@ function statistics(
       `The mailbox '${identity}' doesn't have an archive. Enable one with Enable-Mailbox -Archive or omit -Archive.`,
     );
   }
+  if (m.noStatistics && !archive) {
+    // Exchange Server's text for a mailbox without store data (docs/emulator-exchange.md: not in our
+    // reference, recalled from Exchange; the client only relies on "no object").
+    return {
+      size: 0,
+      rowAt: () => undefined,
+      limit: 0,
+      warnings: [
+        `The user hasn't logged on to mailbox '${m.userPrincipalName}' ('${m.guid}'), so there is no data to return. After the user logs on, this warning will no longer appear.`,
+      ],
+    };
+  }
   return single(project(statisticsRow(m, context.tenant, archive)), Number.POSITIVE_INFINITY);
 }
 

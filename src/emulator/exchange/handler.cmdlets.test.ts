@@ -248,8 +248,19 @@ describe("Get-MailboxStatistics", () => {
     else expect(row.LastLogonTime).toBeNull();
   });
 
-  it("reports null LastLogonTime for a mailbox never logged on", async () => {
-    const m = find((x) => !x.inactive && x.lastLogonTime === null);
+  it("answers only a warning and no object for a never-logged-on mailbox without store data", async () => {
+    const m = find((x) => !x.inactive && x.noStatistics);
+    expect(m.lastLogonTime).toBeNull();
+    const r = await h.invoke("Get-MailboxStatistics", { Identity: m.userPrincipalName });
+    expect(r.status).toBe(200);
+    expect(r.json.value).toEqual([]);
+    expect(r.json["@adminapi.warnings"]).toEqual([
+      `The user hasn't logged on to mailbox '${m.userPrincipalName}' ('${m.guid}'), so there is no data to return. After the user logs on, this warning will no longer appear.`,
+    ]);
+  });
+
+  it("reports null LastLogonTime for a mailbox never logged on that has store data", async () => {
+    const m = find((x) => !x.inactive && x.lastLogonTime === null && !x.noStatistics);
     const r = await h.invoke("Get-MailboxStatistics", { Identity: m.alias });
     expect(r.json.value[0].LastLogonTime).toBeNull();
   });

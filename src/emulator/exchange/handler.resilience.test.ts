@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type HarnessOptions, startHarness } from "./test-harness.js";
+import { type Harness, type HarnessOptions, OTHER_TENANT, startHarness } from "./test-harness.js";
 
 let h: Harness | undefined;
 async function harness(options: HarnessOptions): Promise<Harness> {
@@ -30,7 +30,7 @@ async function outcomes(options: HarnessOptions, n: number): Promise<string[]> {
 }
 
 describe("throttling", () => {
-  it("answers 429 with a fractional Retry-After once the per-app bucket is empty", async () => {
+  it("answers 429 with a fractional Retry-After once the tenant's bucket is empty", async () => {
     const t = await harness({ throttle: { ratePerSecond: 4, burst: 2 } });
     expect((await t.invoke("Get-OrganizationConfig")).status).toBe(200);
     const second = await t.invoke("Get-OrganizationConfig");
@@ -44,9 +44,17 @@ describe("throttling", () => {
     // the number is the second-to-last word, as clients that parse the message expect
     expect(refused.json.error.message).toMatch(/ 0\.25 seconds\.$/);
     expect(t.stats.throttled).toBe(1);
-    // another app has its own budget
+    // the budget is the tenant's: another app of the same tenant is refused too ...
     const otherApp = t.token({ appid: "22222222-2222-4333-8444-555555555555" });
-    expect((await t.invoke("Get-OrganizationConfig", {}, { token: otherApp })).status).toBe(200);
+    expect((await t.invoke("Get-OrganizationConfig", {}, { token: otherApp })).status).toBe(429);
+    // ... while the same (multi-tenant) app has a budget of its own in another tenant
+    const inOtherTenant = t.token({ tid: OTHER_TENANT.id });
+    const other = await t.invoke(
+      "Get-OrganizationConfig",
+      {},
+      { token: inOtherTenant, url: `${t.origin}/adminapi/beta/${OTHER_TENANT.domain}/InvokeCommand` },
+    );
+    expect(other.status).toBe(200);
     // after waiting Retry-After (on the injected clock) the app is served again
     t.now.ms += 250;
     expect((await t.invoke("Get-OrganizationConfig")).status).toBe(200);

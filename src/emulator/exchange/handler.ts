@@ -166,7 +166,9 @@ export function createExchangeHandler(
     const denied = authorizeCaller(claims, deps.authorizationPropagated(claims));
     if (denied) throw HttpFailure.from(denied);
 
-    const admission = throttle.admit(claims.appid, deps.clock(), options.throttle);
+    // One budget per tenant, shared by its apps; a multi-tenant app has a separate one in each tenant
+    // (docs/emulator-exchange.md "Throttling").
+    const admission = throttle.admit(claims.tid, deps.clock(), options.throttle);
     baseHeaders["Rate-Limit-Limit"] = String(admission.limit);
     baseHeaders["Rate-Limit-Reset"] = new Date(admission.resetMs).toISOString();
     if (!admission.allowed) {
@@ -178,7 +180,7 @@ export function createExchangeHandler(
         429,
         plainError(
           "TooManyRequests",
-          `${what} from application ${claims.appid}. Please retry after ${seconds} seconds.`,
+          `${what} for tenant ${tenant.id} (application ${claims.appid}). Please retry after ${seconds} seconds.`,
         ),
         { "Retry-After": String(seconds) },
       );

@@ -17,6 +17,12 @@ export const TEST_TENANT: TenantInfo = {
   displayName: "Contoso",
 };
 export const TEST_APP_ID = "11111111-2222-4333-8444-555555555555";
+/** A second tenant (same generated data), for budgets that must be per tenant. */
+export const OTHER_TENANT: TenantInfo = {
+  id: "7c1d9d8a-5d2e-4c1b-9a57-000000000002",
+  domain: "fabrikam.onmicrosoft.com",
+  displayName: "Fabrikam",
+};
 
 export interface HarnessOptions {
   count?: number;
@@ -95,7 +101,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return claims.exp * 1000 > now.ms && claims.nbf * 1000 <= now.ms ? claims : null;
     },
     resolveTenant: (segment) =>
-      [TEST_TENANT.id, TEST_TENANT.domain].includes(segment.toLowerCase()) ? TEST_TENANT : undefined,
+      [TEST_TENANT, OTHER_TENANT].find((t) => [t.id, t.domain].includes(segment.toLowerCase())),
     authorizationPropagated: () => propagated.value,
     dataset: () => dataset,
     options: () => current,

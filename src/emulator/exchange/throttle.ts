@@ -1,6 +1,6 @@
 /**
- * Per-app throttling of the emulated Exchange endpoint: a token bucket (`ratePerSecond`, `burst`) and
- * a cap on concurrent requests (`concurrency`). Time comes from the caller's clock so tests can drive
+ * Throttling of an emulated endpoint per budget key (Exchange and Graph: the tenant): a token bucket
+ * (`ratePerSecond`, `burst`) and a cap on concurrent requests (`concurrency`). Time comes from the caller's clock so tests can drive
  * it without waiting.
  */
 
@@ -35,7 +35,7 @@ const HOUR_MS = 3_600_000;
 export class AppThrottle {
   private readonly apps = new Map<string, AppState>();
 
-  /** Decide for one request of `appId` at time `nowMs` under the current options. */
+  /** Decide for one request charged to budget `appId` (the tenant id) at `nowMs` under the current options. */
   admit(appId: string, nowMs: number, options: ThrottleOptions | undefined): ThrottleDecision {
     const rate = options?.ratePerSecond;
     const burst = Math.max(1, options?.burst ?? rate ?? 1);

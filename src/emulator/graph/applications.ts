@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { verifyCertificateJwt } from "../identity/assertion.js";
 import type { ApplicationRecord, TenantState } from "../state.js";
 import { authorize } from "./authz.js";
-import { type GraphRequest, type GraphResult, metadata, noContent, ok } from "./context.js";
+import { type GraphRequest, type GraphResult, metadata, noContent, notReplicatedYet, ok } from "./context.js";
 import { federatedIdentityCredentials, listCollection, owners } from "./directory-extras.js";
 import { badRequest, GraphError, insufficientPrivileges, notFound } from "./errors.js";
 import { keyCredentialJson, newKeyCredential, replaceKeyCredentials } from "./key-credentials.js";
@@ -275,6 +275,7 @@ export async function applications(req: GraphRequest): Promise<GraphResult> {
   if (rest.length === 0) {
     if (method === "GET") {
       authorize(caller, "read");
+      if (notReplicatedYet(req, app.createdAtMs)) throw notFound(id);
       const select = req.url.searchParams.get("$select");
       const body = applicationJson(req, app, selects(select, "keyCredentials"));
       return ok(applySelect({ "@odata.context": entityContext(req), ...body }, select));

@@ -26,6 +26,13 @@ export interface GraphResult {
 export const ok = (body: unknown, status = 200): GraphResult => ({ status, body });
 export const noContent = (): GraphResult => ({ status: 204 });
 
+/**
+ * Created less than the replication delay ago: a read by id may not find it yet (Entra is eventually
+ * consistent; docs/emulator.md "Propagation").
+ */
+export const notReplicatedYet = (req: GraphRequest, createdAtMs: number): boolean =>
+  req.ctx.clock() - createdAtMs < req.ctx.settings.replicationDelayMs;
+
 /** `<graph>/v1.0/$metadata#...` */
 export const metadata = (req: GraphRequest, fragment: string) =>
   `${req.ctx.origins.graph}/v1.0/$metadata#${fragment}`;

@@ -551,12 +551,90 @@ describe("replication delay", () => {
       expect(
         (await client.graph("POST", "roleManagement/directory/roleAssignments", admin, roleBody)).status,
       ).toBe(201);
-      const claims = { tid: emu.tenant.id, oid: sp.id } as AccessTokenClaims;
-      expect(exchangeDeps.authorizationPropagated(claims)).toBe(false);
-      offsetMs += 40_000; // app role grant is now 70 s old, directory role only 40 s
-      expect(exchangeDeps.authorizationPropagated(claims)).toBe(false);
-      offsetMs += 30_000;
-      expect(exchangeDeps.authorizationPropagated(claims)).toBe(true);
+      // Directory replication alone does not hold Exchange back: that is its own knob.
+      const mintedAt = (ms: number) =>
+        ({ tid: emu.tenant.id, oid: sp.id, iat: Math.floor(ms / 1000) }) as AccessTokenClaims;
+      expect(exchangeDeps.authorizationPropagated(mintedAt(Date.now() + offsetMs))).toBe(true);
+    } finally {
+      emu.configure({ replicationDelayMs: 0 });
+      offsetMs = 0;
+    }
+  });
+
+  it("Exchange role propagation: a token minted before the role arrived stays refused; a newer one works", async () => {
+    const { spId } = await provisionApp(client, admin, { certs: [certA] });
+    const grantedAt = Date.now() + offsetMs;
+    const mintedAt = (ms: number) =>
+      ({ tid: emu.tenant.id, oid: spId, iat: Math.floor(ms / 1000) }) as AccessTokenClaims;
+    const early = mintedAt(grantedAt);
+    emu.configure({ exchangeRoleDelayMs: 60_000 });
+    try {
+      expect(exchangeDeps.authorizationPropagated(early)).toBe(false);
+      offsetMs += 61_000; // the role has reached Exchange
+      expect(exchangeDeps.authorizationPropagated(early)).toBe(false); // this token predates it, for good
+      expect(exchangeDeps.authorizationPropagated(mintedAt(grantedAt + 30_000))).toBe(false);
+      expect(exchangeDeps.authorizationPropagated(mintedAt(Date.now() + offsetMs))).toBe(true);
+    } finally {
+      emu.configure({ exchangeRoleDelayMs: 0 });
+      offsetMs = 0;
+    }
+    // With the knob at 0 (the default) every token is accepted at once.
+    expect(exchangeDeps.authorizationPropagated(early)).toBe(true);
+  });
+
+  it("directory replication: a read by id right after a create misses the object; a new key is refused (AADSTS700027)", async () => {
+    const tokenUrl = `${emu.authorityHost}/${emu.tenant.id}/oauth2/v2.0/token`;
+    const signIn = (appId: string, cert: TestCertificate) =>
+      client.token({
+        grant_type: "client_credentials",
+        client_id: appId,
+        scope: `${emu.exchangeEndpoint}/.default`,
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: signAssertion({ cert, clientId: appId, aud: tokenUrl }),
+      });
+    emu.configure({ replicationDelayMs: 60_000 });
+    try {
+      const app = (
+        await createApp(admin, {
+          keyCredentials: [{ type: "AsymmetricX509Cert", usage: "Verify", key: certA.keyBase64 }],
+        })
+      ).body;
+      expectGraphError(
+        await client.graph("GET", `applications/${app.id}`, admin),
+        404,
+        "Request_ResourceNotFound",
+      );
+      offsetMs += 61_000;
+      expect((await client.graph("GET", `applications/${app.id}`, admin)).status).toBe(200);
+      const sp = (await client.graph("POST", "servicePrincipals", admin, { appId: app.appId })).body;
+      expectGraphError(
+        await client.graph("GET", `servicePrincipals/${sp.id}`, admin),
+        404,
+        "Request_ResourceNotFound",
+      );
+      const noSpYet = await signIn(app.appId, certA);
+      expect(noSpYet.status).toBe(400);
+      expect(noSpYet.body.error_codes).toEqual([7000229]);
+      offsetMs += 61_000;
+      expect((await client.graph("GET", `servicePrincipals/${sp.id}`, admin)).status).toBe(200);
+
+      expect((await signIn(app.appId, certA)).status).toBe(200);
+      const keys = (await client.graph("GET", `applications/${app.id}?$select=keyCredentials`, admin)).body
+        .keyCredentials as Array<{ keyId: string }>;
+      const patched = await client.graph("PATCH", `applications/${app.id}`, admin, {
+        keyCredentials: [
+          { type: "AsymmetricX509Cert", usage: "Verify", keyId: keys[0]?.keyId, key: null },
+          { type: "AsymmetricX509Cert", usage: "Verify", key: certB.keyBase64 },
+        ],
+      });
+      expect(patched.status).toBe(204);
+      const early = await signIn(app.appId, certB);
+      expect(early.status).toBe(401);
+      expect(early.body.error_codes).toEqual([700027]);
+      expect(early.body.error_description).toMatch(/The key was not found/);
+      expect((await signIn(app.appId, certA)).status).toBe(200); // the old key keeps working
+      offsetMs += 61_000;
+      expect((await signIn(app.appId, certB)).status).toBe(200);
     } finally {
       emu.configure({ replicationDelayMs: 0 });
       offsetMs = 0;

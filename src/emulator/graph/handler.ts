@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { AppThrottle } from "../exchange/throttle.js";
 import {
   BodyTooLargeError,
   clientRequestId,
@@ -26,14 +27,42 @@ const GRAPH_JSON =
 
 export function createGraphHandler(ctx: EmulatorContext): Handler {
   const fault = createFaultGate(ctx, "graph");
+  const throttle = new AppThrottle();
   return (req, res) => {
     const decision = fault();
     if (decision === "drop") {
       req.socket.destroy();
       return;
     }
-    void serve(ctx, req, res, decision === "none" ? undefined : decision);
+    void serve(ctx, req, res, decision === "none" ? undefined : decision, throttle);
   };
+}
+
+/** A 429 with Graph's Retry-After: whole seconds. */
+class Throttled extends GraphError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      429,
+      "TooManyRequests",
+      "Too many requests for this tenant. Please retry after the number of seconds in the Retry-After header.",
+    );
+  }
+}
+
+/**
+ * The tenant a request is charged to under `graphThrottle`: the `tid` of its bearer token, read without
+ * verifying (authentication happens later and is not weakened by this); "anonymous" without one.
+ */
+function budgetOf(req: IncomingMessage): string {
+  const auth = req.headers.authorization ?? "";
+  const payload = auth.replace(/^Bearer\s+/i, "").split(".")[1];
+  if (!payload) return "anonymous";
+  try {
+    const tid = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { tid?: unknown }).tid;
+    return typeof tid === "string" ? tid : "anonymous";
+  } catch {
+    return "anonymous";
+  }
 }
 
 async function serve(
@@ -41,6 +70,7 @@ async function serve(
   req: IncomingMessage,
   res: ServerResponse,
   fault?: "503" | "504",
+  throttle?: AppThrottle,
 ): Promise<void> {
   const ids = { requestId: randomUUID(), clientRequestId: clientRequestId(req) };
   const headers = { "request-id": ids.requestId, "client-request-id": ids.clientRequestId };
@@ -56,6 +86,14 @@ async function serve(
     }
     if (fault === "504")
       throw new GraphError(504, "gatewayTimeout", "The operation timed out. Please retry later.");
+    if (ctx.settings.graphThrottle && throttle) {
+      const admission = throttle.admit(budgetOf(req), ctx.clock(), ctx.settings.graphThrottle);
+      if (!admission.allowed) {
+        ctx.stats.graphThrottled++;
+        throw new Throttled(Math.max(1, Math.ceil(admission.retryAfterSeconds)));
+      }
+      res.once("close", admission.release);
+    }
     const result = await dispatch(ctx, req);
     if (result.text !== undefined) {
       res.writeHead(result.status, {
@@ -85,7 +123,12 @@ async function serve(
       res.destroy();
       return;
     }
-    const retry: Record<string, string> = e.status === 503 || e.status === 429 ? { "retry-after": "1" } : {};
+    const retry: Record<string, string> =
+      e instanceof Throttled
+        ? { "retry-after": String(e.retryAfterSeconds) }
+        : e.status === 503 || e.status === 429
+          ? { "retry-after": "1" }
+          : {};
     sendJson(res, e.status, graphErrorBody(e, ids, ctx.clock()), { ...headers, ...retry }, GRAPH_JSON);
   }
 }

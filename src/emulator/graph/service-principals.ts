@@ -6,7 +6,15 @@ import type {
   TenantState,
 } from "../state.js";
 import { authorize } from "./authz.js";
-import { type GraphRequest, type GraphResult, metadata, noContent, ok, opaqueId } from "./context.js";
+import {
+  type GraphRequest,
+  type GraphResult,
+  metadata,
+  noContent,
+  notReplicatedYet,
+  ok,
+  opaqueId,
+} from "./context.js";
 import { listCollection, owners } from "./directory-extras.js";
 import { badRequest, GraphError, notFound } from "./errors.js";
 import { applySelect, type FilterSpec, matches, page, parseFilter } from "./odata.js";
@@ -198,6 +206,7 @@ export async function servicePrincipals(req: GraphRequest): Promise<GraphResult>
   if (rest.length === 0) {
     if (method === "GET") {
       authorize(caller, "read");
+      if (!sp.firstParty && notReplicatedYet(req, sp.createdAtMs)) throw notFound(key);
       const select = req.url.searchParams.get("$select");
       return ok(
         applySelect(

@@ -232,7 +232,11 @@ function clientCredentials(ctx: EmulatorContext, req: TokenRequest): TokenResult
       ),
     );
   }
-  const verified = verifyCertificateJwt(assertion, app.keyCredentials, now);
+  // A key added moments ago has not replicated to the token service: "The key was not found" (AADSTS700027).
+  const replicatedKeys = app.keyCredentials.filter(
+    (k) => !(now - k.addedAtMs < ctx.settings.replicationDelayMs),
+  );
+  const verified = verifyCertificateJwt(assertion, replicatedKeys, now);
   if (!verified.ok) {
     switch (verified.reason) {
       case "malformed":
@@ -321,9 +325,10 @@ function clientCredentials(ctx: EmulatorContext, req: TokenRequest): TokenResult
       ),
     );
   }
-  // An application without a service principal in the tenant cannot get an app-only token.
+  // An application without a service principal in the tenant cannot get an app-only token; nor while
+  // a new one has not replicated to the token service (docs/emulator.md "Propagation").
   const sp = t.servicePrincipals.find((s) => s.appId === app.appId);
-  if (!sp) {
+  if (!sp || now - sp.createdAtMs < ctx.settings.replicationDelayMs) {
     return fail(
       aadsts(
         400,

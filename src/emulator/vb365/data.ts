@@ -494,6 +494,8 @@ export function createVb365Dataset(options: {
       const d = decideMailbox(i, {
         type: m.recipientTypeDetails,
         inactive: m.inactive,
+        neverLoggedOn: m.lastLogonTime === null,
+        noStatistics: m.noStatistics,
         primary: m.primary,
         archive: m.archive,
       });
