@@ -492,7 +492,8 @@ if (want("vb365")) {
     );
     if (withVb.code !== 0)
       throw new Error(`report with VB365 failed (${withVb.code}): ${withVb.stderr.slice(-2000)}`);
-    const without = await cli(base, t.env);
+    // --no-vb365: the tenant's environment names the emulator's VB365 server, which would otherwise apply
+    const without = await cli([...base, "--no-vb365"], t.env);
     if (without.code !== 0)
       throw new Error(`report failed (${without.code}): ${without.stderr.slice(-2000)}`);
     results.vb365 = {
