@@ -24,38 +24,39 @@ export interface EmulatorTls {
   dispose(): Promise<void>;
 }
 
-const RSA_ALG = {
+/** Key and signature algorithm of every emulator certificate (shared with the VB365 listener's). */
+export const RSA_ALG = {
   name: "RSASSA-PKCS1-v1_5",
   hash: "SHA-256",
   publicExponent: new Uint8Array([1, 0, 1]),
   modulusLength: 2048,
 } as const;
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** Regenerate the server certificate when it has less than this left, so a long-lived state dir never serves an expired one. */
 const SERVER_RENEW_BEFORE_MS = 7 * DAY_MS;
 
 // Node's WebCrypto, explicitly: the global `crypto` is the same object, but this survives test isolation.
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-const pemBlock = (label: string, der: ArrayBuffer) =>
+export const pemBlock = (label: string, der: ArrayBuffer) =>
   `-----BEGIN ${label}-----\n${Buffer.from(der)
     .toString("base64")
     .replace(/(.{64})/g, "$1\n")
     .replace(/\n$/, "")}\n-----END ${label}-----\n`;
 
 /** Positive 16-byte serial (top bit cleared), as RFC 5280 wants. */
-function serialHex(): string {
+export function serialHex(): string {
   const b = randomBytes(16);
   b[0] = (b[0] ?? 0) & 0x7f;
   return b.toString("hex");
 }
 
-async function generateKeys(): Promise<CryptoKeyPair> {
+export async function generateKeys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(RSA_ALG, true, ["sign", "verify"])) as CryptoKeyPair;
 }
 
-async function exportKeyPem(key: CryptoKey): Promise<string> {
+export async function exportKeyPem(key: CryptoKey): Promise<string> {
   return pemBlock("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", key));
 }
 

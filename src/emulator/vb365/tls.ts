@@ -1,10 +1,11 @@
 import "reflect-metadata";
-import { createHash, X509Certificate as NodeX509Certificate, randomBytes, webcrypto } from "node:crypto";
+import { createHash, X509Certificate as NodeX509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
 import { ensurePrivateDir, fileExists, writeFileAtomic } from "../../util/fs.js";
+import { DAY_MS, exportKeyPem, generateKeys, RSA_ALG, serialHex } from "../tls.js";
 
 /**
  * The VB365 listener's own certificate: self-signed, NOT issued by the emulator CA, because a real
@@ -22,22 +23,6 @@ export interface Vb365Tls {
   dispose(): Promise<void>;
 }
 
-const RSA_ALG = {
-  name: "RSASSA-PKCS1-v1_5",
-  hash: "SHA-256",
-  publicExponent: new Uint8Array([1, 0, 1]),
-  modulusLength: 2048,
-} as const;
-const DAY_MS = 86_400_000;
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-const pemBlock = (label: string, der: ArrayBuffer) =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der)
-    .toString("base64")
-    .replace(/(.{64})/g, "$1\n")
-    .replace(/\n$/, "")}\n-----END ${label}-----\n`;
-
 /** SHA-256 of a PEM certificate's DER as upper-case hex pairs joined by ':'. */
 export function fingerprintOf(certPem: string): string {
   const der = new NodeX509Certificate(certPem).raw;
@@ -49,12 +34,7 @@ export function fingerprintOf(certPem: string): string {
 }
 
 async function createSelfSigned(host: string): Promise<{ certPem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(RSA_ALG, true, [
-    "sign",
-    "verify",
-  ])) as webcrypto.CryptoKeyPair;
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  const keys = await generateKeys();
   const names: Array<{ type: "ip" | "dns"; value: string }> = [
     { type: "ip", value: "127.0.0.1" },
     { type: "dns", value: "localhost" },
@@ -64,7 +44,7 @@ async function createSelfSigned(host: string): Promise<{ certPem: string; keyPem
   }
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial.toString("hex"),
+    serialNumber: serialHex(),
     name: "CN=localhost, O=Veeam Backup for Microsoft 365 (exo-cba emulator)",
     notBefore: new Date(now - DAY_MS),
     notAfter: new Date(now + 5 * 365 * DAY_MS),
@@ -81,7 +61,7 @@ async function createSelfSigned(host: string): Promise<{ certPem: string; keyPem
   });
   return {
     certPem: `${cert.toString("pem")}\n`,
-    keyPem: pemBlock("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)),
+    keyPem: await exportKeyPem(keys.privateKey),
   };
 }
 
