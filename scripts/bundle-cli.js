@@ -32,7 +32,7 @@ await build({
       groups: [
         {
           name: "cli",
-          test: /[\\/]dist[\\/](cli|ops[\\/](log|command-log|redact)|errors)\b|[\\/]commander[\\/]/,
+          test: /[\\/]dist[\\/](cli|log[\\/](log|command-log|redact)|errors)\b|[\\/]commander[\\/]/,
         },
         {
           name: "connect",

@@ -22,14 +22,14 @@ export { type ConnectionOptions, type ResolvedConnection, resolveConnection } fr
 export { stateHome } from "./config/home.js";
 export { findProfile, type Profile, readProfiles, saveProfile } from "./config/profiles.js";
 export { normalizeThumbprint, validateAppId, validateOrganization } from "./config/validate.js";
+export { runDoctor } from "./diagnostics/doctor.js";
 export * from "./errors.js";
 export * from "./exchange/index.js";
 export { type RetryOptions, withRetry } from "./http/retry.js";
 export { HttpTransport, type HttpTransportOptions } from "./http/transport.js";
-export { checkCertificates } from "./ops/cert-check.js";
-export { runDoctor } from "./ops/doctor.js";
-export { rotateCertificate } from "./ops/rotate.js";
-export { buildScheduleEntry } from "./ops/schedule.js";
+export { checkCertificates } from "./lifecycle/cert-check.js";
+export { rotateCertificate } from "./lifecycle/rotate.js";
 export { runUsageReport, type UsageReportOptions, type UsageReportResult } from "./report/usage-report.js";
+export { buildScheduleEntry } from "./schedule/entries.js";
 export { type SetupOptions, type SetupResult, setupExchangeApp } from "./setup/setup.js";
 export { type TeardownOptions, type TeardownResult, teardownExchangeApp } from "./setup/teardown.js";

@@ -22,7 +22,7 @@ const KNOWN_EMULATOR_TO_PRODUCT = ["src/emulator/identity/test-support.ts -> src
 const KNOWN_LOWER_TO_CLI = [
   "src/demo/run.ts -> src/cli/context.ts",
   "src/demo/run.ts -> src/cli/main.ts",
-  "src/ops/command-log.ts -> src/cli/context.ts",
+  "src/log/command-log.ts -> src/cli/context.ts",
   "src/report/csv.ts -> src/cli/render.ts",
 ];
 

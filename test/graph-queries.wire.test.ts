@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runDoctor } from "../src/diagnostics/doctor.js";
 import { startEmulator } from "../src/emulator/index.js";
 import type { RunningEmulator } from "../src/emulator/types.js";
 import { type HttpRequest, type HttpResponse, HttpTransport } from "../src/http/transport.js";
-import { runDoctor } from "../src/ops/doctor.js";
-import { rotateCertificate } from "../src/ops/rotate.js";
-import { doctorDeps, rotationDeps } from "../src/ops/wiring.js";
+import { rotateCertificate } from "../src/lifecycle/rotate.js";
+import { doctorDeps, rotationDeps } from "../src/session/wiring.js";
 import { teardownExchangeApp } from "../src/setup/teardown.js";
 import { provisionedHome, resolvedProfile } from "./helpers/ops-emulator.js";
 

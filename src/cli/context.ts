@@ -1,5 +1,5 @@
 import type { Writable } from "node:stream";
-import type { Logger } from "../ops/log.js";
+import type { Logger } from "../log/log.js";
 import { terminalSafe } from "./render.js";
 
 /** What a command needs from the outside world; injected so tests can run commands in-process. */

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { asExpectedError, ExitCode, ExoCbaError, exitCodeFor } from "../errors.js";
-import { finishCommandLog, startCommandLog } from "../ops/command-log.js";
-import { redactText } from "../ops/redact.js";
+import { finishCommandLog, startCommandLog } from "../log/command-log.js";
+import { redactText } from "../log/redact.js";
 import { type CliContext, defaultContext } from "./context.js";
 import { commandsFor, registerCommands } from "./registry.js";
 import { terminalSafe } from "./render.js";

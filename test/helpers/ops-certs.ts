@@ -1,5 +1,5 @@
 import { CertStore, createSelfSignedCertificate } from "../../src/cert/index.js";
-import type { KeyedCertificate } from "../../src/ops/app-keys.js";
+import type { KeyedCertificate } from "../../src/lifecycle/app-keys.js";
 
 /** A real self-signed certificate with its key, stored in `home` (RSA 2048: create once per file). */
 export async function makeKeyedCertificate(

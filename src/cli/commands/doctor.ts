@@ -34,8 +34,8 @@ export function register(program: Command, ctx: CliContext): void {
     if (failOn !== "fail" && failOn !== "warn") throw new UsageError("--fail-on must be 'fail' or 'warn'.");
     const { resolveConnection } = await import("../../config/connection.js");
     const { HttpTransport } = await import("../../http/transport.js");
-    const { runDoctor } = await import("../../ops/doctor.js");
-    const { doctorDeps } = await import("../../ops/wiring.js");
+    const { runDoctor } = await import("../../diagnostics/doctor.js");
+    const { doctorDeps } = await import("../../session/wiring.js");
     const { renderRows } = await import("../render.js");
 
     const resolved = await resolveConnection(connectionOptionsFrom(opts), ctx.env);

@@ -128,7 +128,7 @@ export function register(program: Command, ctx: CliContext): void {
     const { connectFromResolved } = await import("../../exchange/connect.js");
     const { renderRows } = await import("../render.js");
     // `cmdlet.end` records only when --log-format/--log-file asked for logs (the client stays logger-free).
-    const { cmdletLogger } = await import("../../ops/cmdlet-log.js");
+    const { cmdletLogger } = await import("../../log/cmdlet-log.js");
     const onCallEnd = cmdletLogger(ctx.logger);
     const connection = await connectFromResolved(resolved, {
       env: ctx.env,

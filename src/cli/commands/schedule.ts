@@ -38,7 +38,7 @@ export function register(program: Command, ctx: CliContext): void {
     "exo-cba schedule --print --windows-task --profile contoso -- doctor --output json",
   ]);
   cmd.action(async (command: string[], opts: Record<string, unknown>) => {
-    const { buildScheduleEntry, defaultJobName } = await import("../../ops/schedule.js");
+    const { buildScheduleEntry, defaultJobName } = await import("../../schedule/entries.js");
     const kinds = (["cron", "systemd", "windows-task"] as const).filter(
       (k) => opts[k === "windows-task" ? "windowsTask" : k] === true,
     );

@@ -31,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
     const { resolveConnection } = await import("../../config/connection.js");
     const resolved = await resolveConnection(connectionOptionsFrom(opts), ctx.env);
     const { testConnection } = await import("../../exchange/test-connection.js");
-    const { cmdletLogger } = await import("../../ops/cmdlet-log.js");
+    const { cmdletLogger } = await import("../../log/cmdlet-log.js");
     const onCallEnd = cmdletLogger(ctx.logger);
     const report = await testConnection(resolved, {
       env: ctx.env,

@@ -20,7 +20,9 @@ export function register(parent: Command, ctx: CliContext): void {
     if (!Number.isInteger(warnDays) || warnDays < 0)
       throw new UsageError("--warn-days must be a whole number of days.");
     const { stateHome } = await import("../../../config/home.js");
-    const { checkCertificates, certProblemLine, isCertProblem } = await import("../../../ops/cert-check.js");
+    const { checkCertificates, certProblemLine, isCertProblem } = await import(
+      "../../../lifecycle/cert-check.js"
+    );
     const { renderRows } = await import("../../render.js");
     const rows = await checkCertificates({
       home: stateHome(ctx.env),

@@ -26,9 +26,9 @@ export function register(parent: Command, ctx: CliContext): void {
     const { saveProfile } = await import("../../../config/profiles.js");
     const { UsageError } = await import("../../../errors.js");
     const { HttpTransport } = await import("../../../http/transport.js");
-    const { findKey } = await import("../../../ops/app-keys.js");
-    const { revokeCertificate, revokeDangers } = await import("../../../ops/revoke.js");
-    const { adminDirectory } = await import("../../../ops/wiring.js");
+    const { findKey } = await import("../../../lifecycle/app-keys.js");
+    const { revokeCertificate, revokeDangers } = await import("../../../lifecycle/revoke.js");
+    const { adminDirectory } = await import("../../../session/wiring.js");
     const { confirm } = await import("../../prompt.js");
     const { renderObject } = await import("../../render.js");
 

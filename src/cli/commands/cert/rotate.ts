@@ -37,8 +37,8 @@ export function register(parent: Command, ctx: CliContext): void {
     }
     const { resolveConnection } = await import("../../../config/connection.js");
     const { HttpTransport } = await import("../../../http/transport.js");
-    const { rotateCertificate } = await import("../../../ops/rotate.js");
-    const { rotationDeps } = await import("../../../ops/wiring.js");
+    const { rotateCertificate } = await import("../../../lifecycle/rotate.js");
+    const { rotationDeps } = await import("../../../session/wiring.js");
     const { renderObject } = await import("../../render.js");
     // Only the profile selects the connection: --certificate-thumbprint here names the NEW certificate.
     const resolved = await resolveConnection(

@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import type { ConnectionOptions, ResolvedConnection } from "../../../config/connection.js";
 import { PartialResultError, UsageError } from "../../../errors.js";
 import type { ConnectOptions } from "../../../exchange/connect.js";
-import type { Logger } from "../../../ops/log.js";
+import type { Logger } from "../../../log/log.js";
 import type {
   ReportFormat,
   TenantEndInfo,
@@ -287,7 +287,7 @@ export async function buildTargets(
   let onCallEnd: ConnectOptions["onCallEnd"];
   if (ctx.logger) {
     const [{ cmdletLogger }, { STATISTICS_CMDLETS }] = await Promise.all([
-      import("../../../ops/cmdlet-log.js"),
+      import("../../../log/cmdlet-log.js"),
       import("../../../report/cmdlets.js"),
     ]);
     onCallEnd = cmdletLogger(ctx.logger, (call) => !STATISTICS_CMDLETS.has(call.cmdlet));

@@ -7,15 +7,15 @@ import { AuthenticationError } from "../src/errors.js";
 import { GraphClient } from "../src/graph/client.js";
 import { GraphError } from "../src/graph/errors.js";
 import { HttpTransport } from "../src/http/transport.js";
-import { findKey } from "../src/ops/app-keys.js";
-import { buildKeyProof } from "../src/ops/proof.js";
+import { findKey } from "../src/lifecycle/app-keys.js";
+import { buildKeyProof } from "../src/lifecycle/proof.js";
 import {
   ROTATION_STEPS,
   type RotationStep,
   readRotationJournal,
   rotateCertificate,
-} from "../src/ops/rotate.js";
-import { freshToken, invokeWith, rotationDeps } from "../src/ops/wiring.js";
+} from "../src/lifecycle/rotate.js";
+import { freshToken, invokeWith, rotationDeps } from "../src/session/wiring.js";
 import { makeKeyedCertificate } from "./helpers/ops-certs.js";
 import { runCli } from "./helpers/ops-cli.js";
 import { adminApi, profileOf, provisionedHome, resolvedProfile } from "./helpers/ops-emulator.js";

@@ -11,7 +11,7 @@ import {
   scheduledArgv,
   shellQuote,
   windowsQuote,
-} from "./schedule.js";
+} from "./entries.js";
 
 const base: ScheduleRequest = {
   kind: "cron",

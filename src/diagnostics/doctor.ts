@@ -8,9 +8,9 @@ import type {
   ServicePrincipal,
   UnifiedRoleAssignment,
 } from "../graph/types.js";
+import { findKey } from "../lifecycle/app-keys.js";
+import { type Logger, nullLogger } from "../log/log.js";
 import { EXCHANGE_MANAGE_AS_APP_ROLE_ID, findRole } from "../setup/constants.js";
-import { findKey } from "./app-keys.js";
-import { type Logger, nullLogger } from "./log.js";
 
 /**
  * `exo-cba doctor`: check every link of the chain an unattended job depends on, and say how to fix each

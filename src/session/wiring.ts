@@ -13,16 +13,21 @@ import {
 import { exchangeScope, graphScope } from "../cloud/environments.js";
 import type { CertificateReference, ResolvedConnection } from "../config/connection.js";
 import { saveProfile } from "../config/profiles.js";
+import type { DoctorDeps, LocalCertificateFacts } from "../diagnostics/doctor.js";
 import { ExoCbaError, UsageError } from "../errors.js";
 import { connectExchangeOnline } from "../exchange/connect.js";
 import { GraphClient } from "../graph/client.js";
 import { DirectoryApi } from "../graph/directory.js";
 import type { HttpTransport } from "../http/transport.js";
-import { type AppKeyManager, adminKeyManager, type KeyedCertificate, selfKeyManager } from "./app-keys.js";
-import { cmdletLogger } from "./cmdlet-log.js";
-import type { DoctorDeps, LocalCertificateFacts } from "./doctor.js";
-import type { Logger } from "./log.js";
-import type { RotationDeps } from "./rotate.js";
+import {
+  type AppKeyManager,
+  adminKeyManager,
+  type KeyedCertificate,
+  selfKeyManager,
+} from "../lifecycle/app-keys.js";
+import type { RotationDeps } from "../lifecycle/rotate.js";
+import { cmdletLogger } from "../log/cmdlet-log.js";
+import type { Logger } from "../log/log.js";
 
 /**
  * The real implementations behind doctor, rotation and revocation: local store, identity platform, Graph

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKeyedCertificate } from "../../test/helpers/ops-certs.js";
 import { CertStore } from "../cert/index.js";
-import type { KeyedCertificate } from "./app-keys.js";
+import type { KeyedCertificate } from "../lifecycle/app-keys.js";
 import { inspectLocalCertificate } from "./wiring.js";
 
 let home: string;

@@ -1,8 +1,8 @@
 import type { Profile } from "../config/profiles.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { UsageError } from "../errors.js";
+import { type Logger, nullLogger } from "../log/log.js";
 import { findKey, type KeyCredentialsApi, keepEntry } from "./app-keys.js";
-import { type Logger, nullLogger } from "./log.js";
 
 /**
  * `exo-cba cert revoke THUMBPRINT`: take a certificate off the app (a machine was lost, a rotation kept
