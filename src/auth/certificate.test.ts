@@ -1,4 +1,4 @@
-import { constants, createHash, sign as cryptoSign, verify } from "node:crypto";
+import { constants, createHash, sign as cryptoSign, generateKeyPairSync, verify } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createAppCertificate,
@@ -264,6 +264,19 @@ describe("ClientCertificateTokenProvider (wire)", () => {
         },
       }),
     ).toThrow(/still encrypted/);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("refuses a key that cannot sign PS256 (not RSA) before any request", () => {
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    expect(() =>
+      provider({
+        credential: {
+          certificatePem: cert.certificatePem,
+          privateKeyPem: ec.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        },
+      }),
+    ).toThrow(/key is ec; Entra app certificates need RSA/);
     expect(server.requests).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from "node:crypto";
+import { constants, createHash, createPrivateKey, sign as cryptoSign, X509Certificate } from "node:crypto";
 import {
   ConfidentialClientApplication,
   type INetworkModule,
@@ -104,9 +104,36 @@ function observedNetworkClient(
 }
 
 /**
- * App-only tokens with a certificate through MSAL (client credentials). With a key pair MSAL signs a
- * PS256 assertion itself (`thumbprintSha256`); with an external signer we build the assertion in MSAL's
- * `clientAssertion` callback, which tells us the token endpoint to use as `aud`.
+ * A signer for a certificate's own private key: RSA-PSS with SHA-256 and a salt as long as the digest,
+ * i.e. JWS `PS256` (RFC 7518 §3.5), what Entra expects for `x5t#S256` assertions (docs/invoke.md, "Token").
+ * The key is parsed once, here, so a bad or still encrypted key fails before any network request.
+ */
+function keyPairSigner(privateKeyPem: string): ExternalSigner {
+  if (/ENCRYPTED PRIVATE KEY/.test(privateKeyPem)) {
+    throw new UsageError("The private key is still encrypted.", {
+      hint: "Give the certificate password (EXO_CERTIFICATE_PASSWORD or --certificate-password-file).",
+    });
+  }
+  const key = createPrivateKey(privateKeyPem);
+  if (key.asymmetricKeyType !== "rsa") {
+    throw new UsageError(
+      `The certificate's key is ${key.asymmetricKeyType}; Entra app certificates need RSA.`,
+      {
+        hint: "Create the certificate with an RSA key (exo-cba cert create does).",
+      },
+    );
+  }
+  return async (signingInput) =>
+    cryptoSign("sha256", signingInput, {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+    });
+}
+
+/**
+ * App-only tokens with a certificate through MSAL (client credentials). The client assertion is ours
+ * (src/auth/assertion.ts), signed by the certificate's key or by an external signer.
  * Caching is left to CachingTokenProvider (MSAL's cache is bypassed so every network call is counted).
  */
 export class ClientCertificateTokenProvider implements TokenProvider {
@@ -131,30 +158,26 @@ export class ClientCertificateTokenProvider implements TokenProvider {
       // from any cloud (and from the emulator): every request stays on the authority host.
       knownAuthorities: [new URL(authorityOrigin).host],
     };
+    // Both kinds hand MSAL the assertion through its `clientAssertion` callback, which tells us the token
+    // endpoint to use as `aud`: with a key pair we sign PS256 with Node's crypto, the same bytes MSAL's
+    // `clientCertificate.thumbprintSha256` would produce, without loading MSAL's JWT dependencies
+    // (jsonwebtoken, semver, …) on the way to the first request (docs/architecture.md, "Start-up").
+    let sign: ExternalSigner;
     if ("sign" in credential) {
       this.kind = "certificate-signer";
-      auth.clientAssertion = (config) =>
-        buildClientAssertion({
-          appId: options.appId,
-          tokenEndpoint: config.tokenEndpoint ?? `${authorityOrigin}/${options.tenant}/oauth2/v2.0/token`,
-          certificatePem: credential.certificatePem,
-          sign: credential.sign,
-        });
+      sign = credential.sign;
     } else {
       this.kind = "certificate";
-      if (/ENCRYPTED PRIVATE KEY/.test(credential.privateKeyPem)) {
-        throw new UsageError("The private key is still encrypted.", {
-          hint: "Give the certificate password (EXO_CERTIFICATE_PASSWORD or --certificate-password-file).",
-        });
-      }
-      auth.clientCertificate = {
-        // Plain hex only: MSAL's hex decoder stops at the first colon and would send a truncated x5t#S256.
-        thumbprintSha256: (
-          credential.thumbprintSha256 ?? sha256ThumbprintHex(credential.certificatePem)
-        ).replace(/[^0-9a-f]/gi, ""),
-        privateKey: credential.privateKeyPem,
-      };
+      sign = keyPairSigner(credential.privateKeyPem);
     }
+    const tokenEndpoint = `${authorityOrigin}/${options.tenant}/oauth2/v2.0/token`;
+    auth.clientAssertion = (config) =>
+      buildClientAssertion({
+        appId: options.appId,
+        tokenEndpoint: config.tokenEndpoint ?? tokenEndpoint,
+        certificatePem: credential.certificatePem,
+        sign,
+      });
     this.app = new ConfidentialClientApplication({
       auth,
       system: {
