@@ -6,8 +6,8 @@ import type { RunningEmulator } from "../src/emulator/types.js";
 import { AuthenticationError } from "../src/errors.js";
 import { GraphClient } from "../src/graph/client.js";
 import { GraphError } from "../src/graph/errors.js";
+import { findKey } from "../src/graph/key-credentials.js";
 import { HttpTransport } from "../src/http/transport.js";
-import { findKey } from "../src/lifecycle/app-keys.js";
 import { buildKeyProof } from "../src/lifecycle/proof.js";
 import {
   ROTATION_STEPS,

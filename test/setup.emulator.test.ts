@@ -11,9 +11,10 @@ import type { RunningEmulator } from "../src/emulator/types.js";
 import { AuthorizationError } from "../src/errors.js";
 import { GraphClient } from "../src/graph/client.js";
 import { DirectoryApi } from "../src/graph/directory.js";
+import { keyMatchesThumbprint } from "../src/graph/key-credentials.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { type SetupOptions, setupExchangeApp, uniqueNameFor } from "../src/setup/setup.js";
-import { keyMatchesThumbprint, STEP_IDS } from "../src/setup/steps.js";
+import { STEP_IDS } from "../src/setup/steps.js";
 import { teardownExchangeApp } from "../src/setup/teardown.js";
 
 /**

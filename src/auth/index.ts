@@ -13,6 +13,12 @@ export {
   type ManagedIdentityOptions,
   ManagedIdentityTokenProvider,
 } from "./managed-identity.js";
-export { EXCHANGE_APP_ONLY_ROLES, EXCHANGE_MANAGE_AS_APP, type TokenRights, tokenRights } from "./roles.js";
+export {
+  DIRECTORY_ROLES,
+  type DirectoryRole,
+  EXCHANGE_MANAGE_AS_APP,
+  type TokenRights,
+  tokenRights,
+} from "./roles.js";
 export { StaticTokenProvider } from "./static-token.js";
 export type { AccessToken, ExternalSigner, TokenProvider } from "./types.js";

@@ -1,6 +1,13 @@
-import { EXCHANGE_APP_ONLY_ROLES, EXCHANGE_MANAGE_AS_APP, tokenRights } from "../auth/roles.js";
+import {
+  EXCHANGE_MANAGE_AS_APP,
+  EXCHANGE_MANAGE_AS_APP_ROLE_ID,
+  findRole,
+  roleByTemplateId,
+  tokenRights,
+} from "../auth/roles.js";
 import type { Profile } from "../config/profiles.js";
 import { AuthenticationError, AuthorizationError, ExoCbaError } from "../errors.js";
+import { findKey } from "../graph/key-credentials.js";
 import type {
   Application,
   AppRoleAssignment,
@@ -8,9 +15,7 @@ import type {
   ServicePrincipal,
   UnifiedRoleAssignment,
 } from "../graph/types.js";
-import { findKey } from "../lifecycle/app-keys.js";
 import { type Logger, nullLogger } from "../log/log.js";
-import { EXCHANGE_MANAGE_AS_APP_ROLE_ID, findRole } from "../setup/constants.js";
 
 /**
  * `exo-cba doctor`: check every link of the chain an unattended job depends on, and say how to fix each
@@ -98,9 +103,6 @@ export const CHECKS = {
 
 const DAY_MS = 86_400_000;
 const READ_ONLY_ADVICE = "Global Reader";
-
-const roleName = (templateId: string) =>
-  EXCHANGE_APP_ONLY_ROLES[templateId.toLowerCase()]?.name ?? findRole(templateId)?.displayName ?? templateId;
 
 export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const now = deps.now ?? (() => new Date());
@@ -437,8 +439,8 @@ function roleResult(
   profileFlag: string,
   source: "directory" | "token",
 ) {
-  const supported = templateIds.filter((id) => EXCHANGE_APP_ONLY_ROLES[id] !== undefined);
-  const names = supported.map(roleName);
+  const supported = templateIds.map(roleByTemplateId).filter((r) => r !== undefined);
+  const names = supported.map((r) => r.displayName);
   const from = source === "token" ? " (from the token)" : "";
   if (supported.length === 0) {
     add(
@@ -450,10 +452,10 @@ function roleResult(
     return;
   }
   const intended = profile?.role ? findRole(profile.role) : undefined;
-  const intendedReadOnly = intended ? EXCHANGE_APP_ONLY_ROLES[intended.templateId]?.readOnly === true : false;
-  const writeRoles = supported.filter((id) => !EXCHANGE_APP_ONLY_ROLES[id]!.readOnly);
+  const intendedReadOnly = intended?.readOnly === true;
+  const writeRoles = supported.filter((r) => !r.readOnly);
   const detail = `${names.join(", ")}${from}`;
-  if (supported.includes("62e90394-69f5-4237-9190-012177145e10")) {
+  if (supported.some((r) => r.name === "global-administrator")) {
     add(
       CHECKS.role,
       "warn",
@@ -465,9 +467,9 @@ function roleResult(
       CHECKS.role,
       "warn",
       `${detail}: broader than this profile's role (${intended!.displayName})`,
-      `The profile is read-only; remove ${writeRoles.map(roleName).join(", ")} from the app and keep ${intended!.displayName}.`,
+      `The profile is read-only; remove ${writeRoles.map((r) => r.displayName).join(", ")} from the app and keep ${intended!.displayName}.`,
     );
-  } else if (writeRoles.includes("29232cdf-9323-42fd-ade2-1d097af3e4de")) {
+  } else if (writeRoles.some((r) => r.name === "exchange-administrator")) {
     add(
       CHECKS.role,
       "ok",

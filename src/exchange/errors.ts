@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { EXCHANGE_APP_ONLY_ROLES, tokenRights } from "../auth/roles.js";
+import { DIRECTORY_ROLES, tokenRights } from "../auth/roles.js";
 import { AuthorizationError, type ExoCbaError, ServerError } from "../errors.js";
 
 /**
@@ -117,7 +117,7 @@ export function explainAccessDenied(ctx: ErrorContext, serverMessage: string): A
   } else if (rights?.readable && /not allowed to call/i.test(serverMessage)) {
     // Exchange named the cmdlet: the role works, its role group just does not hold this cmdlet.
     const groups = rights.exchangeRoles.map((name) => {
-      const role = Object.values(EXCHANGE_APP_ONLY_ROLES).find((r) => r.name === name);
+      const role = DIRECTORY_ROLES.find((r) => r.displayName === name);
       return role ? `${name} → ${role.roleGroup}` : name;
     });
     details.reason = "cmdlet-not-in-role";

@@ -1,6 +1,6 @@
 import { GraphError } from "../graph/errors.js";
+import { findKey, keepEntry, newKeyCredential } from "../graph/key-credentials.js";
 import type { KeyCredential } from "../graph/types.js";
-import { keyMatchesThumbprint, newKeyCredential } from "../setup/steps.js";
 import { buildKeyProof } from "./proof.js";
 
 /** A certificate with its private key, as rotation, revocation and proofs need it. */
@@ -38,21 +38,6 @@ export interface KeyCredentialsApi {
 export interface SelfGraph {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown): Promise<{ status: number; body: T | undefined }>;
-}
-
-export function findKey(keys: KeyCredential[], thumbprint: string): KeyCredential | undefined {
-  return keys.find((k) => keyMatchesThumbprint(k, thumbprint));
-}
-
-/** An entry as PATCH expects it for "keep this one": its keyId and everything but the key bytes. */
-export function keepEntry(k: KeyCredential): KeyCredential {
-  const out: KeyCredential = { type: k.type, usage: k.usage, key: null };
-  if (k.keyId) out.keyId = k.keyId;
-  if (k.displayName !== undefined) out.displayName = k.displayName;
-  if (k.customKeyIdentifier !== undefined) out.customKeyIdentifier = k.customKeyIdentifier;
-  if (k.startDateTime !== undefined) out.startDateTime = k.startDateTime;
-  if (k.endDateTime !== undefined) out.endDateTime = k.endDateTime;
-  return out;
 }
 
 export function adminKeyManager(api: KeyCredentialsApi, applicationObjectId: string): AppKeyManager {

@@ -1,8 +1,9 @@
 import type { Profile } from "../config/profiles.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { UsageError } from "../errors.js";
+import { findKey, keepEntry } from "../graph/key-credentials.js";
 import { type Logger, nullLogger } from "../log/log.js";
-import { findKey, type KeyCredentialsApi, keepEntry } from "./app-keys.js";
+import type { KeyCredentialsApi } from "./app-keys.js";
 
 /**
  * `exo-cba cert revoke THUMBPRINT`: take a certificate off the app (a machine was lost, a rotation kept

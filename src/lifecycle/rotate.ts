@@ -5,12 +5,13 @@ import { homePaths } from "../config/home.js";
 import type { Profile } from "../config/profiles.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { AuthenticationError, AuthorizationError, UsageError } from "../errors.js";
+import { findKey } from "../graph/key-credentials.js";
 import { type Logger, nullLogger } from "../log/log.js";
 import { PROPAGATING_AADSTS } from "../setup/verify.js";
 import { pollIntervalMs } from "../setup/wait.js";
 import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from "../util/fs.js";
 import { withFileLock } from "../util/lock.js";
-import { type AppKeyManager, findKey, type KeyedCertificate } from "./app-keys.js";
+import type { AppKeyManager, KeyedCertificate } from "./app-keys.js";
 
 /**
  * Zero-downtime certificate rotation (entra-provisioning.md §10):

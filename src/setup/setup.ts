@@ -5,6 +5,7 @@ import {
   resolveTenantId,
   signInAdmin,
 } from "../auth/admin.js";
+import { DIRECTORY_ROLES, type DirectoryRole, findRole } from "../auth/roles.js";
 import { type CloudEndpoints, resolveEndpoints } from "../cloud/environments.js";
 import { stateHome } from "../config/home.js";
 import { findProfile, saveProfile } from "../config/profiles.js";
@@ -12,15 +13,14 @@ import { normalizeThumbprint, validateOrganization } from "../config/validate.js
 import { AuthenticationError, AuthorizationError, UsageError } from "../errors.js";
 import { GraphClient } from "../graph/client.js";
 import { DirectoryApi } from "../graph/directory.js";
+import { keyMatchesThumbprint } from "../graph/key-credentials.js";
 import { HttpTransport } from "../http/transport.js";
 import { type CertificateChoice, type ResolvedCertificate, resolveSetupCertificate } from "./certificate.js";
 import { type ConnectionSnippets, connectionSnippets } from "./connection-snippets.js";
-import { DIRECTORY_ROLES, type DirectoryRoleChoice, findRole } from "./constants.js";
 import { JournalWriter, journalPath, readJournal } from "./journal.js";
 import {
   applyPlan,
   type DesiredState,
-  keyMatchesThumbprint,
   type PlanItem,
   type ProvisionedIds,
   planFrom,
@@ -115,7 +115,7 @@ export function uniqueNameFor(appName: string, tenantId: string): string {
   return `${slug}-${tenantId.toLowerCase()}`;
 }
 
-export function parseRole(value: string): DirectoryRoleChoice {
+export function parseRole(value: string): DirectoryRole {
   const role = findRole(value);
   if (!role) {
     throw new UsageError(`Unknown role '${value}'.`, {

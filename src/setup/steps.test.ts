@@ -5,13 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FakeClock, FakeDirectory } from "../../test/helpers/setup-fake-directory.js";
+import { findRole } from "../auth/roles.js";
 import { AuthorizationError, TransientError } from "../errors.js";
-import { findRole } from "./constants.js";
+import { appendKeyCredential, keyMatchesThumbprint } from "../graph/key-credentials.js";
 import {
-  appendKeyCredential,
   applyPlan,
   type DesiredState,
-  keyMatchesThumbprint,
   planFrom,
   readTenantState,
   type SetupCertificate,

@@ -1,7 +1,14 @@
-import { createHash } from "node:crypto";
+import {
+  type DirectoryRole,
+  EXCHANGE_MANAGE_AS_APP,
+  EXCHANGE_MANAGE_AS_APP_ROLE_ID,
+  EXCHANGE_RESOURCE_APP_ID,
+  roleByTemplateId,
+} from "../auth/roles.js";
 import { AuthorizationError, ServerError } from "../errors.js";
 import type { DirectoryApi } from "../graph/directory.js";
 import { GraphError } from "../graph/errors.js";
+import { appendKeyCredential, keyMatchesThumbprint, newKeyCredential } from "../graph/key-credentials.js";
 import type {
   Application,
   AppRoleAssignment,
@@ -10,14 +17,7 @@ import type {
   ServicePrincipal,
   UnifiedRoleAssignment,
 } from "../graph/types.js";
-import {
-  ADMIN_ROLE_NEEDED,
-  DIRECTORY_ROLES,
-  type DirectoryRoleChoice,
-  EXCHANGE_MANAGE_AS_APP_ROLE_ID,
-  EXCHANGE_MANAGE_AS_APP_VALUE,
-  EXCHANGE_RESOURCE_APP_ID,
-} from "./constants.js";
+import { ADMIN_ROLE_NEEDED } from "./constants.js";
 import type { JournalWriter } from "./journal.js";
 import { type Deadline, waitFor } from "./wait.js";
 
@@ -58,7 +58,7 @@ export interface SetupCertificate {
 export interface DesiredState {
   uniqueName: string;
   displayName: string;
-  role: DirectoryRoleChoice;
+  role: DirectoryRole;
   /** Undefined while a new certificate is still to be created (plan / dry run). */
   certificate: SetupCertificate | undefined;
   /** DNS name of the certificate that will be created when `certificate` is undefined. */
@@ -131,68 +131,6 @@ export function withExchangePermission(existing: RequiredResourceAccess[] = []):
   ];
 }
 
-/** DER bytes of a PEM certificate. */
-export function pemToDer(pem: string): Buffer {
-  const body = pem
-    .replace(/-----BEGIN CERTIFICATE-----/, "")
-    .replace(/-----END CERTIFICATE-----[\s\S]*/, "")
-    .replace(/\s+/g, "");
-  return Buffer.from(body, "base64");
-}
-
-/**
- * Is this registered key our certificate? Graph returns `customKeyIdentifier` (defaults to the SHA-1
- * thumbprint bytes, base64) on every read, and the `key` itself only on a single-object `$select`; the
- * key may have been uploaded as base64 DER or base64 PEM text (entra-provisioning.md §2.2).
- */
-export function keyMatchesThumbprint(key: KeyCredential, thumbprint: string): boolean {
-  const want = thumbprint.toUpperCase();
-  const cki = key.customKeyIdentifier;
-  if (cki) {
-    if (cki.toUpperCase() === want) return true;
-    const bytes = Buffer.from(cki, "base64");
-    if (bytes.toString("hex").toUpperCase() === want) return true;
-    if (bytes.toString("utf8").toUpperCase() === want) return true;
-  }
-  if (key.key) {
-    let der: Buffer = Buffer.from(key.key, "base64");
-    const asText = der.toString("utf8");
-    if (asText.includes("-----BEGIN CERTIFICATE-----")) der = pemToDer(asText);
-    if (createHash("sha1").update(der).digest("hex").toUpperCase() === want) return true;
-  }
-  return false;
-}
-
-/** The keyCredential entry for a new certificate: dates exactly the certificate's own, in UTC. */
-export function newKeyCredential(cert: SetupCertificate): KeyCredential {
-  return {
-    type: "AsymmetricX509Cert",
-    usage: "Verify",
-    key: pemToDer(cert.certificatePem).toString("base64"),
-    displayName: cert.subject.slice(0, 90),
-    startDateTime: cert.notBefore.toISOString(),
-    endDateTime: cert.notAfter.toISOString(),
-  };
-}
-
-/**
- * PATCH replaces the whole collection: send every existing entry back by its keyId (with `key: null`,
- * which the service reads as "keep") and append ours.
- */
-export function appendKeyCredential(existing: KeyCredential[], added: KeyCredential): KeyCredential[] {
-  const kept = existing.map((k) => ({
-    ...(k.keyId ? { keyId: k.keyId } : {}),
-    type: k.type,
-    usage: k.usage,
-    key: null,
-    ...(k.displayName !== undefined ? { displayName: k.displayName } : {}),
-    ...(k.customKeyIdentifier !== undefined ? { customKeyIdentifier: k.customKeyIdentifier } : {}),
-    ...(k.startDateTime !== undefined ? { startDateTime: k.startDateTime } : {}),
-    ...(k.endDateTime !== undefined ? { endDateTime: k.endDateTime } : {}),
-  }));
-  return [...kept, added];
-}
-
 type AdminTask = keyof typeof ADMIN_ROLE_NEEDED;
 
 /** Graph 403 during a step → the admin lacks a role or scope: say which. */
@@ -217,8 +155,7 @@ async function asAdmin<T>(task: AdminTask, doing: string, fn: () => Promise<T>):
   }
 }
 
-const roleName = (templateId: string) =>
-  DIRECTORY_ROLES.find((r) => r.templateId === templateId)?.displayName ?? templateId;
+const roleName = (templateId: string) => roleByTemplateId(templateId)?.displayName ?? templateId;
 
 /** Read everything setup would touch, without writing. */
 export async function readTenantState(api: DirectoryApi, desired: DesiredState): Promise<TenantState> {
@@ -542,7 +479,7 @@ export async function applyPlan(
     const roles = exo.appRoles ?? [];
     if (roles.length > 0 && !roles.some((r) => r.id === EXCHANGE_MANAGE_AS_APP_ROLE_ID)) {
       throw new ServerError(
-        `The Office 365 Exchange Online service principal ${exo.id} has no ${EXCHANGE_MANAGE_AS_APP_VALUE} app role.`,
+        `The Office 365 Exchange Online service principal ${exo.id} has no ${EXCHANGE_MANAGE_AS_APP} app role.`,
         { hint: "This tenant's Exchange Online registration looks unusual; contact Microsoft support." },
       );
     }

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type AdminSession, assertTokenTenant, resolveTenantId, signInAdmin } from "../auth/admin.js";
+import { EXCHANGE_MANAGE_AS_APP_ROLE_ID, EXCHANGE_RESOURCE_APP_ID } from "../auth/roles.js";
 import { type CloudEndpoints, resolveEndpoints } from "../cloud/environments.js";
 import { homePaths, stateHome } from "../config/home.js";
 import { findProfile, type Profile, readProfiles, removeProfile } from "../config/profiles.js";
@@ -10,7 +11,6 @@ import { GraphClient } from "../graph/client.js";
 import { DirectoryApi } from "../graph/directory.js";
 import { GraphError } from "../graph/errors.js";
 import { HttpTransport } from "../http/transport.js";
-import { EXCHANGE_MANAGE_AS_APP_ROLE_ID, EXCHANGE_RESOURCE_APP_ID } from "./constants.js";
 import { type Journal, JournalWriter, readJournal } from "./journal.js";
 import { DEFAULT_APP_NAME, type SetupOptions, uniqueNameFor } from "./setup.js";
 import { adminRightsError } from "./steps.js";

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { EXCHANGE_MANAGE_AS_APP_ROLE_ID, EXCHANGE_RESOURCE_APP_ID } from "../../src/auth/roles.js";
 import type { DirectoryApi } from "../../src/graph/directory.js";
 import { GraphError } from "../../src/graph/errors.js";
 import type {
@@ -8,7 +9,6 @@ import type {
   ServicePrincipal,
   UnifiedRoleAssignment,
 } from "../../src/graph/types.js";
-import { EXCHANGE_MANAGE_AS_APP_ROLE_ID, EXCHANGE_RESOURCE_APP_ID } from "../../src/setup/constants.js";
 import type { Clock } from "../../src/setup/wait.js";
 
 /**

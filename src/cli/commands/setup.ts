@@ -183,7 +183,7 @@ const ROLE_PROMPT =
   "RBAC role group for the service principal — see docs/setup.md.)";
 
 async function chooseRole(ctx: CliContext): Promise<string> {
-  const { DIRECTORY_ROLES } = await import("../../setup/constants.js");
+  const { DIRECTORY_ROLES } = await import("../../auth/roles.js");
   const { choose } = await import("../prompt.js");
   return choose(
     ctx,

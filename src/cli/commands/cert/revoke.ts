@@ -26,7 +26,7 @@ export function register(parent: Command, ctx: CliContext): void {
     const { saveProfile } = await import("../../../config/profiles.js");
     const { UsageError } = await import("../../../errors.js");
     const { HttpTransport } = await import("../../../http/transport.js");
-    const { findKey } = await import("../../../lifecycle/app-keys.js");
+    const { findKey } = await import("../../../graph/key-credentials.js");
     const { revokeCertificate, revokeDangers } = await import("../../../lifecycle/revoke.js");
     const { adminDirectory } = await import("../../../session/wiring.js");
     const { confirm } = await import("../../prompt.js");
