@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import { UsageError } from "../errors.js";
+import { cellText, csvField } from "../util/csv.js";
 
 export const OUTPUT_FORMATS = ["json", "ndjson", "csv", "table"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -32,9 +33,6 @@ export function flattenRow(row: Row, prefix = "", out: Row = {}): Row {
   return out;
 }
 
-const cellText = (v: unknown) =>
-  v === null || v === undefined ? "" : v instanceof Date ? v.toISOString() : String(v);
-
 /**
  * Text from a server made safe for a terminal: C0/C1 control characters (ESC sequences that move the
  * cursor or rewrite the title, carriage returns that overwrite a line, NUL, DEL) shown escaped, e.g. `\x1b`.
@@ -54,13 +52,6 @@ export function terminalSafe(text: string, options: { singleLine?: boolean } = {
 
 /** A table or key/value cell: one line, no control characters. */
 const displayText = (v: unknown) => terminalSafe(cellText(v), { singleLine: true });
-
-/** RFC 4180 field: quote when needed, double the quotes; neutralise spreadsheet formulas. */
-export function csvField(v: unknown): string {
-  let text = cellText(v);
-  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 /** Render rows in a machine or human format; streams (ndjson) write as rows arrive. */
 export async function renderRows(

@@ -4,7 +4,7 @@ import { PartialResultError, ServerError, UsageError } from "../errors.js";
 import type { CircuitBreaker } from "../http/circuit-breaker.js";
 import { RetryableError, type RetryOptions, retryableResponse, withRetry } from "../http/retry.js";
 import type { HttpTransport } from "../http/transport.js";
-import { exchangeErrorFromResponse } from "./errors.js";
+import { exchangeErrorFromResponse, mentionsTransientException } from "./errors.js";
 import { selectProperties, translateExoCmdlet } from "./exo-cmdlets.js";
 import { invokeHeaders } from "./headers.js";
 import { normalizeRow } from "./normalize.js";
@@ -452,7 +452,13 @@ export class ExchangeClient {
           if ((res.status === 401 || res.status === 403) && !refreshed) throw new TokenRefused(res.status);
           const location = this.followableRedirect(res.status, res.headers.location, url, redirects);
           if (location) throw new Redirected(location);
-          const retryable = retryableResponse(res.status, res.headers, text, now());
+          const retryable = retryableResponse(
+            res.status,
+            res.headers,
+            text,
+            now(),
+            mentionsTransientException,
+          );
           if (retryable) throw retryable;
           throw exchangeErrorFromResponse({
             status: res.status,

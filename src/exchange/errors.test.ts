@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fakeJwt } from "../../test/helpers/invoke-wire.js";
 import { AuthorizationError, ServerError } from "../errors.js";
-import { exchangeErrorFromResponse, parseCmdletFailure } from "./errors.js";
+import { exchangeErrorFromResponse, mentionsTransientException, parseCmdletFailure } from "./errors.js";
 
 const envelope = (detail: string) =>
   JSON.stringify({
@@ -173,5 +173,15 @@ describe("exchangeErrorFromResponse", () => {
     expect(e).toBeInstanceOf(ServerError);
     expect(e.message).toMatch(/redirected Get-Mailbox to https:\/\/nam12\.outlook\.office365\.com/);
     expect(e.hint).toMatch(/EXO_EXCHANGE_ENDPOINT/);
+  });
+});
+
+describe("mentionsTransientException (the classifier the client gives the retry policy)", () => {
+  it("names the transient Exchange exception in a 400/500 body, and nothing else", () => {
+    expect(mentionsTransientException('{"error":{"message":"ServerBusyException|busy"}}')).toBe(
+      "ServerBusyException",
+    );
+    expect(mentionsTransientException("…StorageTransientException…")).toBe("StorageTransientException");
+    expect(mentionsTransientException('{"error":{"message":"bad parameter"}}')).toBeUndefined();
   });
 });

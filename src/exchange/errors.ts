@@ -176,3 +176,24 @@ export function exchangeErrorFromResponse(ctx: ErrorContext): ExoCbaError {
   const prefix = failure?.stringId && shortClass ? `${failure.stringId}|${shortClass}|` : "";
   return new ServerError(`${ctx.cmdlet} failed: ${prefix}${text}`, details);
 }
+
+/**
+ * Exchange exception names that mean "try again" even when they arrive in a 400/500 body
+ * (module list from exo-rest.md §5 plus the ones a production client retries on 400, §4.3).
+ */
+export const TRANSIENT_EXCEPTION_NAMES = [
+  "DCOverloadedException",
+  "SuitabilityDirectoryException",
+  "ServerInMMException",
+  "ADServerSettingsChangedException",
+  "StorageTransientException",
+  "CmdletProxyNotAvailableFailure",
+  "ServerBusyException",
+  "TransientException",
+  "BackendCommunicationException",
+] as const;
+
+/** The transient Exchange exception a response body names, if any (a classifier for `retryableResponse`). */
+export function mentionsTransientException(text: string): string | undefined {
+  return TRANSIENT_EXCEPTION_NAMES.find((name) => text.includes(name));
+}

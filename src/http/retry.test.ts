@@ -48,14 +48,17 @@ describe("retryableResponse", () => {
     expect(retryableResponse(503, {}, "", 0)).toBeInstanceOf(RetryableError);
     expect(retryableResponse(504, {}, "", 0)).toBeInstanceOf(RetryableError);
   });
-  it("retries 400/500 only when the body names a transient Exchange exception", () => {
-    expect(
-      retryableResponse(400, {}, '{"error":{"message":"ServerBusyException|busy"}}', 0)?.message,
-    ).toMatch(/ServerBusyException/);
-    expect(retryableResponse(500, {}, "…StorageTransientException…", 0)).toBeDefined();
-    expect(retryableResponse(400, {}, '{"error":{"message":"bad parameter"}}', 0)).toBeUndefined();
-    expect(retryableResponse(500, {}, "boom", 0)).toBeUndefined();
-    expect(retryableResponse(404, {}, "", 0)).toBeUndefined();
+  it("retries 400/500 only when the injected classifier names a transient reason in the body", () => {
+    const classify = (body: string) => (body.includes("Busy") ? "BusyThing" : undefined);
+    expect(retryableResponse(400, {}, '{"error":{"message":"Busy|busy"}}', 0, classify)?.message).toBe(
+      "BusyThing (HTTP 400)",
+    );
+    expect(retryableResponse(500, {}, "…Busy…", 0, classify)).toBeDefined();
+    expect(retryableResponse(400, {}, '{"error":{"message":"bad parameter"}}', 0, classify)).toBeUndefined();
+    expect(retryableResponse(500, {}, "boom", 0, classify)).toBeUndefined();
+    expect(retryableResponse(404, {}, "", 0, classify)).toBeUndefined();
+    // Without a classifier only the status decides: the http layer knows no service's exception names.
+    expect(retryableResponse(500, {}, "…StorageTransientException…", 0)).toBeUndefined();
   });
 });
 

@@ -106,34 +106,16 @@ export function backoffDelay(retry: number, options: RetryOptions = {}): number 
 }
 
 /**
- * Exchange exception names that mean "try again" even when they arrive in a 400/500 body
- * (module list from exo-rest.md §5 plus the ones a production client retries on 400, §4.3).
- */
-export const TRANSIENT_EXCEPTION_NAMES = [
-  "DCOverloadedException",
-  "SuitabilityDirectoryException",
-  "ServerInMMException",
-  "ADServerSettingsChangedException",
-  "StorageTransientException",
-  "CmdletProxyNotAvailableFailure",
-  "ServerBusyException",
-  "TransientException",
-  "BackendCommunicationException",
-] as const;
-
-export function mentionsTransientException(text: string): string | undefined {
-  return TRANSIENT_EXCEPTION_NAMES.find((name) => text.includes(name));
-}
-
-/**
  * Decide from a finished HTTP response whether to retry: 429 and 503/504 always, other 4xx/5xx only
- * when the body names a transient Exchange exception. Returns undefined when the response is final.
+ * when `transientReason` (the service's own classifier, e.g. Exchange's transient exception names)
+ * names a reason in the body. Returns undefined when the response is final.
  */
 export function retryableResponse(
   status: number,
   headers: Record<string, string | string[] | undefined>,
   bodyText: string,
   nowMs: number,
+  transientReason: (bodyText: string) => string | undefined = () => undefined,
 ): RetryableError | undefined {
   const retryAfterMs = parseRetryAfter(headers["retry-after"], nowMs);
   const requestId = firstHeader(headers["request-id"]) ?? firstHeader(headers["x-ms-request-id"]);
@@ -146,7 +128,7 @@ export function retryableResponse(
   if (status === 429) return details("throttled (HTTP 429)");
   if (status === 503 || status === 504) return details(`service unavailable (HTTP ${status})`);
   if (status >= 400) {
-    const name = mentionsTransientException(bodyText);
+    const name = transientReason(bodyText);
     if (name) return details(`${name} (HTTP ${status})`);
   }
   return undefined;

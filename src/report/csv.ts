@@ -2,7 +2,7 @@
  * CSV (RFC 4180, CRLF): one row per mailbox, archive figures as columns of the same row, byte
  * columns named `...Bytes` and holding plain integers.
  */
-import { csvField } from "../cli/render.js";
+import { csvField } from "../util/csv.js";
 import { protectedBytesOf } from "./aggregate.js";
 import type { MailboxFailure, MailboxUsage } from "./types.js";
 
