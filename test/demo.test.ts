@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.js";
 import { runDemo } from "../src/demo/run.js";
 import { capturedContext } from "./helpers/cli.js";
 
@@ -10,7 +11,7 @@ import { capturedContext } from "./helpers/cli.js";
 describe("exo-cba demo", () => {
   it("runs every step with the expected exit code and a report equal to the emulator's truth", async () => {
     const c = capturedContext({ PATH: process.env.PATH ?? "" });
-    const ctx = c.ctx;
+    const ctx = { ...c.ctx, runCli: main };
     // Non-zero propagation: setup's check must fetch fresh tokens, rotation must wait out its new key.
     const result = await runDemo(ctx, { mailboxes: 60, replicationDelayMs: 200, exchangeRoleDelayMs: 1000 });
 

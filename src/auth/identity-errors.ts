@@ -7,6 +7,13 @@ import { RetryableError } from "../http/retry.js";
  * network observer below keeps the discovery response to recover AADSTS90002 from it.
  */
 
+/**
+ * AADSTS codes that mean "written a moment ago, not replicated to the token service yet" right after a
+ * write: 700016 the app, 7000229 its service principal, 700027 a newly added key (docs/setup.md
+ * "Verification while roles propagate"). Outside such a wait they are real errors.
+ */
+export const PROPAGATING_AADSTS: readonly number[] = [700016, 7000229, 700027];
+
 const HINTS: Record<number, string> = {
   700027:
     "The certificate that signed the request is not registered on the app (or the key does not match it). " +

@@ -19,6 +19,11 @@ export interface CliContext {
    * on Ctrl-C. Lets an embedding program (and the tests) interrupt a run.
    */
   signal?: AbortSignal;
+  /**
+   * The CLI itself (`main`, which sets it), for commands that run other command lines in-process: the
+   * demo. Handed over here so that nothing below cli/ imports cli/main.ts.
+   */
+  runCli?: (argv: string[], ctx: CliContext) => Promise<number>;
 }
 
 /**

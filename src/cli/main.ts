@@ -111,6 +111,7 @@ export function reportError(error: unknown, ctx: CliContext): void {
 /** Run the CLI and return the exit code; never calls process.exit itself. */
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<number> {
   ctx.debug = argv.includes("--debug");
+  ctx.runCli ??= main;
   const program = await buildProgram(ctx, commandsFor(argv));
   try {
     await program.parseAsync(argv, { from: "user" });

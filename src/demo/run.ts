@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, type Writable } from "node:stream";
-import type { CliContext } from "../cli/context.js";
 import { startEmulator } from "../emulator/index.js";
 import type { UsageTruth } from "../emulator/types.js";
 
@@ -39,10 +38,32 @@ export interface DemoResult {
   ok: boolean;
 }
 
-type Main = (argv: string[], ctx: CliContext) => Promise<number>;
+/** What one in-process command line gets: the same fields a CLI context has, without its extras. */
+export interface DemoCommandContext {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  interactive: boolean;
+  debug: boolean;
+  yes: boolean;
+}
 
-export async function runDemo(ctx: CliContext, options: DemoOptions = {}): Promise<DemoResult> {
-  const { main } = (await import("../cli/main.js")) as { main: Main };
+/**
+ * What the demo needs from its caller. `runCli` is the CLI's own entry (`main` of src/cli/main.ts, which
+ * sets it on the context it runs commands with): passed in, so this module does not import the CLI that
+ * imports it.
+ */
+export interface DemoContext {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  debug: boolean;
+  runCli?: (argv: string[], ctx: DemoCommandContext) => Promise<number>;
+}
+
+export async function runDemo(ctx: DemoContext, options: DemoOptions = {}): Promise<DemoResult> {
+  const main = ctx.runCli;
+  if (!main) throw new Error("runDemo needs ctx.runCli, the CLI entry that runs each step");
   const home = options.home ?? (await mkdtemp(join(tmpdir(), "exo-cba-demo-")));
   const reportDir = join(home, "reports");
   const say = (line = "") => ctx.stderr.write(`${line}\n`);

@@ -8,7 +8,7 @@ import type { GraphPage } from "./types.js";
  * and server hiccups (429/503/504 honouring Retry-After, dropped connections) through the shared policy
  * of src/http/retry.ts. Replication lag (404s and
  * "not a valid reference" right after a create) is NOT retried here: only the caller knows whether a 404
- * means "missing" or "not replicated yet" (see src/setup/wait.ts).
+ * means "missing" or "not replicated yet" (see src/graph/replication.ts).
  */
 export interface GraphClientOptions {
   /** Graph base, e.g. https://graph.microsoft.com (calls go to `${endpoint}/v1.0/...`). */

@@ -1,14 +1,14 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { PROPAGATING_AADSTS } from "../auth/identity-errors.js";
 import { homePaths } from "../config/home.js";
 import type { Profile } from "../config/profiles.js";
 import { normalizeThumbprint } from "../config/validate.js";
 import { AuthenticationError, AuthorizationError, UsageError } from "../errors.js";
 import { findKey } from "../graph/key-credentials.js";
+import { pollIntervalMs } from "../graph/replication.js";
 import { type Logger, nullLogger } from "../log/log.js";
-import { PROPAGATING_AADSTS } from "../setup/verify.js";
-import { pollIntervalMs } from "../setup/wait.js";
 import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from "../util/fs.js";
 import { withFileLock } from "../util/lock.js";
 import type { AppKeyManager, KeyedCertificate } from "./app-keys.js";

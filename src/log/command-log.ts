@@ -1,5 +1,5 @@
+import type { Writable } from "node:stream";
 import type { Command } from "commander";
-import type { CliContext } from "../cli/context.js";
 import { exitCodeFor } from "../errors.js";
 import { createLogger, type Logger, parseLogFormat } from "./log.js";
 
@@ -9,11 +9,20 @@ import { createLogger, type Logger, parseLogFormat } from "./log.js";
  * the typed error) and hand the logger to commands through `ctx.logger`.
  */
 
+/** What the command log needs of a run's context (the CLI's `CliContext` is one). */
+export interface CommandLogContext {
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  interactive: boolean;
+  /** Set while the run logs; commands hand it to features. */
+  logger?: Logger;
+}
+
 interface Started {
   logger: Logger;
   startedAt: number;
 }
-const started = new WeakMap<CliContext, Started>();
+const started = new WeakMap<CommandLogContext, Started>();
 
 /** The full command path without the program name, e.g. "cert rotate". */
 export function commandPath(cmd: Command): string {
@@ -23,7 +32,7 @@ export function commandPath(cmd: Command): string {
 }
 
 export function startCommandLog(
-  ctx: CliContext,
+  ctx: CommandLogContext,
   action: Command,
   globals: { logFormat?: string; logFile?: string },
   now: () => number = Date.now,
@@ -52,7 +61,11 @@ export function startCommandLog(
   logger.event("command.start", { interactive: ctx.interactive, pid: process.pid });
 }
 
-export function finishCommandLog(ctx: CliContext, error?: unknown, now: () => number = Date.now): void {
+export function finishCommandLog(
+  ctx: CommandLogContext,
+  error?: unknown,
+  now: () => number = Date.now,
+): void {
   const run = started.get(ctx);
   if (!run) return;
   started.delete(ctx);

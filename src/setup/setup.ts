@@ -14,6 +14,7 @@ import { AuthenticationError, AuthorizationError, UsageError } from "../errors.j
 import { GraphClient } from "../graph/client.js";
 import { DirectoryApi } from "../graph/directory.js";
 import { keyMatchesThumbprint } from "../graph/key-credentials.js";
+import { type Clock, Deadline, systemClock, waitFor } from "../graph/replication.js";
 import { HttpTransport } from "../http/transport.js";
 import { type CertificateChoice, type ResolvedCertificate, resolveSetupCertificate } from "./certificate.js";
 import { type ConnectionSnippets, connectionSnippets } from "./connection-snippets.js";
@@ -30,7 +31,6 @@ import {
   type StepProgress,
 } from "./steps.js";
 import { exchangeVerifier, isPropagationFailure, type Verifier } from "./verify.js";
-import { type Clock, Deadline, systemClock, waitFor } from "./wait.js";
 
 export const DEFAULT_APP_NAME = "exo-cba";
 export const DEFAULT_SETUP_TIMEOUT_MS = 5 * 60_000;

@@ -8,6 +8,7 @@ import { FakeClock, FakeDirectory } from "../../test/helpers/setup-fake-director
 import { findRole } from "../auth/roles.js";
 import { AuthorizationError, TransientError } from "../errors.js";
 import { appendKeyCredential, keyMatchesThumbprint } from "../graph/key-credentials.js";
+import { Deadline } from "../graph/replication.js";
 import {
   applyPlan,
   type DesiredState,
@@ -18,7 +19,6 @@ import {
   type StepId,
   withExchangePermission,
 } from "./steps.js";
-import { Deadline } from "./wait.js";
 
 function makeCertificate(cn: string): SetupCertificate {
   const dir = mkdtempSync(join(tmpdir(), "exo-setup-cert-"));

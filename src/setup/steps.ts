@@ -9,6 +9,7 @@ import { AuthorizationError, ServerError } from "../errors.js";
 import type { DirectoryApi } from "../graph/directory.js";
 import { GraphError } from "../graph/errors.js";
 import { appendKeyCredential, keyMatchesThumbprint, newKeyCredential } from "../graph/key-credentials.js";
+import { type Deadline, waitFor } from "../graph/replication.js";
 import type {
   Application,
   AppRoleAssignment,
@@ -19,7 +20,6 @@ import type {
 } from "../graph/types.js";
 import { ADMIN_ROLE_NEEDED } from "./constants.js";
 import type { JournalWriter } from "./journal.js";
-import { type Deadline, waitFor } from "./wait.js";
 
 /**
  * The provisioning steps (entra-provisioning.md §2): each reads the tenant, says what it would do, and

@@ -1,3 +1,4 @@
+import { PROPAGATING_AADSTS } from "../auth/identity-errors.js";
 import type { CloudEndpoints } from "../cloud/environments.js";
 import { AuthenticationError, AuthorizationError } from "../errors.js";
 import type { HttpTransport } from "../http/transport.js";
@@ -43,13 +44,6 @@ export const exchangeVerifier: Verifier = async (input) => {
     await exo.disconnect();
   }
 };
-
-/**
- * AADSTS codes that mean "written a moment ago, not replicated to the token service yet" right after a
- * write: 700016 the app, 7000229 its service principal, 700027 a newly added key (docs/setup.md
- * "Verification while roles propagate"). Outside such a wait they are real errors.
- */
-export const PROPAGATING_AADSTS: readonly number[] = [700016, 7000229, 700027];
 
 /**
  * Failures that mean "not visible to Exchange or the token service yet" right after setup: the app, its

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { EXCHANGE_MANAGE_AS_APP_ROLE_ID, EXCHANGE_RESOURCE_APP_ID } from "../../src/auth/roles.js";
 import type { DirectoryApi } from "../../src/graph/directory.js";
 import { GraphError } from "../../src/graph/errors.js";
+import type { Clock } from "../../src/graph/replication.js";
 import type {
   Application,
   AppRoleAssignment,
@@ -9,7 +10,6 @@ import type {
   ServicePrincipal,
   UnifiedRoleAssignment,
 } from "../../src/graph/types.js";
-import type { Clock } from "../../src/setup/wait.js";
 
 /**
  * An in-memory directory behind the DirectoryApi surface, for unit tests of planning and applying:

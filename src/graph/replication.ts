@@ -1,5 +1,5 @@
 import { TransientError } from "../errors.js";
-import { GraphError } from "../graph/errors.js";
+import { GraphError } from "./errors.js";
 
 /**
  * Waiting for Entra replication. Objects written a moment ago can be invisible to the next read or to a
