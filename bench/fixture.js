@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEmulator } from "../dist/emulator/index.js";
+import { startEmulator } from "@exo-cba/emulator";
 import { HttpTransport } from "../dist/http/transport.js";
 import { setupExchangeApp } from "../dist/setup/setup.js";
 

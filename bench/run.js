@@ -447,7 +447,7 @@ if (want("vb365")) {
   });
   try {
     const vb = t.emu.vb365;
-    if (!vb) throw new Error("this emulator has no VB365 service (src/emulator/vb365)");
+    if (!vb) throw new Error("this emulator has no VB365 service (packages/emulator/src/vb365)");
     const { Vb365Client } = await import("../dist/vb365/client.js");
     const { readBackupSnapshot, resolveBackupTarget } = await import("../dist/vb365/backup.js");
     // 1. The backup-side calls alone: sign-in, organization, repositories, MailboxData, UserData, LicensedUsers.

@@ -1,13 +1,17 @@
 // `npm run build`, second step: the CLI's modules and its dependencies bundled into a few files under
 // dist/bundle/ (one for what every command needs, one chunk per lazily loaded part). Loading ~300 small
 // ES modules (MSAL alone is ~120) costs more start-up time than the code itself; bin/exo-cba.js loads the
-// bundle (docs/architecture.md, "Start-up"). The library entry points (dist/index.js, dist/emulator/)
-// stay the plain tsc output. better-sqlite3 stays external: it is a native addon.
+// bundle (docs/architecture.md, "Start-up"). The library entry point (dist/index.js) stays the plain tsc
+// output. better-sqlite3 stays external: it is a native addon. The emulator (the @exo-cba/emulator
+// workspace package, built first into packages/emulator/dist/) is bundled too, in its own lazy chunks.
 import { rm } from "node:fs/promises";
 import { build } from "rolldown";
 
 const root = new URL("../", import.meta.url);
 const outDir = new URL("dist/bundle/", root).pathname;
+/** The emulator package's files (loaded only by `emulator` and `demo`) never join the shared chunks. */
+const inEmulator = (id) => /[\\/]packages[\\/]emulator[\\/]/.test(id);
+const grouped = (pattern) => (id) => !inEmulator(id) && pattern.test(id);
 await rm(outDir, { recursive: true, force: true });
 // MSAL imports jsonwebtoken (and with it semver, jws, lodash.*: ~150 KB whose evaluation builds regexes)
 // only to sign a certificate assertion in `ClientAssertion.fromCertificate`. exo-cba always hands MSAL its
@@ -64,7 +68,8 @@ await build({
     // Chunks sit two levels below the package root like the tsc output's dist/<area>/*.js, so the
     // `new URL("../../package.json", import.meta.url)` of the sources resolves the same.
     entryFileNames: "[name].js",
-    chunkFileNames: "[name]-[hash].js",
+    // The emulator package's entry is packages/emulator/dist/index.js: its chunk would be called "dist".
+    chunkFileNames: (chunk) => (chunk.name === "dist" ? "emulator-[hash].js" : "[name]-[hash].js"),
     // Few, larger chunks: each file costs a resolve/read/link of its own. What every command line needs
     // (the CLI frame, commander, every command's declaration) is one chunk, what connecting needs
     // (clients, auth with MSAL and its dependencies, transport, config, certificate store) another.
@@ -72,11 +77,13 @@ await build({
       groups: [
         {
           name: "cli",
-          test: /[\\/]dist[\\/](cli|log[\\/](log|command-log|redact)|errors)\b|[\\/]commander[\\/]/,
+          test: grouped(/[\\/]dist[\\/](cli|log[\\/](log|command-log|redact)|errors)\b|[\\/]commander[\\/]/),
         },
         {
           name: "connect",
-          test: /[\\/]dist[\\/](exchange|auth|http|config|cloud|util)[\\/]|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js|[\\/]node_modules[\\/](@azure|jsonwebtoken|jws|jwa|semver|lodash\.[a-z]+|ms|safe-buffer|buffer-equal-constant-time|ecdsa-sig-formatter|uuid)[\\/]/,
+          test: grouped(
+            /[\\/]dist[\\/](exchange|auth|http|config|cloud|util)[\\/]|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js|[\\/]node_modules[\\/](@azure|jsonwebtoken|jws|jwa|semver|lodash\.[a-z]+|ms|safe-buffer|buffer-equal-constant-time|ecdsa-sig-formatter|uuid)[\\/]/,
+          ),
         },
       ],
     },

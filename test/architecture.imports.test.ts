@@ -3,21 +3,26 @@ import { buildImportGraph, edgesWhere, importCircles } from "./helpers/import-gr
 
 /**
  * The direction of imports (docs/architecture.md): cli → features → clients → auth → http; product
- * code never imports the emulator. New violations fail here. The KNOWN_* lists are debts recorded when
+ * code never imports the emulator package (packages/emulator), which imports nothing of the product. New violations fail here. The KNOWN_* lists are debts recorded when
  * this check was introduced (issue 12 removes them); a listed debt that disappears must be taken off
  * the list too, so the lists only ever shrink.
  */
 const graph = buildImportGraph(process.cwd());
 
-/** The only product files allowed to load the emulator: the commands that run it, and the demo. */
-const EMULATOR_USERS = new Set([
-  "src/cli/commands/emulator.ts",
-  "src/cli/commands/demo.ts",
-  "src/demo/run.ts",
-]);
+/**
+ * The only product files allowed to load the emulator, and only through its package's public entry
+ * (`@exo-cba/emulator`, packages/emulator): the command that runs it, and the demo.
+ */
+const EMULATOR_PACKAGE = "@exo-cba/emulator";
+const isEmulatorUser = (file: string) =>
+  file === "src/cli/commands/emulator.ts" || file.startsWith("src/demo/");
+const isEmulator = (target: string) =>
+  target.startsWith("packages/emulator/") ||
+  target === EMULATOR_PACKAGE ||
+  target.startsWith(`${EMULATOR_PACKAGE}/`);
 
-/** A test harness that lives in src/emulator (issue 12 moves harnesses into the emulator's test folder). */
-const KNOWN_EMULATOR_TO_PRODUCT = ["src/emulator/identity/test-support.ts -> src/http/transport.ts"];
+/** A test harness that still lives in the emulator's src/ (issue 12 moves harnesses into its test folder). */
+const KNOWN_EMULATOR_TO_PRODUCT = ["packages/emulator/src/identity/test-support.ts -> src/http/transport.ts"];
 
 /** Feature rooms: each owns one user-facing capability and uses the layers below, never another feature. */
 const FEATURES = ["setup", "report", "diagnostics", "lifecycle", "schedule"];
@@ -32,23 +37,24 @@ describe("import rules", () => {
     expect(graph.get("src/cli/main.ts")?.length).toBeGreaterThan(0);
   });
 
-  it("product code never imports the emulator, except the emulator and demo commands", () => {
+  it("sees the emulator package's sources", () => {
+    expect(graph.get("packages/emulator/src/index.ts")?.length).toBeGreaterThan(0);
+    expect(graph.get("src/cli/commands/emulator.ts")).toContain(EMULATOR_PACKAGE);
+  });
+
+  it("product code imports the emulator only by its package name, only in the emulator and demo commands", () => {
     const offending = edgesWhere(
       graph,
       (from, to) =>
-        to.startsWith("src/emulator/") && !from.startsWith("src/emulator/") && !EMULATOR_USERS.has(from),
+        from.startsWith("src/") && isEmulator(to) && !(to === EMULATOR_PACKAGE && isEmulatorUser(from)),
     );
     expect(offending).toEqual([]);
   });
 
-  it("the emulator never imports product code other than the shared errors and utilities", () => {
+  it("the emulator package never imports product code", () => {
     const offending = edgesWhere(
       graph,
-      (from, to) =>
-        from.startsWith("src/emulator/") &&
-        !to.startsWith("src/emulator/") &&
-        to !== "src/errors.ts" &&
-        !to.startsWith("src/util/"),
+      (from, to) => from.startsWith("packages/emulator/") && !to.startsWith("packages/emulator/"),
     );
     expect(offending).toEqual(KNOWN_EMULATOR_TO_PRODUCT);
   });

@@ -1,5 +1,7 @@
 import { Agent } from "node:https";
 import { ClientCertificateCredential, DeviceCodeCredential } from "@azure/identity";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EmulatorClient,
@@ -8,9 +10,7 @@ import {
   type ProvisionedApp,
   provisionApp,
   type TestCertificate,
-} from "../src/emulator/identity/test-support.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
+} from "../packages/emulator/src/identity/test-support.js";
 
 /**
  * `@azure/identity` (what the Azure SDKs for JavaScript authenticate with) against the emulator,

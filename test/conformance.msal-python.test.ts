@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EmulatorClient,
@@ -7,9 +9,7 @@ import {
   type ProvisionedApp,
   provisionApp,
   type TestCertificate,
-} from "../src/emulator/identity/test-support.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
+} from "../packages/emulator/src/identity/test-support.js";
 
 /**
  * Microsoft's Python client against the emulator, unpatched (docs/emulator.md, "Microsoft's other

@@ -15,8 +15,8 @@ describe("exo-cba demo", () => {
     // Non-zero propagation: setup's check must fetch fresh tokens, rotation must wait out its new key.
     const result = await runDemo(ctx, { mailboxes: 60, replicationDelayMs: 200, exchangeRoleDelayMs: 1000 });
 
-    // With the emulated VB365 service (src/emulator/vb365), the report step is followed by the seven columns.
-    const withBackup = existsSync(new URL("../src/emulator/vb365/index.ts", import.meta.url));
+    // With the emulated VB365 service (packages/emulator/src/vb365), the report step is followed by the seven columns.
+    const withBackup = existsSync(new URL("../packages/emulator/src/vb365/index.ts", import.meta.url));
     expect(result.backupShown).toBe(withBackup);
     expect(result.steps.map((s) => [s.command.split(" ").slice(1, 3).join(" "), s.exitCode])).toEqual([
       ["cert new", 0],

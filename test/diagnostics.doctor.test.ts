@@ -1,12 +1,12 @@
 import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXCHANGE_MANAGE_AS_APP_ROLE_ID } from "../src/auth/roles.js";
 import { CertStore } from "../src/cert/index.js";
 import { CHECKS, type CheckResult, runDoctor } from "../src/diagnostics/doctor.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import type { KeyCredential } from "../src/graph/types.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { doctorDeps } from "../src/session/wiring.js";

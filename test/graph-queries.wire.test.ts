@@ -1,7 +1,7 @@
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDoctor } from "../src/diagnostics/doctor.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { type HttpRequest, type HttpResponse, HttpTransport } from "../src/http/transport.js";
 import { rotateCertificate } from "../src/lifecycle/rotate.js";
 import { doctorDeps, rotationDeps } from "../src/session/wiring.js";

@@ -1,8 +1,8 @@
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertStore } from "../src/cert/index.js";
 import { exchangeScope, graphScope } from "../src/cloud/environments.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { AuthenticationError } from "../src/errors.js";
 import { GraphClient } from "../src/graph/client.js";
 import { GraphError } from "../src/graph/errors.js";

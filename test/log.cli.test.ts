@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertStore } from "../src/cert/index.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { jsonRecords, runCli } from "./helpers/ops-cli.js";
 import { profileOf, provisionedHome } from "./helpers/ops-emulator.js";

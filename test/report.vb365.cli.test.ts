@@ -1,11 +1,11 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
 import { readProfiles, saveProfile } from "../src/config/profiles.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { capturedContext } from "./helpers/cli.js";
 import { createAppCertificate } from "./helpers/invoke-wire.js";

@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { HttpTransport } from "../src/http/transport.js";
 import type { BackupCoverage } from "../src/report/backup-coverage.js";
 import type { MailboxUsage } from "../src/report/types.js";
@@ -59,10 +59,12 @@ const vb365Of = (emu: RunningEmulator) => (emu as unknown as { vb365?: Vb365Serv
 const start = (options: Record<string, unknown>) =>
   startEmulator(options as Parameters<typeof startEmulator>[0]);
 
-/** The emulator's VB365 service (src/emulator/vb365) is built in parallel to this client; until it is there, skip. */
-const HAS_SERVICE = existsSync(new URL("../src/emulator/vb365/index.ts", import.meta.url));
+/** The emulator's VB365 service (packages/emulator/src/vb365) is built in parallel to this client; until it is there, skip. */
+const HAS_SERVICE = existsSync(new URL("../packages/emulator/src/vb365/index.ts", import.meta.url));
 if (!HAS_SERVICE)
-  console.log("report.vb365.emulator: skipped, this emulator has no VB365 service (src/emulator/vb365).");
+  console.log(
+    "report.vb365.emulator: skipped, this emulator has no VB365 service (packages/emulator/src/vb365).",
+  );
 
 const MiB = 1_048_576;
 const SLOW = Boolean(process.env.CI || process.env.EXO_CBA_SLOW_TESTS);

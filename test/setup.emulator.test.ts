@@ -1,13 +1,13 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSelfSignedCertificate } from "../src/cert/create.js";
 import { CertStore } from "../src/cert/store.js";
 import { type CloudEndpoints, resolveEndpoints } from "../src/cloud/environments.js";
 import { readProfiles } from "../src/config/profiles.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { AuthorizationError } from "../src/errors.js";
 import { GraphClient } from "../src/graph/client.js";
 import { DirectoryApi } from "../src/graph/directory.js";

@@ -4,11 +4,11 @@ import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertStore } from "../src/cert/store.js";
 import { readProfiles, saveProfile } from "../src/config/profiles.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 
 /**
  * Many exo-cba processes writing the same state home at once (issue: six parallel `setup` runs kept 4–5

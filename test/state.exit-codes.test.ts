@@ -1,12 +1,12 @@
 import { mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertStore } from "../src/cert/store.js";
 import { homePaths } from "../src/config/home.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { runCli } from "./helpers/cli.js";
 import { createAppCertificate } from "./helpers/invoke-wire.js";

@@ -1,13 +1,13 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSelfSignedCertificate } from "../src/cert/build.js";
 import { generateRsaKeyPair } from "../src/cert/keys.js";
 import { toPem } from "../src/cert/pem.js";
 import { readProfiles } from "../src/config/profiles.js";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { runCli } from "./helpers/cli.js";
 
 /**

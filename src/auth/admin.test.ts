@@ -1,8 +1,8 @@
 import { request } from "node:http";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CloudEndpoints, resolveEndpoints } from "../cloud/environments.js";
-import { startEmulator } from "../emulator/index.js";
-import type { RunningEmulator } from "../emulator/types.js";
 import { AuthenticationError, AuthorizationError } from "../errors.js";
 import { HttpTransport } from "../http/transport.js";
 import { ADMIN_SCOPE_NAMES, mapSignInError, resolveTenantId, signInAdmin } from "./admin.js";

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, type Writable } from "node:stream";
-import { startEmulator } from "../emulator/index.js";
-import type { UsageTruth } from "../emulator/types.js";
+import { EmulatorUsageError, startEmulator, type UsageTruth } from "@exo-cba/emulator";
+import { UsageError } from "../errors.js";
 
 /**
  * `exo-cba demo`: the whole product, end to end, against an in-process emulator. Every step is a real
@@ -78,7 +78,14 @@ export async function runDemo(ctx: DemoContext, options: DemoOptions = {}): Prom
     exchangeRoleDelayMs: options.exchangeRoleDelayMs ?? 2000,
     vb365: {},
   };
-  const emu = await startEmulator(emulatorOptions as Parameters<typeof startEmulator>[0]);
+  const emu = await startEmulator(emulatorOptions as Parameters<typeof startEmulator>[0]).catch(
+    (error: unknown) => {
+      // e.g. an unreadable emulator state file under --home: the user's to fix (exit 2)
+      throw error instanceof EmulatorUsageError
+        ? new UsageError(error.message, { hint: error.hint, cause: error })
+        : error;
+    },
+  );
   say(`  identity ${emu.authorityHost}  graph ${emu.graphEndpoint}  exchange ${emu.exchangeEndpoint}`);
   say(`  tenant ${emu.tenant.domain} (${emu.tenant.id}), ${options.mailboxes ?? 250} generated mailboxes`);
   say(`  state home ${home}`);

@@ -1,6 +1,6 @@
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator } from "../emulator/index.js";
-import type { RunningEmulator } from "../emulator/types.js";
 import { HttpTransport, STARTUP_EXTRA_CA } from "./transport.js";
 
 /**

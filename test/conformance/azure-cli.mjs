@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
-import { startEmulator } from "../../dist/emulator/index.js";
+import { startEmulator } from "@exo-cba/emulator";
 import { HttpTransport } from "../../dist/http/transport.js";
 
 const run = promisify(execFile);

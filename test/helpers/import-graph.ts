@@ -1,22 +1,34 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
-/** The relative-import graph of the product sources: file → files it imports (static and dynamic). */
+/**
+ * The import graph of the product sources and the emulator package: file → what it imports (static and
+ * dynamic). Relative imports are resolved to repo paths; imports of our own workspace packages by name stay
+ * the bare specifier (`@exo-cba/emulator`), so a rule can tell "through the package" from "into its files".
+ */
 export type ImportGraph = Map<string, string[]>;
 
 const SPECIFIER =
   /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\sfrom\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 
-/** Every non-test `.ts` file under `src/` of `root`, with its relative imports resolved to repo paths. */
+/** Where the scanned sources live: the product, and the emulator workspace package. */
+export const SOURCE_ROOTS = ["src", "packages/emulator/src"];
+/** The npm scope of this repository's workspace packages. */
+const WORKSPACE_SCOPE = "@exo-cba/";
+
+/** Every non-test `.ts` file under the `SOURCE_ROOTS` of `root`, with its imports resolved as above. */
 export function buildImportGraph(root: string): ImportGraph {
   const graph: ImportGraph = new Map();
-  for (const file of sourceFiles(join(root, "src"))) {
+  for (const file of SOURCE_ROOTS.flatMap((dir) => sourceFiles(join(root, dir)))) {
     const text = readFileSync(file, "utf8");
     const targets: string[] = [];
     for (const m of text.matchAll(SPECIFIER)) {
       const spec = m[1] ?? m[2];
-      if (!spec?.startsWith(".")) continue; // packages and node: builtins are not ours
-      targets.push(toRepoPath(root, resolve(dirname(file), spec.replace(/\.js$/, ".ts"))));
+      if (spec?.startsWith(WORKSPACE_SCOPE)) targets.push(spec);
+      // other packages and node: builtins are not ours
+      else if (spec?.startsWith(".")) {
+        targets.push(toRepoPath(root, resolve(dirname(file), spec.replace(/\.js$/, ".ts"))));
+      }
     }
     graph.set(toRepoPath(root, file), targets);
   }

@@ -1,10 +1,10 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
 import { type CloudEndpoints, resolveEndpoints } from "../../src/cloud/environments.js";
 import { type ResolvedConnection, resolveConnection } from "../../src/config/connection.js";
 import { readProfiles } from "../../src/config/profiles.js";
-import type { RunningEmulator } from "../../src/emulator/types.js";
 import { GraphClient } from "../../src/graph/client.js";
 import { DirectoryApi } from "../../src/graph/directory.js";
 import type { HttpTransport } from "../../src/http/transport.js";

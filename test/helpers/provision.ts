@@ -1,4 +1,4 @@
-import type { RunningEmulator } from "../../src/emulator/types.js";
+import type { RunningEmulator } from "@exo-cba/emulator";
 import type { HttpTransport } from "../../src/http/transport.js";
 
 /**

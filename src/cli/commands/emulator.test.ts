@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { vb365Call } from "../../emulator/vb365/test-client.js";
+import { vb365Call } from "../../../packages/emulator/src/vb365/test-client.js";
 import { HttpTransport } from "../../http/transport.js";
 import type { CliContext } from "../context.js";
 import { main } from "../main.js";

@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
+import type { EmulatorOptions, RunningEmulator } from "@exo-cba/emulator";
 import { type Command, InvalidArgumentError } from "commander";
-import type { EmulatorOptions, RunningEmulator } from "../../emulator/types.js";
+import { UsageError } from "../../errors.js";
 import type { CliContext } from "../context.js";
 import { withExamples } from "../options.js";
 
@@ -218,8 +219,13 @@ export async function runEmulator(
   ctx: Pick<CliContext, "stdout" | "stderr">,
   stop: (emu: RunningEmulator) => Promise<string> = untilSignal,
 ): Promise<void> {
-  const { startEmulator } = await import("../../emulator/index.js");
-  const emu = await startEmulator(emulatorOptionsFrom(opts));
+  const { startEmulator, EmulatorUsageError } = await import("@exo-cba/emulator");
+  const emu = await startEmulator(emulatorOptionsFrom(opts)).catch((error: unknown) => {
+    // a port in use, an unreadable --state file: the user's to fix (exit 2)
+    throw error instanceof EmulatorUsageError
+      ? new UsageError(error.message, { hint: error.hint, cause: error })
+      : error;
+  });
   try {
     announce(emu, ctx.stdout, ctx.stderr);
     const reason = await stop(emu);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { UsageError } from "../errors.js";
-import { ensurePrivateDir } from "../util/fs.js";
 import type { MailboxDataset } from "./data/mailboxes.js";
+import { EmulatorUsageError } from "./errors.js";
+import { ensurePrivateDir } from "./fs.js";
 import { createGraphHandler } from "./graph/handler.js";
 import { ADMIN_SCOPES, AZURE_CLI_CLIENT_ID, seedTenant } from "./graph/well-known.js";
 import { acceptsAudience, mintUserToken } from "./identity/access-tokens.js";
@@ -29,7 +29,20 @@ import type {
   UsageTruth,
 } from "./types.js";
 
-export type { EmulatorOptions, RunningEmulator } from "./types.js";
+export { EmulatorUsageError } from "./errors.js";
+export type {
+  AccessTokenClaims,
+  EmulatorOptions,
+  FaultOptions,
+  MailboxRecord,
+  RunningEmulator,
+  RunningVb365,
+  TenantInfo,
+  ThrottleOptions,
+  UsageTruth,
+  Vb365Options,
+  Vb365Truth,
+} from "./types.js";
 
 /** Options beyond the shared contract, for tests of edge cases. */
 export interface EmulatorCoreOptions extends EmulatorOptions {
@@ -174,7 +187,7 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
     const code = (error as { code?: string }).code;
     if (code === "EADDRINUSE") {
       const p = options.port ?? 0;
-      throw new UsageError(`Port ${p}, ${p + 1} or ${p + 2} on ${host} is already in use.`, {
+      throw new EmulatorUsageError(`Port ${p}, ${p + 1} or ${p + 2} on ${host} is already in use.`, {
         hint: "Pick another --port (the emulator needs three consecutive ports), or --port 0 for any free ports.",
         cause: error,
       });
@@ -208,10 +221,13 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
       await closeAll();
       await tls.dispose();
       if ((error as { code?: string }).code === "EADDRINUSE") {
-        throw new UsageError(`Port ${(options.port ?? 0) + 3} on ${host} (VB365) is already in use.`, {
-          hint: "Pick another --port (with VB365 the emulator needs four consecutive ports), or --port 0.",
-          cause: error,
-        });
+        throw new EmulatorUsageError(
+          `Port ${(options.port ?? 0) + 3} on ${host} (VB365) is already in use.`,
+          {
+            hint: "Pick another --port (with VB365 the emulator needs four consecutive ports), or --port 0.",
+            cause: error,
+          },
+        );
       }
       throw error;
     }

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, ran
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fileExists, writeFileAtomic } from "../../util/fs.js";
+import { fileExists, writeFileAtomic } from "../fs.js";
 import type { AccessTokenClaims } from "../types.js";
 import { b64url, decodeJwt, signJwt, verifyJwtSignature } from "./jwt.js";
 

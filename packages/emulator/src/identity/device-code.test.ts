@@ -1,7 +1,7 @@
 import { PublicClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMsalNetworkClient } from "../../auth/msal-network.js";
-import { HttpTransport } from "../../http/transport.js";
+import { createMsalNetworkClient } from "../../../../src/auth/msal-network.js";
+import { HttpTransport } from "../../../../src/http/transport.js";
 import { startEmulatorWith } from "../index.js";
 import type { RunningEmulator } from "../types.js";
 import { EmulatorClient, fakeExchange, jwtPayload } from "./test-support.js";

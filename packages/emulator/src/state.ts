@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UsageError } from "../errors.js";
-import { ensurePrivateDir, fileExists, writeFileAtomic } from "../util/fs.js";
+import { EmulatorUsageError } from "./errors.js";
+import { ensurePrivateDir, fileExists, writeFileAtomic } from "./fs.js";
 import type { TenantInfo } from "./types.js";
 
 /**
@@ -144,7 +144,7 @@ export class StateStore {
         parsed = undefined;
       }
       if (parsed?.version !== 1 || !Array.isArray(parsed.tenants) || parsed.tenants.length === 0) {
-        throw new UsageError(`${file} is not a readable exo-cba emulator state file.`, {
+        throw new EmulatorUsageError(`${file} is not a readable exo-cba emulator state file.`, {
           hint: "Point --state at another directory, or delete that file to start with a fresh tenant.",
         });
       }

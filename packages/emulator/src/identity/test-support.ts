@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { createHash, createPrivateKey, type KeyObject, randomUUID, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { HttpTransport } from "../../http/transport.js";
+import { HttpTransport } from "../../../../src/http/transport.js";
 import { emptyUsageTruth } from "../data/mailboxes.js";
 import type { RunningEmulator } from "../types.js";
 import { b64url, signJwt } from "./jwt.js";

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { ConfidentialClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMsalNetworkClient } from "../auth/msal-network.js";
-import { HttpTransport } from "../http/transport.js";
+import { createMsalNetworkClient } from "../../../src/auth/msal-network.js";
+import { HttpTransport } from "../../../src/http/transport.js";
 import {
   EmulatorClient,
   jwtPayload,

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
-import { ensurePrivateDir, fileExists, writeFileAtomic } from "../../util/fs.js";
+import { ensurePrivateDir, fileExists, writeFileAtomic } from "../fs.js";
 import { DAY_MS, exportKeyPem, generateKeys, RSA_ALG, serialHex } from "../tls.js";
 
 /**

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UsageError } from "../errors.js";
+import { EmulatorUsageError } from "./errors.js";
 import { seedTenant } from "./graph/well-known.js";
 import { StateStore } from "./state.js";
 
@@ -44,8 +44,8 @@ describe("StateStore", () => {
     await StateStore.open(stateDir, () => [seedTenant()]);
     await writeFile(join(stateDir, "state.json"), "{ half a file");
     const error = await StateStore.open(stateDir, () => [seedTenant()]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).hint).toMatch(/--state|delete/);
+    expect(error).toBeInstanceOf(EmulatorUsageError);
+    expect((error as EmulatorUsageError).hint).toMatch(/--state|delete/);
     expect(await readFile(join(stateDir, "state.json"), "utf8")).toBe("{ half a file");
   });
 });

@@ -8,7 +8,7 @@ import * as x509 from "@peculiar/x509";
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-import { ensurePrivateDir, fileExists, writeFileAtomic } from "../util/fs.js";
+import { ensurePrivateDir, fileExists, writeFileAtomic } from "./fs.js";
 
 /**
  * The emulator's private PKI: one CA and one server certificate for the loopback listeners.
