@@ -2,7 +2,6 @@ import { Agent } from "node:https";
 import { ClientCertificateCredential, DeviceCodeCredential } from "@azure/identity";
 import type { RunningEmulator } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EmulatorClient,
   jwtPayload,
@@ -10,7 +9,8 @@ import {
   type ProvisionedApp,
   provisionApp,
   type TestCertificate,
-} from "../packages/emulator/src/identity/test-support.js";
+} from "@exo-cba/emulator/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * `@azure/identity` (what the Azure SDKs for JavaScript authenticate with) against the emulator,

@@ -2,14 +2,14 @@ import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RunningEmulator } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EmulatorClient,
   makeCertificate,
   type ProvisionedApp,
   provisionApp,
   type TestCertificate,
-} from "../packages/emulator/src/identity/test-support.js";
+} from "@exo-cba/emulator/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * Microsoft's Python client against the emulator, unpatched (docs/emulator.md, "Microsoft's other

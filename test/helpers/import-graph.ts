@@ -13,13 +13,20 @@ const SPECIFIER =
 
 /** Where the scanned sources live: the product, and the emulator workspace package. */
 export const SOURCE_ROOTS = ["src", "packages/emulator/src"];
+/** Where tests and their helpers live besides the `*.test.ts` files next to the sources. */
+export const TEST_ROOTS = ["test", "packages/emulator/test"];
 /** The npm scope of this repository's workspace packages. */
 const WORKSPACE_SCOPE = "@exo-cba/";
 
-/** Every non-test `.ts` file under the `SOURCE_ROOTS` of `root`, with its imports resolved as above. */
-export function buildImportGraph(root: string): ImportGraph {
+/**
+ * Every non-test `.ts` file under the `SOURCE_ROOTS` of `root` (with `tests`: every `.ts` file there and
+ * under the `TEST_ROOTS`), with its imports resolved as above.
+ */
+export function buildImportGraph(root: string, options: { tests?: boolean } = {}): ImportGraph {
   const graph: ImportGraph = new Map();
-  for (const file of SOURCE_ROOTS.flatMap((dir) => sourceFiles(join(root, dir)))) {
+  const tests = options.tests ?? false;
+  const dirs = tests ? [...SOURCE_ROOTS, ...TEST_ROOTS] : SOURCE_ROOTS;
+  for (const file of dirs.flatMap((dir) => sourceFiles(join(root, dir), tests))) {
     const text = readFileSync(file, "utf8");
     const targets: string[] = [];
     for (const m of text.matchAll(SPECIFIER)) {
@@ -35,11 +42,11 @@ export function buildImportGraph(root: string): ImportGraph {
   return graph;
 }
 
-function sourceFiles(dir: string, out: string[] = []): string[] {
+function sourceFiles(dir: string, tests: boolean, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) sourceFiles(path, out);
-    else if (path.endsWith(".ts") && !path.endsWith(".test.ts")) out.push(path);
+    if (statSync(path).isDirectory()) sourceFiles(path, tests, out);
+    else if (path.endsWith(".ts") && (tests || !path.endsWith(".test.ts"))) out.push(path);
   }
   return out;
 }

@@ -1,9 +1,8 @@
 import { ConfidentialClientApplication, PublicClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMsalNetworkClient } from "../../../../src/auth/msal-network.js";
-import { HttpTransport } from "../../../../src/http/transport.js";
-import { startEmulatorWith } from "../index.js";
-import type { RunningEmulator } from "../types.js";
+import { startEmulatorWith } from "../../src/index.js";
+import type { RunningEmulator } from "../../src/types.js";
+import { msalNetworkClient } from "../support/https.js";
 import {
   EmulatorClient,
   EXCHANGE_ADMIN_ROLE,
@@ -16,7 +15,7 @@ import {
   type TestCertificate,
   type TestResponse,
   unsignedJwt,
-} from "./test-support.js";
+} from "../support/identity.js";
 
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -57,7 +56,7 @@ const msalClient = (
       knownAuthorities: [new URL(emu.authorityHost).host],
       clientCertificate: { ...credential, privateKey: cert.keyPem },
     },
-    system: { networkClient: createMsalNetworkClient(new HttpTransport({ caPem: [emu.caPem] })) },
+    system: { networkClient: msalNetworkClient(emu.caPem) },
   });
 
 describe("discovery", () => {
@@ -175,7 +174,7 @@ describe("client credentials through @azure/msal-node", () => {
         knownAuthorities: [new URL(emu.authorityHost).host],
         clientCertificate: { thumbprintSha256: other.sha256Hex, privateKey: other.keyPem },
       },
-      system: { networkClient: createMsalNetworkClient(new HttpTransport({ caPem: [emu.caPem] })) },
+      system: { networkClient: msalNetworkClient(emu.caPem) },
     });
     await expect(
       cca.acquireTokenByClientCredential({ scopes: [`${emu.exchangeEndpoint}/.default`] }),
@@ -406,7 +405,7 @@ describe("device code through @azure/msal-node", () => {
         authority: `${emu.authorityHost}/${emu.tenant.id}`,
         knownAuthorities: [new URL(emu.authorityHost).host],
       },
-      system: { networkClient: createMsalNetworkClient(new HttpTransport({ caPem: [emu.caPem] })) },
+      system: { networkClient: msalNetworkClient(emu.caPem) },
     });
     let message = "";
     const result = await pca.acquireTokenByDeviceCode({

@@ -1,9 +1,8 @@
 import { PublicClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMsalNetworkClient } from "../../../../src/auth/msal-network.js";
-import { HttpTransport } from "../../../../src/http/transport.js";
-import { startEmulator } from "../index.js";
-import type { RunningEmulator } from "../types.js";
+import { startEmulator } from "../../src/index.js";
+import type { RunningEmulator } from "../../src/types.js";
+import { msalNetworkClient } from "../support/https.js";
 import {
   EmulatorClient,
   jwtPayload,
@@ -12,7 +11,7 @@ import {
   provisionApp,
   signAssertion,
   type TestCertificate,
-} from "./test-support.js";
+} from "../support/identity.js";
 
 /**
  * Identity-platform behaviour a script written for the real cloud relies on (docs/emulator.md,
@@ -156,7 +155,7 @@ describe("refresh tokens", () => {
         authority: `${emu.authorityHost}/${emu.tenant.id}`,
         knownAuthorities: [new URL(emu.authorityHost).host],
       },
-      system: { networkClient: createMsalNetworkClient(new HttpTransport({ caPem: [emu.caPem] })) },
+      system: { networkClient: msalNetworkClient(emu.caPem) },
     });
 
   it("device code with offline_access returns one; MSAL renews silently with it after expiry", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SUPPORTED_ROLES } from "./authorization.js";
-import { type Harness, startHarness, TEST_APP_ID, TEST_TENANT } from "./test-harness.js";
+import { SUPPORTED_ROLES } from "../../src/exchange/authorization.js";
+import { type Harness, startHarness, TEST_APP_ID, TEST_TENANT } from "../support/exchange-harness.js";
 
 const DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b";
 const ROLE_NOT_SUPPORTED = `The role assigned to application ${TEST_APP_ID} isn't supported in this scenario. Please check online documentation for assigning correct Directory Roles to Azure AD Application for EXO App-Only Authentication.`;

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulatorWith } from "../../src/index.js";
+import type { RunningEmulator } from "../../src/types.js";
 import {
   EmulatorClient,
   EXO_APP_ID,
@@ -8,9 +10,7 @@ import {
   makeCertificate,
   provisionApp,
   signAssertion,
-} from "../identity/test-support.js";
-import { startEmulatorWith } from "../index.js";
-import type { RunningEmulator } from "../types.js";
+} from "../support/identity.js";
 
 /** A tenant that lacks the Exchange Online service principal, with another domain; faults on identity and Graph. */
 

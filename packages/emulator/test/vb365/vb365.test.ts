@@ -1,10 +1,10 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator } from "../index.js";
-import type { RunningEmulator } from "../types.js";
-import { vb365Call, vb365SignIn } from "./test-client.js";
-import type { RunningVb365, Vb365Truth } from "./types.js";
+import { startEmulator } from "../../src/index.js";
+import type { RunningEmulator } from "../../src/types.js";
+import type { RunningVb365, Vb365Truth } from "../../src/vb365/types.js";
+import { vb365Call, vb365SignIn } from "../support/vb365-client.js";
 
 /**
  * The VB365 REST service over real HTTPS, against the truth the generator computes from its

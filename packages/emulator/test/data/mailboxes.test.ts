@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { UsageTruth } from "../types.js";
-import { parseByteQuantifiedSize } from "./formats.js";
-import { createMailboxDataset, DISCOVERY_ALIAS } from "./mailboxes.js";
+import { parseByteQuantifiedSize } from "../../src/data/formats.js";
+import { createMailboxDataset, DISCOVERY_ALIAS } from "../../src/data/mailboxes.js";
+import type { UsageTruth } from "../../src/types.js";
 
 const base = { seed: 7, count: 400, domain: "contoso.onmicrosoft.com", tenantId: "tid" };
 
@@ -193,7 +193,7 @@ describe("createMailboxDataset", () => {
 
 describe("sizes round-trip", () => {
   it("every generated size string parses back to the exact bytes", async () => {
-    const { formatByteQuantifiedSize } = await import("./formats.js");
+    const { formatByteQuantifiedSize } = await import("../../src/data/formats.js");
     const d = createMailboxDataset(base);
     for (let i = 0; i < d.count; i++) {
       const bytes = d.mailbox(i).primary.totalItemBytes;

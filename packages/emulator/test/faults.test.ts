@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createFaultInjector } from "./faults.js";
+import { createFaultInjector } from "../src/faults.js";
 
 const sequence = (options: Parameters<typeof createFaultInjector>[0], n: number) => {
   const injector = createFaultInjector(options);

@@ -1,10 +1,11 @@
 import "reflect-metadata";
 import { createHash, createPrivateKey, type KeyObject, randomUUID, webcrypto } from "node:crypto";
+import { Agent } from "node:https";
 import * as x509 from "@peculiar/x509";
-import { HttpTransport } from "../../../../src/http/transport.js";
-import { emptyUsageTruth } from "../data/mailboxes.js";
-import type { RunningEmulator } from "../types.js";
-import { b64url, signJwt } from "./jwt.js";
+import { emptyUsageTruth } from "../../src/data/mailboxes.js";
+import { b64url, signJwt } from "../../src/identity/jwt.js";
+import type { RunningEmulator } from "../../src/types.js";
+import { httpsRequest } from "./https.js";
 
 /**
  * Helpers for the emulator's own tests: client certificates (like `cert new` makes), hand-signed
@@ -99,9 +100,9 @@ export interface TestResponse {
 
 /** Plain HTTPS calls trusting the emulator's CA. */
 export class EmulatorClient {
-  readonly transport: HttpTransport;
+  private readonly agent: Agent;
   constructor(readonly emu: RunningEmulator) {
-    this.transport = new HttpTransport({ caPem: [emu.caPem] });
+    this.agent = new Agent({ keepAlive: true, ca: emu.caPem });
   }
 
   async call(
@@ -124,13 +125,15 @@ export class EmulatorClient {
       headers["content-type"] = "application/x-www-form-urlencoded";
       body = new URLSearchParams(options.form).toString();
     }
-    const res = await this.transport.request({
+    const res = await httpsRequest({
       method,
       url,
+      caPem: this.emu.caPem,
+      agent: this.agent,
       headers,
       ...(body === undefined ? {} : { body }),
     });
-    const text = await res.text();
+    const text = res.text;
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -155,7 +158,7 @@ export class EmulatorClient {
   }
 
   close(): void {
-    this.transport.close();
+    this.agent.destroy();
   }
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseByteQuantifiedSize } from "../data/formats.js";
-import type { MailboxRecord } from "../types.js";
-import { type Harness, startHarness, TEST_TENANT } from "./test-harness.js";
+import { parseByteQuantifiedSize } from "../../src/data/formats.js";
+import type { MailboxRecord } from "../../src/types.js";
+import { type Harness, startHarness, TEST_TENANT } from "../support/exchange-harness.js";
 
 let h: Harness;
 let mailboxes: MailboxRecord[];

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { ConfidentialClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMsalNetworkClient } from "../../../src/auth/msal-network.js";
-import { HttpTransport } from "../../../src/http/transport.js";
+import { startEmulator } from "../src/index.js";
+import type { RunningEmulator } from "../src/types.js";
+import { msalNetworkClient } from "./support/https.js";
 import {
   EmulatorClient,
   jwtPayload,
@@ -14,9 +15,7 @@ import {
   type ProvisionedApp,
   provisionApp,
   type TestCertificate,
-} from "./identity/test-support.js";
-import { startEmulator } from "./index.js";
-import type { RunningEmulator } from "./types.js";
+} from "./support/identity.js";
 
 /**
  * The assembled emulator with the real Exchange handler: end to end from MSAL to a cmdlet, and a
@@ -40,7 +39,7 @@ const exchangeToken = async (e: RunningEmulator) => {
       knownAuthorities: [new URL(e.authorityHost).host],
       clientCertificate: { thumbprintSha256: cert.sha256Hex, privateKey: cert.keyPem },
     },
-    system: { networkClient: createMsalNetworkClient(new HttpTransport({ caPem: [e.caPem] })) },
+    system: { networkClient: msalNetworkClient(e.caPem) },
   });
   const result = await cca.acquireTokenByClientCredential({ scopes: [`${e.exchangeEndpoint}/.default`] });
   return result!.accessToken;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createMailboxDataset } from "../data/mailboxes.js";
-import { createVb365Dataset, vb365Parameters } from "./data.js";
+import { createMailboxDataset } from "../../src/data/mailboxes.js";
+import { createVb365Dataset, vb365Parameters } from "../../src/vb365/data.js";
 
 /** The backup decisions against their parameters, at a scale where shares are measurable. */
 

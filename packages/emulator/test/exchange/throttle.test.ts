@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { AppThrottle, CONCURRENCY_RETRY_AFTER_SECONDS, DEFAULT_RATE_LIMIT } from "./throttle.js";
+import {
+  AppThrottle,
+  CONCURRENCY_RETRY_AFTER_SECONDS,
+  DEFAULT_RATE_LIMIT,
+} from "../../src/exchange/throttle.js";
 
 describe("AppThrottle", () => {
   it("lets everything through without options and counts down the default limit", () => {

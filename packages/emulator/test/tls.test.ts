@@ -3,7 +3,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadOrCreateTls, tlsFiles } from "./tls.js";
+import { loadOrCreateTls, tlsFiles } from "../src/tls.js";
 
 let dir: string;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createMailboxDataset } from "../data/mailboxes.js";
-import { mailboxRow, mailboxRowJson } from "./properties.js";
+import { createMailboxDataset } from "../../src/data/mailboxes.js";
+import { mailboxRow, mailboxRowJson } from "../../src/exchange/properties.js";
 
 describe("mailboxRowJson", () => {
   it("is byte-for-byte JSON.stringify(mailboxRow) for every kind of mailbox", () => {

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulatorWith } from "../../src/index.js";
+import type { AccessTokenClaims, RunningEmulator } from "../../src/types.js";
 import {
   EmulatorClient,
   EXCHANGE_ADMIN_ROLE,
@@ -12,9 +14,7 @@ import {
   signAssertion,
   type TestCertificate,
   type TestResponse,
-} from "../identity/test-support.js";
-import { startEmulatorWith } from "../index.js";
-import type { AccessTokenClaims, RunningEmulator } from "../types.js";
+} from "../support/identity.js";
 
 const GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10";
 const PROOF_AUD = "00000002-0000-0000-c000-000000000000";

@@ -1,10 +1,9 @@
 import { PublicClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMsalNetworkClient } from "../../../../src/auth/msal-network.js";
-import { HttpTransport } from "../../../../src/http/transport.js";
-import { startEmulatorWith } from "../index.js";
-import type { RunningEmulator } from "../types.js";
-import { EmulatorClient, fakeExchange, jwtPayload } from "./test-support.js";
+import { startEmulatorWith } from "../../src/index.js";
+import type { RunningEmulator } from "../../src/types.js";
+import { msalNetworkClient } from "../support/https.js";
+import { EmulatorClient, fakeExchange, jwtPayload } from "../support/identity.js";
 
 /** Device-code sign-in without auto-approval: pending until someone approves on the emulator's page. */
 
@@ -98,7 +97,7 @@ describe("device code with approval on the emulator page", () => {
         authority: `${emu.authorityHost}/organizations`,
         knownAuthorities: [new URL(emu.authorityHost).host],
       },
-      system: { networkClient: createMsalNetworkClient(new HttpTransport({ caPem: [emu.caPem] })) },
+      system: { networkClient: msalNetworkClient(emu.caPem) },
     });
     let approval: Promise<unknown> = Promise.resolve();
     const result = await pca.acquireTokenByDeviceCode({

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator } from "../index.js";
-import type { RunningEmulator } from "../types.js";
-import { vb365Call, vb365SignIn } from "./test-client.js";
-import type { RunningVb365, Vb365Truth } from "./types.js";
+import { startEmulator } from "../../src/index.js";
+import type { RunningEmulator } from "../../src/types.js";
+import type { RunningVb365, Vb365Truth } from "../../src/vb365/types.js";
+import { vb365Call, vb365SignIn } from "../support/vb365-client.js";
 
 /**
  * `vb365Version: 7`: the v7 shapes (bare arrays, repository id only in `_links`, `objectStorageId`,

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, type InvokeResult, startHarness, TEST_APP_ID, TEST_TENANT } from "./test-harness.js";
+import {
+  type Harness,
+  type InvokeResult,
+  startHarness,
+  TEST_APP_ID,
+  TEST_TENANT,
+} from "../support/exchange-harness.js";
 
 const MORE =
   "There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmulatorClient, fakeExchange, type TestResponse } from "../identity/test-support.js";
-import { startEmulatorWith } from "../index.js";
-import type { RunningEmulator } from "../types.js";
+import { startEmulatorWith } from "../../src/index.js";
+import type { RunningEmulator } from "../../src/types.js";
+import { EmulatorClient, fakeExchange, type TestResponse } from "../support/identity.js";
 
 /**
  * Graph queries as Graph documents them for applications and service principals (docs/emulator.md,

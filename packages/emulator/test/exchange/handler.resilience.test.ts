@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type HarnessOptions, OTHER_TENANT, startHarness } from "./test-harness.js";
+import {
+  type Harness,
+  type HarnessOptions,
+  OTHER_TENANT,
+  startHarness,
+} from "../support/exchange-harness.js";
 
 let h: Harness | undefined;
 async function harness(options: HarnessOptions): Promise<Harness> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CmdletError } from "./errors.js";
-import { compileFilter } from "./filter.js";
+import { CmdletError } from "../../src/exchange/errors.js";
+import { compileFilter } from "../../src/exchange/filter.js";
 
 const row = {
   RecipientTypeDetails: "UserMailbox",

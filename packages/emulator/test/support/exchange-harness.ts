@@ -6,10 +6,10 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createMailboxDataset, type MailboxDataset } from "../data/mailboxes.js";
-import type { AccessTokenClaims, FaultOptions, TenantInfo, ThrottleOptions } from "../types.js";
-import { SUPPORTED_ROLES } from "./authorization.js";
-import { createExchangeHandler } from "./handler.js";
+import { createMailboxDataset, type MailboxDataset } from "../../src/data/mailboxes.js";
+import { SUPPORTED_ROLES } from "../../src/exchange/authorization.js";
+import { createExchangeHandler } from "../../src/exchange/handler.js";
+import type { AccessTokenClaims, FaultOptions, TenantInfo, ThrottleOptions } from "../../src/types.js";
 
 export const TEST_TENANT: TenantInfo = {
   id: "7c1d9d8a-5d2e-4c1b-9a57-000000000001",

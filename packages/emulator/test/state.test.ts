@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmulatorUsageError } from "./errors.js";
-import { seedTenant } from "./graph/well-known.js";
-import { StateStore } from "./state.js";
+import { EmulatorUsageError } from "../src/errors.js";
+import { seedTenant } from "../src/graph/well-known.js";
+import { StateStore } from "../src/state.js";
 
 let dir: string;
 beforeAll(async () => {

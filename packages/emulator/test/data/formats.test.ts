@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { formatByteQuantifiedSize, formatExchangeDateTime, parseByteQuantifiedSize } from "./formats.js";
-import { deterministicGuid, guidIndex, permute32, unpermute32 } from "./prng.js";
+import {
+  formatByteQuantifiedSize,
+  formatExchangeDateTime,
+  parseByteQuantifiedSize,
+} from "../../src/data/formats.js";
+import { deterministicGuid, guidIndex, permute32, unpermute32 } from "../../src/data/prng.js";
 
 describe("formatByteQuantifiedSize", () => {
   it("matches the captured real strings", () => {
