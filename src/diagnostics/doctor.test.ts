@@ -5,9 +5,15 @@ import {
   CHECKS,
   type CheckResult,
   type DirectoryReader,
+  DOCTOR_CHECKS,
   type DoctorDeps,
+  type DoctorRun,
+  freshTokenCheck,
   hasFailure,
+  keyFileCheck,
+  type LocalCertificateFacts,
   runDoctor,
+  validityCheck,
 } from "./doctor.js";
 
 const THUMB = "ABCDEF0123456789ABCDEF0123456789ABCDEF01";
@@ -338,5 +344,90 @@ describe("runDoctor — admin token problems and kept keys", () => {
     );
     const fine = await runDoctor(deps({ profile: { ...profile, keepOldUntil: "2027-01-01" } }));
     expect(byCheck(fine, CHECKS.previous)).toMatchObject({ status: "ok" });
+  });
+});
+
+/** One validator alone: a run with these facts and nothing gathered. */
+function runWith(local: Partial<LocalCertificateFacts>, over: Partial<DoctorRun> = {}): DoctorRun {
+  return {
+    deps: deps(),
+    now: () => NOW,
+    warnDays: 30,
+    profileFlag: " --profile prod",
+    local: { reference: THUMB, found: true, thumbprint: THUMB, hasKey: true, ...local },
+    ...over,
+  };
+}
+
+describe("doctor's validators, each alone", () => {
+  it("runs them in the order doctor reports", () => {
+    expect(DOCTOR_CHECKS.map((c) => c.name)).toEqual([
+      CHECKS.certificate,
+      CHECKS.key,
+      CHECKS.keyFile,
+      CHECKS.validity,
+      "app, certificate on the app, consent, role",
+      CHECKS.token,
+      CHECKS.exchange,
+      CHECKS.previous,
+    ]);
+  });
+
+  it("key file permissions: group/world bits fail with the chmod fix, 0600 passes, no mode on Windows skips", () => {
+    expect(keyFileCheck(runWith({ keyFile: "/k.pem", keyFileMode: 0o640 }))).toEqual([
+      {
+        check: CHECKS.keyFile,
+        status: "fail",
+        detail: "/k.pem is 0640: other users can read the private key",
+        fix: "chmod 600 /k.pem  (and chmod 700 on its directory); run the job as the user that owns it.",
+      },
+    ]);
+    expect(keyFileCheck(runWith({ keyFile: "/k.pem", keyFileMode: 0o600 }))).toEqual([
+      { check: CHECKS.keyFile, status: "ok", detail: "/k.pem is 0600" },
+    ]);
+    expect(keyFileCheck(runWith({ keyFile: "C:\\k.pem" }))[0]?.status).toBe("skip");
+    expect(keyFileCheck(runWith({ found: false }))).toEqual([
+      { check: CHECKS.keyFile, status: "skip", detail: "no certificate" },
+    ]);
+  });
+
+  it("validity: expired fails, inside the warning window warns, no expiry date reports nothing", () => {
+    const expired = validityCheck(runWith({ notAfter: new Date("2026-11-27T00:00:00Z") }));
+    expect(expired).toMatchObject([{ status: "fail", detail: "expired on 2026-11-27" }]);
+    expect(expired[0]?.fix).toContain("exo-cba cert rotate --profile prod");
+    expect(validityCheck(runWith({ notAfter: new Date("2026-12-08T12:00:00Z") }))).toMatchObject([
+      { status: "warn", detail: "10 days left (until 2026-12-08)" },
+    ]);
+    expect(
+      validityCheck(runWith({ notAfter: new Date("2026-12-08T12:00:00Z") }, { warnDays: 10 }))[0]?.status,
+    ).toBe("ok");
+    expect(validityCheck(runWith({}))).toEqual([]);
+  });
+
+  it("fresh token: missing permission is a failure, or a replication warning when the directory granted it", () => {
+    const token = jwt({ roles: [], wids: [GLOBAL_READER] });
+    const rights = {
+      roles: [],
+      wids: [GLOBAL_READER],
+      hasManageAsApp: false,
+      exchangeRoles: ["Global Reader"],
+      readOnly: true,
+      readable: true,
+    };
+    const credential = { certificatePem: "c", privateKeyPem: "k" };
+    const alone = freshTokenCheck(runWith({ credential }, { token, rights }));
+    expect(alone).toMatchObject([
+      { status: "fail", detail: "roles: none; directory role: Global Reader — missing Exchange.ManageAsApp" },
+    ]);
+    const granted = freshTokenCheck(
+      runWith(
+        { credential },
+        { token, rights, deps: deps({ directory: directory() }), directoryRoles: [GLOBAL_READER] },
+      ),
+    );
+    expect(granted[0]?.status).toBe("warn");
+    expect(freshTokenCheck(runWith({}))).toEqual([
+      { check: CHECKS.token, status: "skip", detail: "no usable local certificate" },
+    ]);
   });
 });
