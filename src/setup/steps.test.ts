@@ -10,13 +10,19 @@ import { AuthorizationError, TransientError } from "../errors.js";
 import { appendKeyCredential, keyMatchesThumbprint } from "../graph/key-credentials.js";
 import { Deadline } from "../graph/replication.js";
 import {
+  APPLY_STEPS,
+  applyCertificate,
+  applyExchangeServicePrincipal,
   applyPlan,
   type DesiredState,
+  type PlanItem,
   planFrom,
   readTenantState,
   type SetupCertificate,
   STEP_IDS,
   type StepId,
+  type StepRun,
+  type TenantState,
   withExchangePermission,
 } from "./steps.js";
 
@@ -302,5 +308,72 @@ describe("key credential helpers", () => {
       },
     ]);
     expect(withExchangePermission(once)).toEqual(once);
+  });
+});
+
+describe("apply steps, each alone", () => {
+  /** One step's run against the fake directory: the ids earlier steps would have left, no progress output. */
+  function stepRun(
+    state: Partial<TenantState>,
+    ids: StepRun["ids"] = {},
+    action: PlanItem["action"] = "create",
+  ): StepRun {
+    const ctx = { api: dir.asApi(), desired, deadline: new Deadline(clock, 60_000), progress: () => {} };
+    return {
+      ctx,
+      state: { keyCredentials: [], otherRoles: [], ...state },
+      action,
+      ids,
+      waitFor: (what) => ({ deadline: ctx.deadline, what }),
+    };
+  }
+
+  it("the table holds one step per STEP_IDS entry, in that order", () => {
+    expect(Object.keys(APPLY_STEPS)).toEqual([...STEP_IDS]);
+  });
+
+  it("certificate: creates the certificate only when it runs, appends it once, and a re-run finds it", async () => {
+    const { application } = await dir.upsertApplication("exo-cba-t1", { displayName: "exo-cba" });
+    const app = application!;
+    desired = { ...desired, certificate: undefined };
+    let created = 0;
+    const run = stepRun({}, { appObjectId: app.id, appId: app.appId });
+    run.ctx = {
+      ...run.ctx,
+      desired,
+      createCertificate: async () => {
+        created++;
+        return ours;
+      },
+    };
+    expect(await applyCertificate(run)).toEqual({ action: "updated" });
+    expect(created).toBe(1);
+    expect(dir.keys.get(app.id)?.filter((k) => keyMatchesThumbprint(k, ours.thumbprint))).toHaveLength(1);
+    expect(await applyCertificate(run)).toEqual({ action: "exists" });
+    expect(dir.writes.filter((w) => w === "setKeyCredentials")).toHaveLength(1);
+    // The plan said it exists: nothing is read or written, and no certificate is made.
+    expect(await applyCertificate({ ...run, action: "exists" })).toEqual({ action: "exists" });
+    expect(created).toBe(1);
+  });
+
+  it("Exchange service principal: found and used as is, created when missing, refused without Exchange.ManageAsApp", async () => {
+    const present = (await dir.findServicePrincipalByAppId("00000002-0000-0ff1-ce00-000000000000"))!;
+    const ids: StepRun["ids"] = {};
+    expect(await applyExchangeServicePrincipal(stepRun({ exchangeServicePrincipal: present }, ids))).toEqual({
+      action: "exists",
+      objectId: "exo-sp",
+    });
+    expect(ids.exchangeServicePrincipalId).toBe("exo-sp");
+
+    dir = new FakeDirectory(clock, { withExchangeSp: false });
+    expect(await applyExchangeServicePrincipal(stepRun({}))).toEqual({
+      action: "created",
+      objectId: "exo-sp-new",
+    });
+
+    const odd = { ...present, appRoles: [{ id: "another-role", value: "full_access_as_app" }] };
+    await expect(applyExchangeServicePrincipal(stepRun({ exchangeServicePrincipal: odd }))).rejects.toThrow(
+      /has no Exchange\.ManageAsApp app role/,
+    );
   });
 });

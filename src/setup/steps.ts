@@ -9,7 +9,7 @@ import { AuthorizationError, ServerError } from "../errors.js";
 import type { DirectoryApi } from "../graph/directory.js";
 import { GraphError } from "../graph/errors.js";
 import { appendKeyCredential, keyMatchesThumbprint, newKeyCredential } from "../graph/key-credentials.js";
-import { type Deadline, waitFor } from "../graph/replication.js";
+import { type Deadline, type WaitOptions, waitFor } from "../graph/replication.js";
 import type {
   Application,
   AppRoleAssignment,
@@ -299,6 +299,233 @@ export interface ApplyContext {
   afterStep?: (step: StepId) => void | Promise<void>;
 }
 
+type StepOutcome = { action: "exists" | "created" | "updated"; objectId?: string };
+
+/**
+ * What one step sees: the apply context, the tenant as read before the plan, the plan's action for this
+ * step, the ids earlier steps provisioned (it adds its own), and the wait options for this step.
+ */
+export interface StepRun {
+  ctx: ApplyContext;
+  state: TenantState;
+  action: PlanAction;
+  ids: ProvisionedIds;
+  /** Wait options for `waitFor` that report replication waits as this step's progress. */
+  waitFor(what: string): WaitOptions;
+}
+
+/** Step 1: the application registration, created or updated to hold the Exchange permission. */
+export async function applyApplication({
+  ctx,
+  state,
+  action,
+  ids,
+  waitFor: wait,
+}: StepRun): Promise<StepOutcome> {
+  const { api, desired } = ctx;
+  const app = state.application;
+  if (app && action === "exists") {
+    ids.appObjectId = app.id;
+    ids.appId = app.appId;
+    return { action: "exists", objectId: app.id };
+  }
+  if (app) {
+    const id = app.id;
+    const requiredResourceAccess = withExchangePermission(app.requiredResourceAccess);
+    await asAdmin("application", "update the application", () =>
+      waitFor(async () => {
+        await api.updateApplication(id, { requiredResourceAccess });
+        return true;
+      }, wait("the application to accept the update")),
+    );
+    ids.appObjectId = app.id;
+    ids.appId = app.appId;
+    return { action: "updated", objectId: app.id };
+  }
+  const upsert = await asAdmin("application", "create applications", () =>
+    api.upsertApplication(desired.uniqueName, {
+      displayName: desired.displayName,
+      signInAudience: "AzureADMyOrg",
+      requiredResourceAccess: [exchangePermission()],
+    }),
+  );
+  // 204 = another run created it between our read and our write: use that one.
+  const created =
+    upsert.application ??
+    (await waitFor(
+      () => api.findApplicationByUniqueName(desired.uniqueName),
+      wait("the application to become visible"),
+    ));
+  ids.appObjectId = created.id;
+  ids.appId = created.appId;
+  return { action: upsert.created ? "created" : "exists", objectId: created.id };
+}
+
+/** Step 2: our certificate among the application's keys (created first when setup makes one). */
+export async function applyCertificate({ ctx, action, ids, waitFor: wait }: StepRun): Promise<StepOutcome> {
+  const { api, desired } = ctx;
+  const appObjectId = ids.appObjectId as string;
+  if (action === "exists") return { action: "exists" };
+  if (!desired.certificate && ctx.createCertificate) desired.certificate = await ctx.createCertificate();
+  const certificate = desired.certificate;
+  if (!certificate) throw new Error("internal: no certificate to register");
+  const thumbprint = certificate.thumbprint;
+  // Re-read right before the write: PATCH replaces the collection, so it must be built from the latest list.
+  const existing = await asAdmin("application", "read the application's keys", () =>
+    waitFor(() => api.getKeyCredentials(appObjectId), wait("the new application")),
+  );
+  if (existing.some((k) => keyMatchesThumbprint(k, thumbprint))) return { action: "exists" };
+  const keys = appendKeyCredential(existing, newKeyCredential(certificate));
+  await asAdmin("application", "add a certificate to the application", () =>
+    waitFor(async () => {
+      await api.setKeyCredentials(appObjectId, keys);
+      return true;
+    }, wait("the application to accept the certificate")),
+  );
+  return { action: "updated" };
+}
+
+/** Step 3: the application's service principal in this tenant. */
+export async function applyServicePrincipal({
+  ctx,
+  state,
+  ids,
+  waitFor: wait,
+}: StepRun): Promise<StepOutcome> {
+  const { api } = ctx;
+  const appId = ids.appId as string;
+  if (state.servicePrincipal) {
+    ids.servicePrincipalId = state.servicePrincipal.id;
+    return { action: "exists", objectId: state.servicePrincipal.id };
+  }
+  let created = true;
+  const sp = await asAdmin("application", "create service principals", () =>
+    waitFor(async () => {
+      try {
+        return await api.createServicePrincipal(appId);
+      } catch (error) {
+        // 409: it exists already (another run, or created by the portal): read it instead.
+        if (error instanceof GraphError && error.status === 409) {
+          created = false;
+          return api.findServicePrincipalByAppId(appId);
+        }
+        throw error;
+      }
+    }, wait("the application to replicate")),
+  );
+  ids.servicePrincipalId = sp.id;
+  return { action: created ? "created" : "exists", objectId: sp.id };
+}
+
+/** Step 4: the Office 365 Exchange Online service principal, which must offer Exchange.ManageAsApp. */
+export async function applyExchangeServicePrincipal({
+  ctx,
+  state,
+  ids,
+  waitFor: wait,
+}: StepRun): Promise<StepOutcome> {
+  const { api } = ctx;
+  let created = false;
+  let exo = state.exchangeServicePrincipal;
+  if (!exo) {
+    exo = await asAdmin("application", "create the Office 365 Exchange Online service principal", () =>
+      waitFor(async () => {
+        try {
+          const sp = await api.createServicePrincipal(EXCHANGE_RESOURCE_APP_ID);
+          created = true;
+          return sp;
+        } catch (error) {
+          if (error instanceof GraphError && error.status === 409) {
+            return api.findServicePrincipalByAppId(EXCHANGE_RESOURCE_APP_ID);
+          }
+          throw error;
+        }
+      }, wait("the Exchange Online service principal")),
+    );
+  }
+  const roles = exo.appRoles ?? [];
+  if (roles.length > 0 && !roles.some((r) => r.id === EXCHANGE_MANAGE_AS_APP_ROLE_ID)) {
+    throw new ServerError(
+      `The Office 365 Exchange Online service principal ${exo.id} has no ${EXCHANGE_MANAGE_AS_APP} app role.`,
+      { hint: "This tenant's Exchange Online registration looks unusual; contact Microsoft support." },
+    );
+  }
+  ids.exchangeServicePrincipalId = exo.id;
+  return { action: created ? "created" : "exists", objectId: exo.id };
+}
+
+/** Step 5: admin consent for Exchange.ManageAsApp (an app role assignment to our service principal). */
+export async function applyConsent({ ctx, state, ids, waitFor: wait }: StepRun): Promise<StepOutcome> {
+  const { api } = ctx;
+  const spId = ids.servicePrincipalId as string;
+  const exoId = ids.exchangeServicePrincipalId as string;
+  if (state.consent && state.consent.resourceId === exoId) {
+    ids.consentId = state.consent.id;
+    return { action: "exists", objectId: state.consent.id };
+  }
+  const findGrant = async () =>
+    (await api.listAppRoleAssignments(spId)).find(
+      (g) => g.appRoleId === EXCHANGE_MANAGE_AS_APP_ROLE_ID && g.resourceId === exoId,
+    );
+  let created = true;
+  const grant = await asAdmin("consent", "grant admin consent (app role assignment)", () =>
+    waitFor(async () => {
+      try {
+        return await api.grantAppRole(spId, exoId, EXCHANGE_MANAGE_AS_APP_ROLE_ID);
+      } catch (error) {
+        if (error instanceof GraphError && error.matches(/already exists/i)) {
+          created = false;
+          return findGrant();
+        }
+        throw error;
+      }
+    }, wait("the service principal to replicate")),
+  );
+  ids.consentId = grant.id;
+  return { action: created ? "created" : "exists", objectId: grant.id };
+}
+
+/** Step 6: the directory role, assigned to our service principal at tenant scope. */
+export async function applyRole({ ctx, state, ids, waitFor: wait }: StepRun): Promise<StepOutcome> {
+  const { api, desired } = ctx;
+  const spId = ids.servicePrincipalId as string;
+  if (state.roleAssignment) {
+    ids.roleAssignmentId = state.roleAssignment.id;
+    return { action: "exists", objectId: state.roleAssignment.id };
+  }
+  const templateId = desired.role.templateId;
+  const findAssignment = async () =>
+    (await api.listRoleAssignments(spId)).find(
+      (r) => r.roleDefinitionId === templateId && (r.directoryScopeId ?? "/") === "/",
+    );
+  let created = true;
+  const assignment = await asAdmin("role", `assign the ${desired.role.displayName} role`, () =>
+    waitFor(async () => {
+      try {
+        return await api.createRoleAssignment(spId, templateId);
+      } catch (error) {
+        if (error instanceof GraphError && error.matches(/conflicting object/i)) {
+          created = false;
+          return findAssignment();
+        }
+        throw error;
+      }
+    }, wait("the service principal to replicate")),
+  );
+  ids.roleAssignmentId = assignment.id;
+  return { action: created ? "created" : "exists", objectId: assignment.id };
+}
+
+/** The steps in the order they run (STEP_IDS); each reads the ids of the ones before it. */
+export const APPLY_STEPS: Record<StepId, (run: StepRun) => Promise<StepOutcome>> = {
+  application: applyApplication,
+  certificate: applyCertificate,
+  "service-principal": applyServicePrincipal,
+  "exchange-service-principal": applyExchangeServicePrincipal,
+  consent: applyConsent,
+  role: applyRole,
+};
+
 /** Apply the plan in order; returns the ids of everything setup owns. */
 export async function applyPlan(
   ctx: ApplyContext,
@@ -307,42 +534,48 @@ export async function applyPlan(
 ): Promise<ProvisionedIds> {
   const ids: ProvisionedIds = {};
   const started = ctx.startedAt ?? ctx.deadline.clock.now();
-  const actionOf = (step: StepId) => plan.find((p) => p.step === step)?.action ?? "create";
+  for (const step of STEP_IDS) {
+    const run: StepRun = {
+      ctx,
+      state,
+      action: plan.find((p) => p.step === step)?.action ?? "create",
+      ids,
+      waitFor: (what) => stepWaitOptions(ctx, step, started, what),
+    };
+    await reportStep(ctx, step, started, ids, () => APPLY_STEPS[step](run));
+  }
+  return ids;
+}
 
-  const run = async (
-    step: StepId,
-    fn: () => Promise<{ action: "exists" | "created" | "updated"; objectId?: string }>,
-  ) => {
-    const elapsed = () => ctx.deadline.clock.now() - started;
-    ctx.progress({ step, title: STEP_TITLES[step], status: "start", elapsedMs: elapsed() });
-    try {
-      const result = await fn();
-      ctx.progress({
-        step,
-        title: STEP_TITLES[step],
-        status: "done",
-        elapsedMs: elapsed(),
-        detail: result.action,
-      });
-      await ctx.journal?.step(
-        step,
-        { status: "done", action: result.action, ...(result.objectId ? { objectId: result.objectId } : {}) },
-        Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)) as Record<string, string>,
-      );
-    } catch (error) {
-      ctx.progress({
-        step,
-        title: STEP_TITLES[step],
-        status: "failed",
-        elapsedMs: elapsed(),
-        detail: (error as Error).message,
-      });
-      await ctx.journal?.step(step, { status: "failed", action: "exists", error: (error as Error).message });
-      throw error;
-    }
-    await ctx.afterStep?.(step);
-  };
-  const waitOpts = (step: StepId, what: string) => ({
+/** Run one step with its progress events and journal record; a failure is recorded, then rethrown. */
+async function reportStep(
+  ctx: ApplyContext,
+  step: StepId,
+  started: number,
+  ids: ProvisionedIds,
+  fn: () => Promise<StepOutcome>,
+): Promise<void> {
+  const title = STEP_TITLES[step];
+  const elapsed = () => ctx.deadline.clock.now() - started;
+  ctx.progress({ step, title, status: "start", elapsedMs: elapsed() });
+  try {
+    const result = await fn();
+    ctx.progress({ step, title, status: "done", elapsedMs: elapsed(), detail: result.action });
+    await ctx.journal?.step(
+      step,
+      { status: "done", action: result.action, ...(result.objectId ? { objectId: result.objectId } : {}) },
+      Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)) as Record<string, string>,
+    );
+  } catch (error) {
+    ctx.progress({ step, title, status: "failed", elapsedMs: elapsed(), detail: (error as Error).message });
+    await ctx.journal?.step(step, { status: "failed", action: "exists", error: (error as Error).message });
+    throw error;
+  }
+  await ctx.afterStep?.(step);
+}
+
+function stepWaitOptions(ctx: ApplyContext, step: StepId, started: number, what: string): WaitOptions {
+  return {
     deadline: ctx.deadline,
     what: `${what} (step: ${STEP_TITLES[step]})`,
     onWait: (info: { waitedMs: number; reason: string }) =>
@@ -353,201 +586,5 @@ export async function applyPlan(
         elapsedMs: ctx.deadline.clock.now() - started,
         detail: `waiting for replication (${(info.waitedMs / 1000).toFixed(1)} s)`,
       }),
-  });
-  const { api, desired } = ctx;
-
-  let app = state.application;
-  await run("application", async () => {
-    const action = actionOf("application");
-    if (app && action === "exists") {
-      ids.appObjectId = app.id;
-      ids.appId = app.appId;
-      return { action: "exists", objectId: app.id };
-    }
-    if (app) {
-      const id = app.id;
-      const requiredResourceAccess = withExchangePermission(app.requiredResourceAccess);
-      await asAdmin("application", "update the application", () =>
-        waitFor(
-          async () => {
-            await api.updateApplication(id, { requiredResourceAccess });
-            return true;
-          },
-          waitOpts("application", "the application to accept the update"),
-        ),
-      );
-      ids.appObjectId = app.id;
-      ids.appId = app.appId;
-      return { action: "updated", objectId: app.id };
-    }
-    const upsert = await asAdmin("application", "create applications", () =>
-      api.upsertApplication(desired.uniqueName, {
-        displayName: desired.displayName,
-        signInAudience: "AzureADMyOrg",
-        requiredResourceAccess: [exchangePermission()],
-      }),
-    );
-    // 204 = another run created it between our read and our write: use that one.
-    app =
-      upsert.application ??
-      (await waitFor(
-        () => api.findApplicationByUniqueName(desired.uniqueName),
-        waitOpts("application", "the application to become visible"),
-      ));
-    ids.appObjectId = app.id;
-    ids.appId = app.appId;
-    return { action: upsert.created ? "created" : "exists", objectId: app.id };
-  });
-  const appObjectId = ids.appObjectId as string;
-  const appId = ids.appId as string;
-
-  await run("certificate", async () => {
-    if (actionOf("certificate") === "exists") return { action: "exists" };
-    if (!desired.certificate && ctx.createCertificate) desired.certificate = await ctx.createCertificate();
-    const certificate = desired.certificate;
-    if (!certificate) throw new Error("internal: no certificate to register");
-    const thumbprint = certificate.thumbprint;
-    // Re-read right before the write: PATCH replaces the collection, so it must be built from the latest list.
-    const existing = await asAdmin("application", "read the application's keys", () =>
-      waitFor(() => api.getKeyCredentials(appObjectId), waitOpts("certificate", "the new application")),
-    );
-    if (existing.some((k) => keyMatchesThumbprint(k, thumbprint))) return { action: "exists" };
-    const keys = appendKeyCredential(existing, newKeyCredential(certificate));
-    await asAdmin("application", "add a certificate to the application", () =>
-      waitFor(
-        async () => {
-          await api.setKeyCredentials(appObjectId, keys);
-          return true;
-        },
-        waitOpts("certificate", "the application to accept the certificate"),
-      ),
-    );
-    return { action: "updated" };
-  });
-
-  let sp = state.servicePrincipal;
-  await run("service-principal", async () => {
-    if (sp) {
-      ids.servicePrincipalId = sp.id;
-      return { action: "exists", objectId: sp.id };
-    }
-    let created = true;
-    sp = await asAdmin("application", "create service principals", () =>
-      waitFor(
-        async () => {
-          try {
-            return await api.createServicePrincipal(appId);
-          } catch (error) {
-            // 409: it exists already (another run, or created by the portal): read it instead.
-            if (error instanceof GraphError && error.status === 409) {
-              created = false;
-              return api.findServicePrincipalByAppId(appId);
-            }
-            throw error;
-          }
-        },
-        waitOpts("service-principal", "the application to replicate"),
-      ),
-    );
-    ids.servicePrincipalId = sp.id;
-    return { action: created ? "created" : "exists", objectId: sp.id };
-  });
-  const spId = ids.servicePrincipalId as string;
-
-  let exo = state.exchangeServicePrincipal;
-  await run("exchange-service-principal", async () => {
-    let created = false;
-    if (!exo) {
-      exo = await asAdmin("application", "create the Office 365 Exchange Online service principal", () =>
-        waitFor(
-          async () => {
-            try {
-              const sp = await api.createServicePrincipal(EXCHANGE_RESOURCE_APP_ID);
-              created = true;
-              return sp;
-            } catch (error) {
-              if (error instanceof GraphError && error.status === 409) {
-                return api.findServicePrincipalByAppId(EXCHANGE_RESOURCE_APP_ID);
-              }
-              throw error;
-            }
-          },
-          waitOpts("exchange-service-principal", "the Exchange Online service principal"),
-        ),
-      );
-    }
-    const roles = exo.appRoles ?? [];
-    if (roles.length > 0 && !roles.some((r) => r.id === EXCHANGE_MANAGE_AS_APP_ROLE_ID)) {
-      throw new ServerError(
-        `The Office 365 Exchange Online service principal ${exo.id} has no ${EXCHANGE_MANAGE_AS_APP} app role.`,
-        { hint: "This tenant's Exchange Online registration looks unusual; contact Microsoft support." },
-      );
-    }
-    ids.exchangeServicePrincipalId = exo.id;
-    return { action: created ? "created" : "exists", objectId: exo.id };
-  });
-  const exoId = ids.exchangeServicePrincipalId as string;
-
-  await run("consent", async () => {
-    if (state.consent && state.consent.resourceId === exoId) {
-      ids.consentId = state.consent.id;
-      return { action: "exists", objectId: state.consent.id };
-    }
-    const findGrant = async () =>
-      (await api.listAppRoleAssignments(spId)).find(
-        (g) => g.appRoleId === EXCHANGE_MANAGE_AS_APP_ROLE_ID && g.resourceId === exoId,
-      );
-    let created = true;
-    const grant = await asAdmin("consent", "grant admin consent (app role assignment)", () =>
-      waitFor(
-        async () => {
-          try {
-            return await api.grantAppRole(spId, exoId, EXCHANGE_MANAGE_AS_APP_ROLE_ID);
-          } catch (error) {
-            if (error instanceof GraphError && error.matches(/already exists/i)) {
-              created = false;
-              return findGrant();
-            }
-            throw error;
-          }
-        },
-        waitOpts("consent", "the service principal to replicate"),
-      ),
-    );
-    ids.consentId = grant.id;
-    return { action: created ? "created" : "exists", objectId: grant.id };
-  });
-
-  await run("role", async () => {
-    if (state.roleAssignment) {
-      ids.roleAssignmentId = state.roleAssignment.id;
-      return { action: "exists", objectId: state.roleAssignment.id };
-    }
-    const templateId = desired.role.templateId;
-    const findRole = async () =>
-      (await api.listRoleAssignments(spId)).find(
-        (r) => r.roleDefinitionId === templateId && (r.directoryScopeId ?? "/") === "/",
-      );
-    let created = true;
-    const assignment = await asAdmin("role", `assign the ${desired.role.displayName} role`, () =>
-      waitFor(
-        async () => {
-          try {
-            return await api.createRoleAssignment(spId, templateId);
-          } catch (error) {
-            if (error instanceof GraphError && error.matches(/conflicting object/i)) {
-              created = false;
-              return findRole();
-            }
-            throw error;
-          }
-        },
-        waitOpts("role", "the service principal to replicate"),
-      ),
-    );
-    ids.roleAssignmentId = assignment.id;
-    return { action: created ? "created" : "exists", objectId: assignment.id };
-  });
-
-  return ids;
+  };
 }
