@@ -1,5 +1,5 @@
 /**
- * Typed errors and the one place that maps them to process exit codes (DESIGN.md "Exit codes").
+ * Typed errors and the one place that maps them to process exit codes (README.md, "Exit codes").
  *
  * Every expected failure is one of these classes: it carries what the user needs (a code from the
  * service, the HTTP status, request ids, a hint saying what to do next) and never a secret.

@@ -11,12 +11,12 @@ import { createMsalNetworkClient } from "./msal-network.js";
  *
  * Default public client: Microsoft Graph Command Line Tools (the Graph PowerShell SDK's client). Unlike
  * the Azure CLI / Azure PowerShell first-party clients it supports dynamic consent of arbitrary Graph
- * scopes, so we can ask for exactly the three we need instead of `.default` (entra-provisioning.md §1.3, §8).
+ * scopes, so we can ask for exactly the three we need instead of `.default` (docs/setup.md, "Admin sign-in").
  * `--admin-client-id` takes the caller's own public-client app where this one is blocked.
  */
 export const DEFAULT_ADMIN_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
-/** The only delegated scopes setup/teardown need (entra-provisioning.md §2.0). */
+/** The only delegated scopes setup/teardown need (docs/setup.md, "Admin sign-in"). */
 export const ADMIN_SCOPE_NAMES = [
   "Application.ReadWrite.All",
   "AppRoleAssignment.ReadWrite.All",

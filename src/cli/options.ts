@@ -3,7 +3,7 @@ import type { ConnectionOptions } from "../config/connection.js";
 import { UsageError } from "../errors.js";
 import { OUTPUT_FORMATS, type OutputFormat, parseOutputFormat } from "./render.js";
 
-/** The connection options of Connect-ExchangeOnline, each also read from the environment (DESIGN.md). */
+/** The connection options of Connect-ExchangeOnline, each also read from the environment (docs/invoke.md, "Connection options"). */
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
     .option("--app-id <guid>", "application (client) id [EXO_APP_ID, AZURE_CLIENT_ID]")

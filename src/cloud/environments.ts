@@ -28,7 +28,7 @@ export interface CloudEndpoints {
   custom: boolean;
 }
 
-// Sources: shared/reference/exo-rest.md §1.3 and entra-provisioning.md §2 (national Graph hosts).
+// Sources: docs/exchange-rest.md §1 (hosts per cloud) and docs/invoke.md "Resource and host".
 const KNOWN: Record<ExchangeEnvironment, Omit<CloudEndpoints, "custom">> = {
   O365Default: {
     environment: "O365Default",

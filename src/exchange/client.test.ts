@@ -100,7 +100,7 @@ beforeEach(() => {
   waits = [];
 });
 
-describe("ExchangeClient wire format (exo-rest.md §2)", () => {
+describe("ExchangeClient wire format (docs/exchange-rest.md §2)", () => {
   it("POSTs the module's header set and the CmdletInput body", async () => {
     server.setHandler(pagingHandler(1));
     const c = client();

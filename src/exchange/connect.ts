@@ -22,7 +22,7 @@ import { HttpTransport } from "../http/transport.js";
 import { type CmdletCallInfo, ExchangeClient, type ExchangeStats, type InvokeOptions } from "./client.js";
 import type { CmdletParameters } from "./serialize.js";
 
-/** A certificate as the library accepts it (DESIGN.md "Library contract"), plus a signer for vault keys. */
+/** A certificate as the library accepts it (docs/invoke.md, "Library"), plus a signer for vault keys. */
 export type CertificateInput =
   | { thumbprint: string }
   | { path: string; password?: string }

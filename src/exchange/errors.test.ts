@@ -16,7 +16,7 @@ const envelope = (detail: string) =>
     },
   });
 
-describe("parseCmdletFailure (exo-rest.md §4.2, all three variants)", () => {
+describe("parseCmdletFailure (docs/exchange-rest.md §4, all three variants)", () => {
   it("variant 1: module JSON with localizedString/ClassName/Message", () => {
     const detail = JSON.stringify({
       localizedString: { stringId: "Ex6F9304" },

@@ -3,7 +3,7 @@ import { DIRECTORY_ROLES, tokenRights } from "../auth/roles.js";
 import { AuthorizationError, type ExoCbaError, ServerError } from "../errors.js";
 
 /**
- * Exchange error envelopes (exo-rest.md §4) to typed errors carrying the cmdlet's own message.
+ * Exchange error envelopes (docs/exchange-rest.md §4) to typed errors carrying the cmdlet's own message.
  * `details[0].message` comes in three shapes (module JSON, GOEXO JSON, pre-piped text); then
  * `innererror.internalexception.message`, then `error.message` — the module's extraction order.
  */
@@ -179,7 +179,7 @@ export function exchangeErrorFromResponse(ctx: ErrorContext): ExoCbaError {
 
 /**
  * Exchange exception names that mean "try again" even when they arrive in a 400/500 body
- * (module list from exo-rest.md §5 plus the ones a production client retries on 400, §4.3).
+ * (the module's list plus the ones a production REST client retries on 400: docs/exchange-rest.md §5).
  */
 export const TRANSIENT_EXCEPTION_NAMES = [
   "DCOverloadedException",

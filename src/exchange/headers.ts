@@ -7,7 +7,7 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 export const CLIENT_VERSION = pkg.version;
 export const USER_AGENT = `exo-cba/${CLIENT_VERSION}`;
 
-/** The system mailbox every app-only client anchors on (exo-rest.md §2.3). */
+/** The system mailbox every app-only client anchors on (docs/exchange-rest.md §2). */
 const SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 
 /**

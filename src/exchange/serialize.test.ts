@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { invokeCommandBody, parseResultSize, serializeParameters } from "./serialize.js";
 
-// Expected values are the module's wire forms from exo-rest.md §2.1/§2.4, written out by hand.
-describe("serializeParameters (exo-rest.md §2.4)", () => {
+// Expected values are the module's wire forms from docs/exchange-rest.md §2, written out by hand.
+describe("serializeParameters (docs/exchange-rest.md §2)", () => {
   it("switches are booleans, strings stay strings, multi-values are arrays, $null is null", () => {
     expect(
       serializeParameters({

@@ -1,5 +1,5 @@
 /**
- * Cmdlet parameters serialised the way the ExchangeOnlineManagement module does (exo-rest.md §2.4):
+ * Cmdlet parameters serialised the way the ExchangeOnlineManagement module does (docs/exchange-rest.md §2):
  * switches as booleans, multi-values as arrays, hashtables tagged `#Exchange.GenericHashTable`
  * (recursively), hashtable arrays with a sibling `<Name>@odata.type`, byte arrays as ByteArrayType,
  * dates as UTC without `Z`, and `$true`/`$false` inside filter text as 'True'/'False'.

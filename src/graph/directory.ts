@@ -15,7 +15,7 @@ const alternateKey = (entitySet: string, key: string, value: string) =>
   `/${entitySet}(${key}=${encodeURIComponent(odataString(value))})`;
 
 /**
- * One function per Graph call that provisioning makes (entra-provisioning.md §2), so the setup steps
+ * One function per Graph call that provisioning makes (docs/graph-queries.md), so the setup steps
  * read as a sequence of intentions and a fake of this surface is enough for unit tests.
  */
 export class DirectoryApi {

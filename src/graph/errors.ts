@@ -1,6 +1,6 @@
 import { ServerError } from "../errors.js";
 
-/** The Graph error envelope (concepts/errors.md): `{ error: { code, message, details[], innerError } }`. */
+/** The Graph error envelope (docs/graph-queries.md, "Errors"): `{ error: { code, message, details[], innerError } }`. */
 interface GraphErrorBody {
   error?: {
     code?: string;

@@ -3,7 +3,7 @@ import { GraphError } from "./errors.js";
 
 /**
  * Waiting for Entra replication. Objects written a moment ago can be invisible to the next read or to a
- * dependent write for seconds to minutes, with no SLA (entra-provisioning.md §5). We poll instead of
+ * dependent write for seconds to minutes, with no SLA (docs/setup.md, "Replication and verification"). We poll instead of
  * sleeping a fixed time: the interval grows with the time already waited (≈10 % of it, 100 ms – 10 s,
  * jittered), so a short lag costs little more than the lag itself and a long one does not hammer Graph.
  * Everything is bounded by one deadline for the whole run (`--timeout`).
@@ -39,7 +39,7 @@ export function pollIntervalMs(waitedMs: number, random: () => number): number {
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-/** Graph answers that mean "not replicated yet" rather than "wrong" (entra-provisioning.md §3). */
+/** Graph answers that mean "not replicated yet" rather than "wrong" (docs/graph-queries.md, "Errors"). */
 export function isReplicationLag(error: unknown): boolean {
   if (!(error instanceof GraphError)) return false;
   if (error.status === 404) return true;

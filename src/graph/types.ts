@@ -1,5 +1,5 @@
 /**
- * The few Microsoft Graph v1.0 shapes provisioning reads and writes (entra-provisioning.md §2).
+ * The few Microsoft Graph v1.0 shapes provisioning reads and writes (docs/graph-queries.md).
  * Only the properties we use are typed; the service returns many more.
  */
 

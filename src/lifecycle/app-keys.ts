@@ -15,7 +15,7 @@ export interface KeyedCertificate {
 
 /**
  * The keys (certificates) registered on one application, and how to change them. Two ways exist
- * (entra-provisioning.md §2.2): an admin PATCHes the whole `keyCredentials` collection, or the app itself
+ * (docs/graph-queries.md, "Key credentials"): an admin PATCHes the whole `keyCredentials` collection, or the app itself
  * calls `addKey`/`removeKey` with a proof signed by a key it already has.
  */
 export interface AppKeyManager {

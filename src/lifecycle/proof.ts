@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from 
 
 /**
  * The proof-of-possession JWT that `POST /applications/{id}/addKey` and `/removeKey` require
- * (entra-provisioning.md §2.2, Option 2): signed with the private key of a certificate that is already
+ * (docs/graph-queries.md, "Key credentials"): signed with the private key of a certificate that is already
  * registered on the app and still valid; `aud` is the fixed AAD Graph resource id, `iss` the application
  * *object* id, valid for 10 minutes. This is what lets an app rotate its own key unattended.
  */

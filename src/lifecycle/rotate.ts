@@ -14,7 +14,7 @@ import { withFileLock } from "../util/lock.js";
 import type { AppKeyManager, KeyedCertificate } from "./app-keys.js";
 
 /**
- * Zero-downtime certificate rotation (entra-provisioning.md §10):
+ * Zero-downtime certificate rotation (docs/operations.md §6):
  *
  *   1 certificate  create (or take) the new certificate in the local store
  *   2 added        register it on the app next to the old one

@@ -1,6 +1,6 @@
 /**
  * Which cmdlets the report calls. The cheapest are the Get-EXO* cmdlets with the Minimum/Archive
- * property sets (exo-rest.md §9.2, §9.4): a few properties per row instead of the ~200 of Get-Mailbox.
+ * property sets (docs/exchange-rest.md §6): a few properties per row instead of the ~200 of Get-Mailbox.
  * They are the PowerShell module's client-side cmdlets: our ExchangeClient sends the classic cmdlet and
  * applies the property sets itself (src/exchange/exo-cmdlets.ts), so no Get-EXO* name reaches Exchange.
  * A source that is not our client may still answer "not recognized": the collector then falls back to

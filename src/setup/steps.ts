@@ -22,7 +22,7 @@ import { ADMIN_ROLE_NEEDED } from "./constants.js";
 import type { JournalWriter } from "./journal.js";
 
 /**
- * The provisioning steps (entra-provisioning.md §2): each reads the tenant, says what it would do, and
+ * The provisioning steps (docs/setup.md, docs/graph-queries.md): each reads the tenant, says what it would do, and
  * converges when applied — creating only what is missing, treating the documented "already exists"
  * answers as success, and waiting out replication lag between dependent writes.
  */

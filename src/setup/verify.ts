@@ -6,7 +6,7 @@ import type { HttpTransport } from "../http/transport.js";
 /**
  * The end-to-end proof: sign in as the app with its certificate and run a harmless cmdlet. Each attempt
  * uses a new connection (a new MSAL client, no token cache): Exchange reads the app's roles from the
- * token, so a token minted before the role assignment would keep failing (entra-provisioning.md §5).
+ * token, so a token minted before the role assignment would keep failing (docs/setup.md, "Verification while roles propagate").
  */
 export interface VerifyInput {
   appId: string;

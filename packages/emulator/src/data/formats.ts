@@ -1,7 +1,7 @@
 /**
  * Exchange's ByteQuantifiedSize text form, as InvokeCommand returns TotalItemSize and quotas:
  * `"1.234 GB (1,324,567,890 bytes)"`, `"256 KB (262,144 bytes)"`, `"0 B (0 bytes)"` or `"Unlimited"`
- * (reference exo-rest.md §9.3). The unit part is rounded to at most three decimals (trailing zeros
+ * (docs/exchange-rest.md §3). The unit part is rounded to at most three decimals (trailing zeros
  * dropped); the bytes part is exact with thousands separators.
  */
 
@@ -32,7 +32,7 @@ export function parseByteQuantifiedSize(text: string): number | undefined {
 
 /**
  * Exchange's JSON DateTime form: ISO 8601 with seven fractional digits and an explicit offset,
- * e.g. `"2022-09-21T08:07:47.0000000+00:00"` (reference exo-rest.md §3.1). Null stays null.
+ * e.g. `"2022-09-21T08:07:47.0000000+00:00"` (docs/exchange-rest.md §3). Null stays null.
  */
 export function formatExchangeDateTime(iso: string | null): string | null {
   if (iso === null) return null;

@@ -1,7 +1,7 @@
 /**
  * Who may call which cmdlet, decided from the bearer token the way Exchange Online app-only access
- * works (reference exo-rest.md §6, §8, §12.2; choices among the conflicting observations of §14.4 are
- * documented in docs/emulator-exchange.md):
+ * works (docs/exchange-rest.md §7 and docs/exchange-rbac.md; where sources conflict, the choices
+ * are documented in docs/emulator-exchange.md):
  *
  * - token missing, unverifiable, expired, wrong audience or tenant  → 401 (invalid_token)
  * - no `Exchange.ManageAsApp` in `roles`                             → 401 "The role assigned to application … isn't supported …"
@@ -17,7 +17,7 @@ import { type ODataErrorBody, plainError } from "./errors.js";
 
 export const MANAGE_AS_APP = "Exchange.ManageAsApp";
 
-/** Directory role template ids Exchange Online accepts for app-only access (entra-provisioning.md §1.2). */
+/** Directory role template ids Exchange Online accepts for app-only access (docs/exchange-rbac.md). */
 export const SUPPORTED_ROLES = {
   complianceAdministrator: "17315797-102d-40b4-93e0-432062caca18",
   exchangeAdministrator: "29232cdf-9323-42fd-ade2-1d097af3e4de",

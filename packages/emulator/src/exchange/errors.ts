@@ -1,5 +1,5 @@
 /**
- * Error bodies of the emulated Exchange Online REST endpoint (reference exo-rest.md §4).
+ * Error bodies of the emulated Exchange Online REST endpoint (docs/exchange-rest.md §4).
  *
  * Cmdlet errors use the OData error shape with `details[0].message` in the module's JSON form
  * (`localizedString.stringId`, `ClassName`, `Message`, §4.2 variant 1), which the real module turns into

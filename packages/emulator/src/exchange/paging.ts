@@ -1,5 +1,5 @@
 /**
- * Server-side paging of InvokeCommand results (reference exo-rest.md §3.3):
+ * Server-side paging of InvokeCommand results (docs/exchange-rest.md §3, docs/emulator-exchange.md "Paging"):
  * - page size from `Prefer: odata.maxpagesize=N` (also `X-Prefer`), default 100, capped at 1000;
  * - `@odata.nextLink` carries an opaque, HMAC-signed `$skiptoken` with the cmdlet, its parameters (so a
  *   GET on the link can continue without a body), a hash of both (so a POST with other parameters is

@@ -1,6 +1,6 @@
 /**
  * Cmdlet parameter binding: case-insensitive names checked against what each cmdlet declares, and
- * typed readers for the value shapes the module sends (reference exo-rest.md §2.4).
+ * typed readers for the value shapes the module sends (docs/exchange-rest.md §2).
  */
 
 import { invalidParameterValue, missingMandatoryParameter, parameterNotFound } from "./errors.js";

@@ -1,6 +1,6 @@
 /**
- * Wire objects of the emulated cmdlets, in the JSON form InvokeCommand returns (reference exo-rest.md
- * §3.1, §9): GUIDs annotated `#Guid`/`System.Guid`, collections `#Collection(String)`, DateTimes with
+ * Wire objects of the emulated cmdlets, in the JSON form InvokeCommand returns (docs/exchange-rest.md
+ * §3, docs/emulator-exchange.md): GUIDs annotated `#Guid`/`System.Guid`, collections `#Collection(String)`, DateTimes with
  * seven fractional digits and `System.DateTime`, sizes as ByteQuantifiedSize strings, enums as strings.
  */
 

@@ -316,7 +316,7 @@ const malformed = () =>
 
 /**
  * addKey/removeKey: only the application itself (an app-only token for its own appId), with a proof
- * JWT signed by one of its current certificates (entra-provisioning.md §2.2 "Option 2").
+ * JWT signed by one of its current certificates (docs/graph-queries.md, "Key credentials").
  */
 function checkSelfRotation(req: GraphRequest, app: ApplicationRecord, proof: unknown): void {
   const claims = req.caller.claims;

@@ -9,7 +9,7 @@ import { ROLE } from "./well-known.js";
 
 /**
  * Who is calling Graph and what they may do. A delegated caller needs the operation's scope AND a
- * directory role that allows it (entra-provisioning.md §2.0); an app-only caller needs the
+ * directory role that allows it (docs/setup.md, "Admin sign-in"); an app-only caller needs the
  * matching Microsoft Graph application permission in `roles`.
  */
 export interface Caller {

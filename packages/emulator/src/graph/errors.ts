@@ -1,5 +1,5 @@
 /**
- * Graph's error envelope (entra-provisioning.md §3):
+ * Graph's error envelope (docs/graph-queries.md, "Errors"):
  * `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
  * Operations throw GraphError; the handler turns it into the envelope with the request's ids.
  */

@@ -3,7 +3,7 @@ import type { KeyCredentialRecord } from "../state.js";
 import { badRequest, GraphError } from "./errors.js";
 
 /**
- * keyCredentials as Graph handles them (entra-provisioning.md §2.2): a PATCH replaces the whole
+ * keyCredentials as Graph handles them (docs/graph-queries.md, "Key credentials"): a PATCH replaces the whole
  * collection; entries re-sent with their keyId and `key: null` are kept; new entries carry the
  * certificate (base64 of the DER, or base64 of PEM text) and get keyId, dates and
  * customKeyIdentifier (SHA-1 thumbprint) from it.

@@ -6,7 +6,7 @@ import { badRequest, GraphError, notFound } from "./errors.js";
 import { applySelect, matches, page, parseFilter } from "./odata.js";
 import { BUILT_IN_ROLES } from "./well-known.js";
 
-/** /roleManagement/directory/roleDefinitions and /roleAssignments (entra-provisioning.md §2.6). */
+/** /roleManagement/directory/roleDefinitions and /roleAssignments (docs/graph-queries.md). */
 
 const roleDefinitionJson = (r: (typeof BUILT_IN_ROLES)[number]) => ({
   id: r.id,

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { AppRoleRecord, ServicePrincipalRecord, TenantState, UserRecord } from "../state.js";
 import type { TenantInfo } from "../types.js";
 
-/** Identifiers that are the same in every Microsoft tenant (entra-provisioning.md §1). */
+/** Identifiers that are the same in every Microsoft tenant (docs/setup.md, "What it creates"). */
 export const EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000";
 export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 /** The audience addKey/removeKey proofs carry (the legacy AAD Graph id, as documented). */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 
-/** An OAuth error of the token/discovery endpoints, in Entra's AADSTS shape (certs-tokens.md §1.5). */
+/** An OAuth error of the token/discovery endpoints, in Entra's AADSTS shape (docs/emulator.md, "Identity platform"). */
 export interface AadstsError {
   status: number;
   error: string;

@@ -2,7 +2,7 @@ import type { EmulatorContext } from "../server.js";
 import { aadsts } from "./aadsts.js";
 
 /**
- * The discovery documents MSAL reads (certs-tokens.md §1.6, §7): OIDC metadata per tenant and
+ * The discovery documents MSAL reads (docs/emulator.md, "Identity platform"): OIDC metadata per tenant and
  * instance discovery. Every URL is built from the public https origin, never from the socket.
  */
 

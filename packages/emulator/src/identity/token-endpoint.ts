@@ -221,7 +221,7 @@ function clientCredentials(ctx: EmulatorContext, req: TokenRequest): TokenResult
   }
   const now = ctx.clock();
   const app = t.applications.find((a) => a.appId.toLowerCase() === clientId.toLowerCase());
-  // A brand-new application is not yet known to the token service (replication, entra-provisioning.md §5).
+  // A brand-new application is not yet known to the token service (replication, docs/setup.md "Verification while roles propagate").
   if (!app || now - app.createdAtMs < ctx.settings.replicationDelayMs) {
     return fail(
       aadsts(

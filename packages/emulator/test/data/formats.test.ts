@@ -8,7 +8,7 @@ import { deterministicGuid, guidIndex, permute32, unpermute32 } from "../../src/
 
 describe("formatByteQuantifiedSize", () => {
   it("matches the captured real strings", () => {
-    // Values from the reference capture (exo-rest.md §9.3).
+    // Values from the reference capture (docs/exchange-rest.md §3).
     expect(formatByteQuantifiedSize(106_300_440_576)).toBe("99 GB (106,300,440,576 bytes)");
     expect(formatByteQuantifiedSize(262_144)).toBe("256 KB (262,144 bytes)");
     expect(formatByteQuantifiedSize(36_700_160)).toBe("35 MB (36,700,160 bytes)");
