@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -102,6 +102,19 @@ describe("exo-cba emulator", () => {
       expect(await main(["emulator", ...args], ctx)).toBe(2);
       expect(err.text()).toMatch(/expected/);
     }
+  });
+
+  it("reports an unreadable --state file as a usage error (exit 2) with the emulator's hint", async () => {
+    const state = join(dir, "damaged");
+    await mkdir(state, { recursive: true });
+    await writeFile(join(state, "state.json"), "{ not json");
+    const { ctx, out, err } = testContext();
+    expect(await main(["emulator", "--state", state], ctx)).toBe(2);
+    expect(err.text()).toContain(
+      `${join(state, "state.json")} is not a readable exo-cba emulator state file.`,
+    );
+    expect(err.text()).toMatch(/delete that file/);
+    expect(out.text()).toBe("");
   });
 
   it("documents itself with examples", async () => {
