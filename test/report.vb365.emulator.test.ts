@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,8 +20,7 @@ import { provisionApp, ROLE } from "./helpers/provision.js";
  * mailboxes, in v8 and v7 mode; the original seven columns are recomputed here by hand from the truth.
  */
 /**
- * The emulator's VB365 service as this test uses it (docs/emulator-vb365.md). Declared here so the test
- * compiles against an emulator without the service too: it then skips, saying so.
+ * The emulator's VB365 service as this test uses it (docs/emulator-vb365.md).
  */
 interface RepoTruth {
   id: string;
@@ -58,13 +56,6 @@ interface Vb365Service {
 const vb365Of = (emu: RunningEmulator) => (emu as unknown as { vb365?: Vb365Service }).vb365;
 const start = (options: Record<string, unknown>) =>
   startEmulator(options as Parameters<typeof startEmulator>[0]);
-
-/** The emulator's VB365 service (packages/emulator/src/vb365) is built in parallel to this client; until it is there, skip. */
-const HAS_SERVICE = existsSync(new URL("../packages/emulator/src/vb365/index.ts", import.meta.url));
-if (!HAS_SERVICE)
-  console.log(
-    "report.vb365.emulator: skipped, this emulator has no VB365 service (packages/emulator/src/vb365).",
-  );
 
 const MiB = 1_048_576;
 const SLOW = Boolean(process.env.CI || process.env.EXO_CBA_SLOW_TESTS);
@@ -248,7 +239,7 @@ function expectTruth(file: { vb365: BackupCoverage; mailboxes: MailboxUsage[] },
   }
 }
 
-describe.skipIf(!HAS_SERVICE)("report usage against the emulated VB365", () => {
+describe("report usage against the emulated VB365", () => {
   it("250 mailboxes (v8): every backup figure equals the truth; one sign-in, logged out", async () => {
     const t = await tenant(250);
     const { file } = await report(t);

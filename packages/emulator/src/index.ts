@@ -311,7 +311,7 @@ export async function startEmulatorWith<D extends { expectedUsage(): UsageTruth 
  * arrived: decided by the token's issue time (`iat`, whole seconds, so a token from the same second as
  * the arrival is refused too — never accepted early) against the newest grant of its service principal.
  */
-export function authorizationPropagated(ctx: EmulatorContext, claims: AccessTokenClaims): boolean {
+function authorizationPropagated(ctx: EmulatorContext, claims: AccessTokenClaims): boolean {
   const delay = ctx.settings.exchangeRoleDelayMs;
   if (delay <= 0) return true;
   const t = ctx.store.tenantById(claims.tid);
