@@ -1,35 +1,81 @@
 /**
- * exo-cba as a library: everything the CLI does, reachable from TypeScript.
+ * exo-cba as a library: certificate-based, unattended Exchange Online from TypeScript.
  *
- *   const exo = await connectExchangeOnline({ appId, organization, certificate: { thumbprint } });
- *   for await (const row of exo.stream("Get-Mailbox", { ResultSize: "Unlimited" })) { ... }
- *   await exo.disconnect();
+ * ```ts
+ * const exo = await connectExchangeOnline({ appId, organization, certificate: { thumbprint } });
+ * for await (const row of exo.stream("Get-Mailbox", { ResultSize: "Unlimited" })) { ... }
+ * await exo.disconnect();
+ * ```
  *
- * The emulator is deliberately not exported from here (product code never depends on it); tests and
- * tools import it from "exo-cba/emulator".
+ * This list is the public API, chosen on purpose and pinned by `src/index.test.ts`: anything not exported
+ * here is internal and may change in any release. Its reference is generated from these TSDoc comments
+ * into docs/api/ (`npm run docs:api`). The emulator is a package of its own (`@exo-cba/emulator`); product
+ * code never depends on it.
+ *
+ * @packageDocumentation
  */
-export * from "./auth/index.js";
-export * from "./cert/index.js";
+
+// Connecting and running cmdlets. The credential kinds are the members of `ConnectOptions`: a certificate
+// (`CertificateInput`: store thumbprint, PFX/PEM file, PEM pair, or a PEM plus an `ExternalSigner` for a
+// key kept in a vault), a managed identity, a caller-supplied access token, or any `TokenProvider`.
+export type { AccessToken, ExternalSigner, TokenProvider } from "./auth/types.js";
+export { type CreateSelfSignedOptions, createSelfSignedCertificate } from "./cert/create.js";
+export { type ExportFormat, type ExportOptions, exportCertificate } from "./cert/export.js";
+export { type ImportOptions, type ImportResult, importCertificate } from "./cert/import.js";
+// Certificates: the local store, creation, import and export, expiry checks.
+export { CertStore, type CertStoreOptions } from "./cert/store.js";
+export type { CertificateCredential, CertificateInfo, CertificateOrigin } from "./cert/types.js";
+export type { CloudEndpoints } from "./cloud/environments.js";
+// Typed errors: each maps to one exit code of the CLI (README, "Exit codes").
 export {
-  type CloudEndpoints,
-  EXCHANGE_ENVIRONMENTS,
-  type ExchangeEnvironment,
-  exchangeScope,
-  graphScope,
-  resolveEndpoints,
-} from "./cloud/environments.js";
-export { type ConnectionOptions, type ResolvedConnection, resolveConnection } from "./config/connection.js";
-export { stateHome } from "./config/home.js";
-export { findProfile, type Profile, readProfiles, saveProfile } from "./config/profiles.js";
-export { normalizeThumbprint, validateAppId, validateOrganization } from "./config/validate.js";
-export { runDoctor } from "./diagnostics/doctor.js";
-export * from "./errors.js";
-export * from "./exchange/index.js";
-export { type RetryOptions, withRetry } from "./http/retry.js";
+  AuthenticationError,
+  AuthorizationError,
+  type AuthorizationReason,
+  CheckFailedError,
+  type ErrorDetails,
+  ExitCode,
+  ExoCbaError,
+  exitCodeFor,
+  PartialResultError,
+  ServerError,
+  TransientError,
+  UsageError,
+} from "./errors.js";
+export type { CmdletCallInfo, ExchangeStats, InvokeOptions } from "./exchange/client.js";
+export {
+  type CertificateInput,
+  type ConnectionCertificateInfo,
+  type ConnectOptions,
+  connectExchangeOnline,
+  type ExchangeConnection,
+} from "./exchange/connect.js";
+export type { CmdletParameters, ParameterValue } from "./exchange/serialize.js";
+export type { CircuitBreaker } from "./http/circuit-breaker.js";
+export type { RetryInfo, RetryOptions } from "./http/retry.js";
 export { HttpTransport, type HttpTransportOptions } from "./http/transport.js";
-export { checkCertificates } from "./lifecycle/cert-check.js";
-export { rotateCertificate } from "./lifecycle/rotate.js";
-export { runUsageReport, type UsageReportOptions, type UsageReportResult } from "./report/usage-report.js";
-export { buildScheduleEntry } from "./schedule/entries.js";
+export {
+  type CertCheckOptions,
+  type CertCheckRow,
+  type CertCheckStatus,
+  checkCertificates,
+} from "./lifecycle/cert-check.js";
+// The usage report (what `exo-cba report usage` does).
+export {
+  type BackupTarget,
+  type ReportFormat,
+  runUsageReport,
+  type TenantConnection,
+  type TenantEndInfo,
+  type TenantError,
+  type TenantTarget,
+  type UsageReportOptions,
+  type UsageReportResult,
+} from "./report/usage-report.js";
+// Provisioning the Entra app (what `exo-cba setup` / `teardown` do).
 export { type SetupOptions, type SetupResult, setupExchangeApp } from "./setup/setup.js";
-export { type TeardownOptions, type TeardownResult, teardownExchangeApp } from "./setup/teardown.js";
+export {
+  type TeardownItem,
+  type TeardownOptions,
+  type TeardownResult,
+  teardownExchangeApp,
+} from "./setup/teardown.js";
