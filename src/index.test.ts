@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as library from "./index.js";
 
@@ -52,5 +54,31 @@ describe("the library entry (exo-cba)", () => {
       expect(error).toBeInstanceOf(library.ExoCbaError);
       expect(library.exitCodeFor(error)).toBe(code);
     }
+  });
+
+  it("has a page in docs/api/ for every export and none for anything else (run `npm run docs:api`)", () => {
+    const api = join(import.meta.dirname, "..", "docs", "api");
+    const pages = (folder: string) => {
+      try {
+        return readdirSync(join(api, folder)).map((f) => f.replace(/\.md$/, ""));
+      } catch {
+        return [];
+      }
+    };
+    const valuePages = new Set([...pages("classes"), ...pages("functions"), ...pages("variables")]);
+    expect([...valuePages].sort()).toEqual([...PUBLIC_RUNTIME_EXPORTS].sort());
+    // Type-only exports, read from the entry's source: `type X` inside export lists and `export type { … }`.
+    const source = readFileSync(join(import.meta.dirname, "index.ts"), "utf8");
+    const typeNames = new Set<string>();
+    for (const [, typeOnly, list] of source.matchAll(/export (type )?\{([^}]*)\}/g)) {
+      for (const item of list!.split(",").map((x) => x.trim())) {
+        if (typeOnly && item) typeNames.add(item);
+        else if (item.startsWith("type ")) typeNames.add(item.slice(5).trim());
+      }
+    }
+    const typePages = new Set([...pages("interfaces"), ...pages("type-aliases")]);
+    // ExitCode is both a value and a type of the same name.
+    typePages.delete("ExitCode");
+    expect([...typePages].sort()).toEqual([...typeNames].sort());
   });
 });

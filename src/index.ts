@@ -15,6 +15,8 @@
  * @packageDocumentation
  */
 
+// Provisioning the Entra app (what `exo-cba setup` / `teardown` do).
+export type { AdminSignInOptions } from "./auth/admin.js";
 // Connecting and running cmdlets. The credential kinds are the members of `ConnectOptions`: a certificate
 // (`CertificateInput`: store thumbprint, PFX/PEM file, PEM pair, or a PEM plus an `ExternalSigner` for a
 // key kept in a vault), a managed identity, a caller-supplied access token, or any `TokenProvider`.
@@ -52,7 +54,12 @@ export {
 export type { CmdletParameters, ParameterValue } from "./exchange/serialize.js";
 export type { CircuitBreaker } from "./http/circuit-breaker.js";
 export type { RetryInfo, RetryOptions } from "./http/retry.js";
-export { HttpTransport, type HttpTransportOptions } from "./http/transport.js";
+export {
+  type HttpRequest,
+  type HttpResponse,
+  HttpTransport,
+  type HttpTransportOptions,
+} from "./http/transport.js";
 export {
   type CertCheckOptions,
   type CertCheckRow,
@@ -60,6 +67,25 @@ export {
   checkCertificates,
 } from "./lifecycle/cert-check.js";
 // The usage report (what `exo-cba report usage` does).
+export type { BackupComparison, Growth, HistoryPoint, TopMailbox, UsageTotals } from "./report/aggregate.js";
+export type {
+  BackupCoverage,
+  BackupGrowth,
+  BackupMissing,
+  BackupSection,
+  CoverageMailbox,
+  RepositoryCoverage,
+} from "./report/backup-coverage.js";
+export type { CollectProgress } from "./report/collect.js";
+export type { CombinedSummary, RunInfo, TenantReport } from "./report/model.js";
+export type { RetryNotice } from "./report/throttle-signal.js";
+export type {
+  MailboxCategory,
+  MailboxFailure,
+  MailboxUsage,
+  TenantCounts,
+  UsageSource,
+} from "./report/types.js";
 export {
   type BackupTarget,
   type ReportFormat,
@@ -71,11 +97,22 @@ export {
   type UsageReportOptions,
   type UsageReportResult,
 } from "./report/usage-report.js";
-// Provisioning the Entra app (what `exo-cba setup` / `teardown` do).
+export type { Vb365ColumnsRow } from "./report/vb365-columns.js";
+export type { CertificateChoice } from "./setup/certificate.js";
+export type { ConnectionSnippets } from "./setup/connection-snippets.js";
 export { type SetupOptions, type SetupResult, setupExchangeApp } from "./setup/setup.js";
+export type { PlanAction, PlanItem, StepProgress } from "./setup/steps.js";
 export {
   type TeardownItem,
   type TeardownOptions,
   type TeardownResult,
   teardownExchangeApp,
 } from "./setup/teardown.js";
+export type {
+  BackupSnapshot,
+  LicensedUsers,
+  ProtectedEntry,
+  RepositoryProtection,
+  Vb365Organization,
+  Vb365RepositoryUsage,
+} from "./vb365/backup.js";

@@ -59,7 +59,10 @@ export interface SetupOptions {
   transport?: HttpTransport;
   /** How to sign the admin in (ignored when `admin` is given). */
   signIn?: Pick<AdminSignInOptions, "method" | "clientId" | "accessToken" | "onMessage" | "openBrowser">;
-  /** An admin session made by the caller (tests, or a host that already signed in). */
+  /**
+   * An admin session made by the caller (tests, or a host that already signed in).
+   * @internal
+   */
   admin?: AdminSession;
   /** Receives the plan as soon as it is known (before `confirm`, also when nothing changes). */
   onPlan?: (plan: PlanItem[]) => void;
@@ -67,12 +70,22 @@ export interface SetupOptions {
   confirm?: (plan: PlanItem[]) => Promise<boolean>;
   /** Progress per step, with elapsed time (the CLI prints these on stderr). */
   progress?: (event: StepProgress) => void;
-  /** Replaces the Exchange verification (tests). */
+  /**
+   * Replaces the Exchange verification (tests).
+   * @internal
+   */
   verifier?: Verifier;
+  /** @internal */
   clock?: Clock;
-  /** Test hook: called after each step; throwing there simulates a crash after that step. */
+  /**
+   * Test hook: called after each step; throwing there simulates a crash after that step.
+   * @internal
+   */
   afterStep?: (step: StepId) => void | Promise<void>;
-  /** Observe Graph responses (tests count writes). */
+  /**
+   * Observe Graph responses (tests count writes).
+   * @internal
+   */
   onGraphResponse?: (entry: { method: string; path: string; status: number }) => void;
 }
 
