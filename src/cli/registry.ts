@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "./context.js";
+import type { CommandGroup, DefinedCommand } from "./define-command.js";
 
 /**
  * Every command of the CLI, one file each under ./commands, loaded on demand: a command line loads only
@@ -7,7 +8,7 @@ import type { CliContext } from "./context.js";
  * close to bare Node (docs/architecture.md, "Start-up"). Command files keep their top-level imports light
  * too and import the feature that does the work inside the action.
  */
-type CommandModule = { register(program: Command, ctx: CliContext): void };
+type CommandModule = { command: DefinedCommand | CommandGroup };
 export const commandLoaders: Record<string, () => Promise<CommandModule>> = {
   // -- command loaders (keep sorted) --
   cert: () => import("./commands/cert/index.js"),
@@ -31,7 +32,7 @@ export async function registerCommands(
 ): Promise<void> {
   const wanted = Object.keys(commandLoaders).filter((name) => names.includes(name));
   const modules = await Promise.all(wanted.map((name) => commandLoaders[name]!()));
-  for (const module of modules) module.register(program, ctx);
+  for (const module of modules) module.command.register(program, ctx);
 }
 
 /** Global options that take a value in the next argument (so that value is not a command name). */

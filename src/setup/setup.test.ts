@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDuration } from "../cli/commands/setup.js";
+import { parseDuration } from "../cli/option-schemas.js";
 import { resolveEndpoints } from "../cloud/environments.js";
 import { UsageError } from "../errors.js";
 import { connectionSnippets } from "./connection-snippets.js";

@@ -100,7 +100,8 @@ describe("exo-cba emulator", () => {
     ]) {
       const { ctx, err } = testContext();
       expect(await main(["emulator", ...args], ctx)).toBe(2);
-      expect(err.text()).toMatch(/expected/);
+      // The flag, then what it takes (src/cli/numbers.ts), e.g. "--port must be a whole number from 0 to 65533".
+      expect(err.text()).toContain(`error: ${args[0]} must be `);
     }
   });
 

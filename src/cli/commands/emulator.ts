@@ -1,31 +1,15 @@
 import type { Writable } from "node:stream";
 import type { EmulatorOptions, RunningEmulator } from "@exo-cba/emulator";
-import { type Command, InvalidArgumentError } from "commander";
 import { UsageError } from "../../errors.js";
 import type { CliContext } from "../context.js";
-import { withExamples } from "../options.js";
+import { defineCommand, option } from "../define-command.js";
+import { flag, fromText, negatable, number, optional, text } from "../option-schemas.js";
 
 /**
  * `exo-cba emulator`: run the local Microsoft cloud (identity, Graph, Exchange Online; with --vb365 also
  * the Veeam Backup for Microsoft 365 REST API, docs/emulator-vb365.md) until
  * SIGINT/SIGTERM. The `export` lines on stdout point every other exo-cba command at it.
  */
-
-const integer = (min: number, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
-  }
-  return n;
-};
-
-const probability = (value: string) => {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {
-    throw new InvalidArgumentError("expected a probability from 0 to 1, e.g. 0.05.");
-  }
-  return n;
-};
 
 export interface EmulatorCommandOptions {
   port?: number;
@@ -46,12 +30,6 @@ export interface EmulatorCommandOptions {
   vb365Version?: 7 | 8;
   vb365TokenLifetime?: number;
 }
-
-const vb365Version = (value: string): 7 | 8 => {
-  if (value.trim() === "7") return 7;
-  if (value.trim() === "8") return 8;
-  throw new InvalidArgumentError("expected 7 or 8.");
-};
 
 /** Map parsed flags to the emulator's options (only what was given, so the emulator's defaults apply). */
 export function emulatorOptionsFrom(o: EmulatorCommandOptions): EmulatorOptions {
@@ -139,76 +117,100 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export function register(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command("emulator")
-    .description(
-      "run a local, stateful imitation of Microsoft identity, Graph and Exchange Online (HTTPS on loopback,\n" +
-        "its own CA); prints the environment variables that point exo-cba at it",
-    )
-    .option(
-      "--port <n>",
-      "first port: identity on N, Graph on N+1, Exchange on N+2 (0 = any free ports)",
-      integer(0, 65533),
-    )
-    .option("--state <dir>", "keep tenants, apps, keys and the CA in this directory across restarts")
-    .option("--seed <n>", "seed of the generated mailbox data (default 1)", integer(0, 2 ** 31 - 1))
-    .option("--mailboxes <n>", "mailboxes in the tenant (default 50)", integer(0, 10_000_000))
-    .option("--latency-ms <n>", "added latency per request, every service", integer(0, 600_000))
-    .option(
-      "--throttle-rate <n>",
-      "Exchange requests per second per tenant before 429 + Retry-After",
-      integer(1, 1_000_000),
-    )
-    .option(
-      "--throttle-concurrency <n>",
-      "concurrent Exchange requests per tenant before 429",
-      integer(1, 100_000),
-    )
-    .option(
-      "--graph-throttle-rate <n>",
-      "Graph requests per second per tenant before 429 + Retry-After (whole seconds)",
-      integer(1, 1_000_000),
-    )
-    .option("--error-rate <x>", "probability of a 503/504 per Exchange request", probability)
-    .option("--drop-rate <x>", "probability of a dropped connection per Exchange request", probability)
-    .option(
-      "--token-lifetime <s>",
-      "lifetime of issued access tokens in seconds (default 3599)",
-      integer(60, 86_400),
-    )
-    .option(
-      "--replication-delay-ms <n>",
-      "directory replication: how long new apps, service principals, grants and keys take to become visible (default 0)",
-      integer(0, 86_400_000),
-    )
-    .option(
-      "--exchange-role-delay-ms <n>",
-      "Exchange role propagation: tokens minted sooner than this after a grant stay refused (403) for their lifetime (default 0)",
-      integer(0, 86_400_000),
-    )
-    .option(
-      "--no-auto-approve",
-      "device-code sign-in waits for approval on the emulator's page instead of signing in the admin",
-    )
-    .option(
-      "--vb365",
-      "also run the Veeam Backup for Microsoft 365 REST API (port N+3, its own self-signed certificate)",
-    )
-    .option("--vb365-version <n>", "VB365 REST generation: 8 (default) or 7 (implies --vb365)", vb365Version)
-    .option(
-      "--vb365-token-lifetime <s>",
-      "lifetime of VB365 access tokens in seconds (default 3600; implies --vb365)",
-      integer(1, 86_400),
-    );
-  withExamples(cmd, [
+const whole = (min: number, max: number) => optional(number({ min, max }));
+const probability = () => optional(number({ integer: false, min: 0, max: 1 }));
+
+export const command = defineCommand({
+  name: "emulator",
+  description:
+    "run a local, stateful imitation of Microsoft identity, Graph and Exchange Online (HTTPS on loopback,\n" +
+    "its own CA); prints the environment variables that point exo-cba at it",
+  examples: [
     "exo-cba emulator --state ~/.exo-cba-emulator > emulator.env &   # then: . ./emulator.env",
     "exo-cba emulator --port 8443 --mailboxes 5000 --seed 42 --latency-ms 20",
     "exo-cba emulator --vb365 --mailboxes 20000 > emulator.env   # adds VB365_SERVER, VB365_USERNAME, VB365_PASSWORD",
     "exo-cba emulator --throttle-rate 20 --error-rate 0.05 --replication-delay-ms 30000 --exchange-role-delay-ms 300000 --no-auto-approve",
-  ]);
-  cmd.action((opts: EmulatorCommandOptions) => runEmulator(opts, ctx));
-}
+  ],
+  options: {
+    port: option(
+      "--port <n>",
+      "first port: identity on N, Graph on N+1, Exchange on N+2 (0 = any free ports)",
+      whole(0, 65533),
+    ),
+    state: option(
+      "--state <dir>",
+      "keep tenants, apps, keys and the CA in this directory across restarts",
+      text(),
+    ),
+    seed: option("--seed <n>", "seed of the generated mailbox data (default 1)", whole(0, 2 ** 31 - 1)),
+    mailboxes: option("--mailboxes <n>", "mailboxes in the tenant (default 50)", whole(0, 10_000_000)),
+    latencyMs: option("--latency-ms <n>", "added latency per request, every service", whole(0, 600_000)),
+    throttleRate: option(
+      "--throttle-rate <n>",
+      "Exchange requests per second per tenant before 429 + Retry-After",
+      whole(1, 1_000_000),
+    ),
+    throttleConcurrency: option(
+      "--throttle-concurrency <n>",
+      "concurrent Exchange requests per tenant before 429",
+      whole(1, 100_000),
+    ),
+    graphThrottleRate: option(
+      "--graph-throttle-rate <n>",
+      "Graph requests per second per tenant before 429 + Retry-After (whole seconds)",
+      whole(1, 1_000_000),
+    ),
+    errorRate: option("--error-rate <x>", "probability of a 503/504 per Exchange request", probability()),
+    dropRate: option(
+      "--drop-rate <x>",
+      "probability of a dropped connection per Exchange request",
+      probability(),
+    ),
+    tokenLifetime: option(
+      "--token-lifetime <s>",
+      "lifetime of issued access tokens in seconds (default 3599)",
+      whole(60, 86_400),
+    ),
+    replicationDelayMs: option(
+      "--replication-delay-ms <n>",
+      "directory replication: how long new apps, service principals, grants and keys take to become visible (default 0)",
+      whole(0, 86_400_000),
+    ),
+    exchangeRoleDelayMs: option(
+      "--exchange-role-delay-ms <n>",
+      "Exchange role propagation: tokens minted sooner than this after a grant stay refused (403) for their lifetime (default 0)",
+      whole(0, 86_400_000),
+    ),
+    autoApprove: option(
+      "--no-auto-approve",
+      "device-code sign-in waits for approval on the emulator's page instead of signing in the admin",
+      negatable(),
+    ),
+    vb365: option(
+      "--vb365",
+      "also run the Veeam Backup for Microsoft 365 REST API (port N+3, its own self-signed certificate)",
+      flag(),
+    ),
+    vb365Version: option(
+      "--vb365-version <n>",
+      "VB365 REST generation: 8 (default) or 7 (implies --vb365)",
+      optional(
+        fromText((t): 7 | 8 | { error: string } =>
+          t.trim() === "7" ? 7 : t.trim() === "8" ? 8 : { error: "must be 7 or 8." },
+        ),
+      ),
+    ),
+    vb365TokenLifetime: option(
+      "--vb365-token-lifetime <s>",
+      "lifetime of VB365 access tokens in seconds (default 3600; implies --vb365)",
+      whole(1, 86_400),
+    ),
+  },
+  needs: "none",
+  run: (ctx, opts) => runEmulator(opts, ctx),
+  // The emulator prints its environment lines as it starts; nothing is left to render.
+  render: () => {},
+});
 
 /**
  * Start, announce, wait for `stop` (SIGINT/SIGTERM by default), close. Returns once the listeners are
@@ -218,7 +220,7 @@ export async function runEmulator(
   opts: EmulatorCommandOptions,
   ctx: Pick<CliContext, "stdout" | "stderr">,
   stop: (emu: RunningEmulator) => Promise<string> = untilSignal,
-): Promise<void> {
+): Promise<{ stopped: string }> {
   const { startEmulator, EmulatorUsageError } = await import("@exo-cba/emulator");
   const emu = await startEmulator(emulatorOptionsFrom(opts)).catch((error: unknown) => {
     // a port in use, an unreadable --state file: the user's to fix (exit 2)
@@ -226,12 +228,14 @@ export async function runEmulator(
       ? new UsageError(error.message, { hint: error.hint, cause: error })
       : error;
   });
+  let reason: string;
   try {
     announce(emu, ctx.stdout, ctx.stderr);
-    const reason = await stop(emu);
+    reason = await stop(emu);
     ctx.stderr.write(`${reason}: stopping the emulator...\n`);
   } finally {
     await emu.close();
   }
   ctx.stderr.write("emulator stopped.\n");
+  return { stopped: reason };
 }

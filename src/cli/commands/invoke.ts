@@ -1,16 +1,16 @@
 import type { EventEmitter } from "node:events";
 import type { Command } from "commander";
 import { PartialResultError, ServerError } from "../../errors.js";
-import { type CliContext, note } from "../context.js";
 import {
-  addConnectionOptions,
-  addNetworkOptions,
-  addOutputOption,
-  connectionOptionsFrom,
-  networkOptionsFrom,
-  outputFormatFrom,
-  withExamples,
-} from "../options.js";
+  connectionFrom,
+  connectionOptions,
+  networkFrom,
+  networkOptions,
+  outputOption,
+} from "../common-options.js";
+import { note } from "../context.js";
+import { argument, defineCommand, option } from "../define-command.js";
+import { flag, requiredText, text, words } from "../option-schemas.js";
 
 /**
  * The cmdlet's own arguments, taken from the raw command line: commander reads `-Verbose` as the global
@@ -73,65 +73,79 @@ function isInvokeCommandLine(rawArgs: readonly string[]): boolean {
   return first === "invoke";
 }
 
-/** `exo-cba invoke CMDLET [-Name value ...] [--parameters-json J] [--raw]` — run any cmdlet, stream all pages. */
-export function register(program: Command, ctx: CliContext): void {
-  // The global `-V` (version) would fire on `-Verbose`, `-VirtualDirectory`… after an invoke: keep
-  // version for every other command line and ignore it on invoke's.
-  // (Command is an EventEmitter at run time; its typings do not say so, nor expose rawArgs.)
+/**
+ * The global `-V` (version) would fire on `-Verbose`, `-VirtualDirectory`… after an invoke: keep version
+ * for every other command line and ignore it on invoke's.
+ * (Command is an EventEmitter at run time; its typings do not say so, nor expose rawArgs.)
+ */
+function keepVersionOffInvoke(program: Command): void {
   const emitter = program as unknown as EventEmitter & { rawArgs: string[] };
   const versionListeners = emitter.listeners("option:version") as Array<(...args: unknown[]) => void>;
-  if (versionListeners.length > 0) {
-    emitter.removeAllListeners("option:version");
-    emitter.on("option:version", (...args: unknown[]) => {
-      if (isInvokeCommandLine(emitter.rawArgs)) return;
-      for (const listener of versionListeners) listener.apply(program, args);
-    });
-  }
-  const cmd = program
-    .command("invoke")
-    .description(
-      "run any Exchange Online cmdlet app-only and stream every page of its result " +
-        "(parameters PowerShell-style after the cmdlet name: -Name value, -Switch, -Switch:$false, -List a,b)",
-    )
-    .argument("<cmdlet>", "cmdlet name, Verb-Noun (e.g. Get-Mailbox)")
-    .argument("[parameters...]", "cmdlet parameters, PowerShell-style")
-    .option("--parameters-json <json>", "parameters as a JSON object (hashtables, nested values)")
-    .option("--raw", "keep the wire form (@odata.type annotations, size strings without byte columns)")
-    .allowUnknownOption()
-    .allowExcessArguments();
-  addConnectionOptions(cmd);
-  addNetworkOptions(cmd, "960 s");
-  addOutputOption(cmd, "table");
-  withExamples(cmd, [
+  if (versionListeners.length === 0) return;
+  emitter.removeAllListeners("option:version");
+  emitter.on("option:version", (...args: unknown[]) => {
+    if (isInvokeCommandLine(emitter.rawArgs)) return;
+    for (const listener of versionListeners) listener.apply(program, args);
+  });
+}
+
+const rawArgsOf = (cmd: Command) => (cmd.parent as unknown as { rawArgs: string[] } | null)?.rawArgs ?? [];
+
+/** `exo-cba invoke CMDLET [-Name value ...] [--parameters-json J] [--raw]` — run any cmdlet, stream all pages. */
+export const command = defineCommand({
+  name: "invoke",
+  description:
+    "run any Exchange Online cmdlet app-only and stream every page of its result " +
+    "(parameters PowerShell-style after the cmdlet name: -Name value, -Switch, -Switch:$false, -List a,b)",
+  examples: [
     "exo-cba invoke Get-Mailbox -ResultSize Unlimited --output ndjson",
     "exo-cba invoke Get-Mailbox -Identity adele@contoso.com -Archive --output json",
     "exo-cba invoke Get-EXOMailbox -RecipientTypeDetails UserMailbox,SharedMailbox -ResultSize 500 -o csv   # sent as Get-Mailbox",
     `exo-cba invoke Set-Mailbox -Identity adele@contoso.com --parameters-json '{"EmailAddresses":{"Add":["smtp:a@contoso.com"]}}'`,
     "exo-cba invoke Get-Mailbox -- -Identity adele --output x   # after --, everything goes to the cmdlet",
-  ]);
-  cmd.action(async (cmdlet: string, _parameters: string[], opts: Record<string, unknown>) => {
+  ],
+  arguments: {
+    cmdlet: argument("<cmdlet>", "cmdlet name, Verb-Noun (e.g. Get-Mailbox)", requiredText()),
+    // Read from the raw command line instead (cmdletTokens): commander's view of the tail is unreliable.
+    parameters: argument("[parameters...]", "cmdlet parameters, PowerShell-style", words()),
+  },
+  options: {
+    parametersJson: option(
+      "--parameters-json <json>",
+      "parameters as a JSON object (hashtables, nested values)",
+      text(),
+    ),
+    raw: option(
+      "--raw",
+      "keep the wire form (@odata.type annotations, size strings without byte columns)",
+      flag(),
+    ),
+    ...connectionOptions,
+    ...networkOptions("960 s"),
+    ...outputOption("table"),
+  },
+  needs: "exchange",
+  configure(cmd) {
+    cmd.allowUnknownOption().allowExcessArguments();
+    if (cmd.parent) keepVersionOffInvoke(cmd.parent);
+  },
+  async run(ctx, opts) {
     const { parseCmdletArguments, mergeParametersJson } = await import("../../exchange/powershell-args.js");
     const { validateCmdletName } = await import("../../exchange/client.js");
-    const { resolveConnection } = await import("../../config/connection.js");
 
     // Everything is checked before the first request: cmdlet name, parameters, connection options.
+    const cmdlet = opts.cmdlet;
     validateCmdletName(cmdlet);
-    const tokens = cmdletTokens(emitter.rawArgs, cmd, cmdlet);
-    const params = mergeParametersJson(
-      parseCmdletArguments(tokens),
-      typeof opts.parametersJson === "string" ? opts.parametersJson : undefined,
-    );
-    const format = outputFormatFrom(opts);
-    const network = networkOptionsFrom(opts, ctx.env);
-    const resolved = await resolveConnection(connectionOptionsFrom(opts), ctx.env);
+    const tokens = cmdletTokens(rawArgsOf(ctx.command), ctx.command, cmdlet);
+    const params = mergeParametersJson(parseCmdletArguments(tokens), opts.parametersJson);
+    const network = networkFrom(opts, ctx.env);
+    const session = await ctx.session();
+    const resolved = await session.resolve(connectionFrom(opts));
 
-    const { connectFromResolved } = await import("../../exchange/connect.js");
-    const { renderRows } = await import("../render.js");
     // `cmdlet.end` records only when --log-format/--log-file asked for logs (the client stays logger-free).
     const { cmdletLogger } = await import("../../log/cmdlet-log.js");
     const onCallEnd = cmdletLogger(ctx.logger);
-    const connection = await connectFromResolved(resolved, {
-      env: ctx.env,
+    const connection = await session.exchange(resolved, {
       ...(onCallEnd ? { onCallEnd } : {}),
       ...(network.timeoutMs === undefined ? {} : { timeoutMs: network.timeoutMs }),
       ...(network.maxAttempts === undefined ? {} : { retry: { maxAttempts: network.maxAttempts } }),
@@ -142,16 +156,21 @@ export function register(program: Command, ctx: CliContext): void {
     );
     if (expiry) note(ctx, expiry);
     const cmdletErrors: string[] = [];
+    const rows = connection.stream(cmdlet, params, {
+      raw: opts.raw,
+      onWarning: (w) => note(ctx, `WARNING: ${w}`),
+      onError: (e) => {
+        cmdletErrors.push(e);
+        note(ctx, `ERROR: ${e}`);
+      },
+    });
+    // The rows stream while they are rendered; the session closes the sockets after that.
+    return { cmdlet, connection, rows, cmdletErrors };
+  },
+  async render({ cmdlet, connection, rows, cmdletErrors }, opts, ctx) {
+    const { renderRows } = await import("../render.js");
     try {
-      const rows = connection.stream(cmdlet, params, {
-        raw: opts.raw === true,
-        onWarning: (w) => note(ctx, `WARNING: ${w}`),
-        onError: (e) => {
-          cmdletErrors.push(e);
-          note(ctx, `ERROR: ${e}`);
-        },
-      });
-      const count = await renderRows(rows, format, ctx.stdout);
+      const count = await renderRows(rows, opts.output, ctx.stdout);
       if (cmdletErrors.length > 0) {
         const message = `${cmdlet} reported ${cmdletErrors.length} error(s) (shown above)`;
         if (count > 0) throw new PartialResultError(`${message}; ${count} row(s) were returned.`);
@@ -167,5 +186,5 @@ export function register(program: Command, ctx: CliContext): void {
     } finally {
       await connection.disconnect();
     }
-  });
-}
+  },
+});

@@ -1,120 +1,154 @@
-import { type Command, Option } from "commander";
 import { UsageError } from "../../errors.js";
-import type { HttpTransport } from "../../http/transport.js";
 import type { SetupResult } from "../../setup/setup.js";
 import type { PlanItem, StepProgress } from "../../setup/steps.js";
+import { exchangeEnvironmentOption, outputOption } from "../common-options.js";
 import type { CliContext } from "../context.js";
-import { addOutputOption, outputFormatFrom, withExamples } from "../options.js";
+import { defineCommand, option, type RunContext } from "../define-command.js";
+import { duration, flag, nonEmpty, number, oneOf, optional, requiredText, text } from "../option-schemas.js";
+
+export const ROLES = [
+  "global-reader",
+  "exchange-recipient-administrator",
+  "exchange-administrator",
+  "security-reader",
+  "compliance-administrator",
+  "helpdesk-administrator",
+  "security-administrator",
+  "global-administrator",
+] as const;
 
 /**
  * `exo-cba setup --organization ORG [--role R] ...`: provision (or converge) the app, permission, consent,
  * certificate and directory role; verify with a live Exchange call; save a profile.
  */
-export function register(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command("setup")
-    .description(
-      "create or update everything app-only Exchange Online access needs — app registration, Exchange.ManageAsApp\n" +
-        "with admin consent, certificate, service principal, directory role — show the plan first, wait for\n" +
-        "replication, prove it works with Get-OrganizationConfig, and save a profile. Safe to run again.",
-    )
-    .option(
-      "--organization <org>",
-      "tenant: the *.onmicrosoft.com domain or the tenant id [EXO_ORGANIZATION, AZURE_TENANT_ID]",
-    )
-    .option("--app-name <name>", "display name of the app; also keys re-runs to the same app", "exo-cba")
-    .addOption(
-      new Option(
-        "--role <role>",
-        "directory role for the app; Exchange applies it through its role group (docs/exchange-rbac.md).\n" +
-          "Reporting scripts (report usage, Get-Mailbox, Get-MailboxStatistics, Get-Recipient) need only\n" +
-          "global-reader, the least privilege; Set-Mailbox and other recipient changes need\n" +
-          "exchange-recipient-administrator; organization settings exchange-administrator.\n" +
-          "security-reader and security-administrator cannot read mailboxes or statistics",
-      ).choices([
-        "global-reader",
-        "exchange-recipient-administrator",
-        "exchange-administrator",
-        "security-reader",
-        "compliance-administrator",
-        "helpdesk-administrator",
-        "security-administrator",
-        "global-administrator",
-      ]),
-    )
-    .option("--certificate-thumbprint <hex>", "register this certificate from the local store")
-    .option(
-      "--certificate-file-path <file>",
-      "register the certificate in this PFX/PEM (or public .cer) file",
-    )
-    .option(
-      "--certificate-password-file <file>",
-      "file whose first line is the PFX/PEM password (or set EXO_CERTIFICATE_PASSWORD)",
-    )
-    .option("--years <n>", "validity of a newly created certificate in years (default 1)")
-    .option("--profile <name>", "profile to save (default: the organization)")
-    .option("--dry-run", "show the plan and stop; nothing is changed")
-    .option("--timeout <duration>", "give up waiting for replication after this long (e.g. 300s, 5m)", "5m")
-    .option("--browser", "sign the admin in with a browser (loopback redirect) instead of a device code")
-    .option(
-      "--admin-client-id <guid>",
-      "public client app for the admin sign-in (default: Microsoft Graph Command Line Tools)",
-    )
-    .option("--skip-verify", "do not prove the setup with a live Exchange call (not recommended)")
-    .option(
-      "--exchange-environment <name>",
-      "O365Default, O365USGovGCCHigh, O365USGovDoD or O365China [EXO_ENVIRONMENT]",
-    );
-  addOutputOption(cmd);
-  withExamples(cmd, [
+export const command = defineCommand({
+  name: "setup",
+  description:
+    "create or update everything app-only Exchange Online access needs — app registration, Exchange.ManageAsApp\n" +
+    "with admin consent, certificate, service principal, directory role — show the plan first, wait for\n" +
+    "replication, prove it works with Get-OrganizationConfig, and save a profile. Safe to run again.",
+  examples: [
     "exo-cba setup --organization contoso.onmicrosoft.com --role global-reader",
     "exo-cba setup --organization contoso.onmicrosoft.com --role exchange-administrator --app-name exo-scripts --yes",
     "exo-cba setup --organization contoso.onmicrosoft.com --role global-reader --dry-run",
     "EXO_ADMIN_ACCESS_TOKEN=$TOKEN exo-cba setup --organization contoso.onmicrosoft.com --role global-reader --yes -o json",
-  ]);
-  cmd.action(async (opts: Record<string, unknown>) => {
-    await runSetupCommand(ctx, opts);
-  });
-}
+  ],
+  options: {
+    organization: option(
+      "--organization <org>",
+      "tenant: the *.onmicrosoft.com domain or the tenant id [EXO_ORGANIZATION, AZURE_TENANT_ID]",
+      nonEmpty(),
+    ),
+    appName: option(
+      "--app-name <name>",
+      "display name of the app; also keys re-runs to the same app",
+      requiredText(),
+      {
+        default: "exo-cba",
+      },
+    ),
+    role: option(
+      "--role <role>",
+      "directory role for the app; Exchange applies it through its role group (docs/exchange-rbac.md).\n" +
+        "Reporting scripts (report usage, Get-Mailbox, Get-MailboxStatistics, Get-Recipient) need only\n" +
+        "global-reader, the least privilege; Set-Mailbox and other recipient changes need\n" +
+        "exchange-recipient-administrator; organization settings exchange-administrator.\n" +
+        "security-reader and security-administrator cannot read mailboxes or statistics",
+      optional(oneOf(ROLES)),
+    ),
+    certificateThumbprint: option(
+      "--certificate-thumbprint <hex>",
+      "register this certificate from the local store",
+      nonEmpty(),
+    ),
+    certificateFilePath: option(
+      "--certificate-file-path <file>",
+      "register the certificate in this PFX/PEM (or public .cer) file",
+      nonEmpty(),
+    ),
+    certificatePasswordFile: option(
+      "--certificate-password-file <file>",
+      "file whose first line is the PFX/PEM password (or set EXO_CERTIFICATE_PASSWORD)",
+      nonEmpty(),
+    ),
+    years: option(
+      "--years <n>",
+      "validity of a newly created certificate in years (default 1)",
+      optional(number({ min: 1, max: 50 })),
+    ),
+    profile: option("--profile <name>", "profile to save (default: the organization)", text()),
+    dryRun: option("--dry-run", "show the plan and stop; nothing is changed", flag()),
+    timeout: option(
+      "--timeout <duration>",
+      "give up waiting for replication after this long (e.g. 300s, 5m)",
+      duration(),
+      { default: "5m" },
+    ),
+    browser: option(
+      "--browser",
+      "sign the admin in with a browser (loopback redirect) instead of a device code",
+      flag(),
+    ),
+    adminClientId: option(
+      "--admin-client-id <guid>",
+      "public client app for the admin sign-in (default: Microsoft Graph Command Line Tools)",
+      nonEmpty(),
+    ),
+    skipVerify: option(
+      "--skip-verify",
+      "do not prove the setup with a live Exchange call (not recommended)",
+      flag(),
+    ),
+    exchangeEnvironment: exchangeEnvironmentOption,
+    ...outputOption(),
+  },
+  needs: "admin",
+  run: runSetupCommand,
+  render: renderSetupResult,
+});
 
-/** Read, validate, sign in, plan, confirm, apply, verify, render. */
-async function runSetupCommand(ctx: CliContext, opts: Record<string, unknown>): Promise<void> {
-  const format = outputFormatFrom(opts);
+/** Read, validate, sign in, plan, confirm, apply, verify. */
+async function runSetupCommand(
+  ctx: RunContext,
+  opts: {
+    organization?: string | undefined;
+    appName: string;
+    role?: (typeof ROLES)[number] | undefined;
+    certificateThumbprint?: string | undefined;
+    certificateFilePath?: string | undefined;
+    certificatePasswordFile?: string | undefined;
+    years?: number | undefined;
+    profile?: string | undefined;
+    dryRun: boolean;
+    timeout: number;
+    browser: boolean;
+    adminClientId?: string | undefined;
+    skipVerify: boolean;
+    exchangeEnvironment?: string | undefined;
+  },
+): Promise<SetupResult> {
   const organization =
-    requireString(opts, "organization") ?? (ctx.env.EXO_ORGANIZATION || ctx.env.AZURE_TENANT_ID || undefined);
+    opts.organization ?? (ctx.env.EXO_ORGANIZATION || ctx.env.AZURE_TENANT_ID || undefined);
   if (!organization) {
     throw new UsageError("Missing --organization.", {
       hint: "Give the tenant's primary domain, e.g. --organization contoso.onmicrosoft.com (or set EXO_ORGANIZATION).",
     });
   }
-  const thumbprint = requireString(opts, "certificateThumbprint");
-  const filePath = requireString(opts, "certificateFilePath");
+  const thumbprint = opts.certificateThumbprint;
+  const filePath = opts.certificateFilePath;
   if (thumbprint && filePath) {
     throw new UsageError("Give either --certificate-thumbprint or --certificate-file-path, not both.");
   }
-  const timeoutMs = parseDuration(String(opts.timeout ?? "5m"));
-  if (timeoutMs === undefined) {
-    throw new UsageError(`--timeout '${String(opts.timeout)}' is not a duration.`, {
-      hint: "Use e.g. 300s, 5m or 1h.",
-    });
-  }
-  let years: number | undefined;
-  if (opts.years !== undefined) {
-    years = Number(opts.years);
-    if (!Number.isInteger(years) || years < 1 || years > 50) {
-      throw new UsageError(`--years must be a whole number from 1 to 50, not '${String(opts.years)}'.`);
-    }
-  }
-  const dryRun = opts.dryRun === true;
+  const dryRun = opts.dryRun;
   const { normalizeThumbprint, validateAppId, validateOrganization } = await import(
     "../../config/validate.js"
   );
   validateOrganization(organization);
-  const adminClientId = requireString(opts, "adminClientId");
+  const adminClientId = opts.adminClientId;
   if (adminClientId) validateAppId(adminClientId);
 
   // Decide everything that needs a human before anyone signs in: no device code for a run that cannot finish.
-  const role = typeof opts.role === "string" ? opts.role : await chooseRole(ctx);
+  const role = opts.role ?? (await chooseRole(ctx));
   if (!dryRun && !ctx.yes && !ctx.interactive) {
     throw new UsageError(
       "setup changes the tenant and needs a confirmation, but there is no terminal to ask on.",
@@ -128,7 +162,7 @@ async function runSetupCommand(ctx: CliContext, opts: Record<string, unknown>): 
   if (thumbprint) certificate = { thumbprint: normalizeThumbprint(thumbprint) };
   else if (filePath) {
     const { readPasswordFile } = await import("../../config/connection.js");
-    const passwordFile = requireString(opts, "certificatePasswordFile");
+    const passwordFile = opts.certificatePasswordFile;
     const password = passwordFile
       ? await readPasswordFile(passwordFile)
       : ctx.env.EXO_CERTIFICATE_PASSWORD || ctx.env.AZURE_CLIENT_CERTIFICATE_PASSWORD || undefined;
@@ -139,40 +173,34 @@ async function runSetupCommand(ctx: CliContext, opts: Record<string, unknown>): 
   const { confirm } = await import("../prompt.js");
   const { setupExchangeApp } = await import("../../setup/setup.js");
   const endpoints = resolveEndpoints(
-    requireString(opts, "exchangeEnvironment") ?? (ctx.env.EXO_ENVIRONMENT || undefined),
+    opts.exchangeEnvironment ?? (ctx.env.EXO_ENVIRONMENT || undefined),
     ctx.env,
   );
-  const transport = await transportFor(ctx);
-  const progress = progressPrinter(ctx);
-  try {
-    const result = await setupExchangeApp({
-      organization,
-      role,
-      ...(typeof opts.appName === "string" ? { appName: opts.appName } : {}),
-      ...(certificate ? { certificate } : {}),
-      ...(years ? { certificateYears: years } : {}),
-      ...(typeof opts.profile === "string" ? { profile: opts.profile } : {}),
-      dryRun,
-      timeoutMs,
-      skipVerify: opts.skipVerify === true,
-      env: ctx.env,
-      endpoints,
-      transport,
-      signIn: {
-        method: opts.browser === true ? "browser" : "device-code",
-        ...(adminClientId ? { clientId: adminClientId } : {}),
-        onMessage: (text) => ctx.stderr.write(`${text}\n`),
-      },
-      progress,
-      onPlan: (plan) => {
-        if (!dryRun) ctx.stderr.write(planText(plan, organization));
-      },
-      confirm: () => confirm(ctx, `Apply these changes to ${organization}?`),
-    });
-    await renderSetupResult(ctx, result, format);
-  } finally {
-    transport.close();
-  }
+  const session = await ctx.session();
+  return setupExchangeApp({
+    organization,
+    role,
+    appName: opts.appName,
+    ...(certificate ? { certificate } : {}),
+    ...(opts.years ? { certificateYears: opts.years } : {}),
+    ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
+    dryRun,
+    timeoutMs: opts.timeout,
+    skipVerify: opts.skipVerify,
+    env: ctx.env,
+    endpoints,
+    transport: session.transport,
+    signIn: {
+      method: opts.browser ? "browser" : "device-code",
+      ...(adminClientId ? { clientId: adminClientId } : {}),
+      onMessage: (text) => ctx.stderr.write(`${text}\n`),
+    },
+    progress: progressPrinter(ctx),
+    onPlan: (plan) => {
+      if (!dryRun) ctx.stderr.write(planText(plan, organization));
+    },
+    confirm: () => confirm(ctx, `Apply these changes to ${organization}?`),
+  });
 }
 
 const ROLE_PROMPT =
@@ -239,10 +267,11 @@ export function progressPrinter(ctx: CliContext): (event: StepProgress) => void 
 }
 
 async function renderSetupResult(
-  ctx: CliContext,
   result: SetupResult,
-  format: import("../render.js").OutputFormat,
+  opts: { output: import("../render.js").OutputFormat },
+  ctx: CliContext,
 ): Promise<void> {
+  const format = opts.output;
   const { renderObject, renderRows } = await import("../render.js");
   if (format !== "table") {
     if (result.status === "planned" && format === "csv") {
@@ -294,34 +323,6 @@ async function renderSetupResult(
   out("PowerShell on Linux/macOS (PFX file):");
   out(`  ${c.exportPfx}`);
   out(`  ${c.powershellFilePath}`);
-}
-
-export function requireString(opts: Record<string, unknown>, key: string): string | undefined {
-  const v = opts[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== "string" || v.trim() === "") throw new UsageError(`--${key} needs a value.`);
-  return v;
-}
-
-/**
- * Helpers shared by `setup` and `teardown`: a transport that trusts the CA named by the command's own
- * environment (in-process runs such as the demo pass NODE_EXTRA_CA_CERTS in ctx.env, not process.env),
- * timeouts like `5m`, and progress lines with elapsed time.
- */
-export async function transportFor(ctx: CliContext): Promise<HttpTransport> {
-  const { HttpTransport } = await import("../../http/transport.js");
-  return new HttpTransport({ env: ctx.env });
-}
-
-/** `300`, `300s`, `5m`, `1h` → milliseconds. */
-export function parseDuration(value: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = (m[2] ?? "s").toLowerCase();
-  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000;
-  const ms = Math.round(n * factor);
-  return ms > 0 ? ms : undefined;
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1).padStart(5)}s`;

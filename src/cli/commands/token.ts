@@ -1,58 +1,49 @@
-import { type Command, Option } from "commander";
-import type { CliContext } from "../context.js";
-import { addConnectionOptions, connectionOptionsFrom, withExamples } from "../options.js";
+import { connectionFrom, connectionOptions } from "../common-options.js";
+import { defineCommand, option } from "../define-command.js";
+import { oneOf } from "../option-schemas.js";
 
 /** `exo-cba token [--resource exchange|graph]` — an app-only access token on stdout, nothing else. */
-export function register(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command("token")
-    .description(
-      "print an app-only access token (e.g. for Connect-ExchangeOnline -AccessToken); only the token goes to " +
-        "stdout, its expiry goes to stderr",
-    )
-    .addOption(
-      new Option("--resource <name>", "which service the token is for")
-        .choices(["exchange", "graph"])
-        .default("exchange"),
-    )
-    .addOption(
-      new Option("-o, --output <format>", "text (the bare token) or json")
-        .choices(["text", "json"])
-        .default("text"),
-    );
-  addConnectionOptions(cmd);
-  withExamples(cmd, [
+export const command = defineCommand({
+  name: "token",
+  description:
+    "print an app-only access token (e.g. for Connect-ExchangeOnline -AccessToken); only the token goes to " +
+    "stdout, its expiry goes to stderr",
+  examples: [
     "exo-cba token > token.txt",
     'pwsh -c "Connect-ExchangeOnline -AccessToken (Get-Content token.txt) -Organization contoso.onmicrosoft.com"',
     "exo-cba token --resource graph --output json",
-  ]);
-  cmd.action(async (opts: Record<string, unknown>) => {
-    const { resolveConnection } = await import("../../config/connection.js");
-    const resolved = await resolveConnection(connectionOptionsFrom(opts), ctx.env);
-    const { connectOptionsFromResolved, connectionEndpoints, createTokenProvider, createTransport } =
-      await import("../../exchange/connect.js");
-    const options = connectOptionsFromResolved(resolved, { env: ctx.env });
-    const endpoints = connectionEndpoints(options);
-    const resource = opts.resource === "graph" ? "graph" : "exchange";
-    const transport = createTransport(options);
-    try {
-      const { provider } = await createTokenProvider(options, { endpoints, transport, resource });
-      const token = await provider.getToken();
-      const expiresOn = new Date(token.expiresOnTimestamp).toISOString();
-      const resourceUrl = resource === "graph" ? endpoints.graphEndpoint : endpoints.exchangeResource;
-      if (opts.output === "json") {
-        ctx.stdout.write(
-          `${JSON.stringify({ accessToken: token.token, expiresOn, resource: resourceUrl })}\n`,
-        );
-      } else {
-        ctx.stdout.write(`${token.token}\n`);
-      }
-      const minutes = Math.round((token.expiresOnTimestamp - Date.now()) / 60_000);
-      ctx.stderr.write(
-        `Token for ${resourceUrl} expires ${expiresOn} (in about ${minutes} min). Treat it like a password.\n`,
+  ],
+  options: {
+    resource: option("--resource <name>", "which service the token is for", oneOf(["exchange", "graph"]), {
+      default: "exchange",
+    }),
+    output: option("-o, --output <format>", "text (the bare token) or json", oneOf(["text", "json"]), {
+      default: "text",
+    }),
+    ...connectionOptions,
+  },
+  needs: "exchange",
+  async run(ctx, opts) {
+    const session = await ctx.session();
+    const resolved = await session.resolve(connectionFrom(opts));
+    const { provider, resourceUrl } = await session.tokenProvider(resolved, opts.resource);
+    const token = await provider.getToken();
+    return {
+      accessToken: token.token,
+      expiresOn: new Date(token.expiresOnTimestamp).toISOString(),
+      expiresOnTimestamp: token.expiresOnTimestamp,
+      resource: resourceUrl,
+    };
+  },
+  render(t, opts, ctx) {
+    if (opts.output === "json") {
+      ctx.stdout.write(
+        `${JSON.stringify({ accessToken: t.accessToken, expiresOn: t.expiresOn, resource: t.resource })}\n`,
       );
-    } finally {
-      transport.close();
-    }
-  });
-}
+    } else ctx.stdout.write(`${t.accessToken}\n`);
+    const minutes = Math.round((t.expiresOnTimestamp - Date.now()) / 60_000);
+    ctx.stderr.write(
+      `Token for ${t.resource} expires ${t.expiresOn} (in about ${minutes} min). Treat it like a password.\n`,
+    );
+  },
+});

@@ -1,41 +1,42 @@
-import type { Command } from "commander";
-import type { CliContext } from "../../context.js";
-import { addOutputOption, outputFormatFrom, withExamples } from "../../options.js";
+import { outputOption } from "../../common-options.js";
+import { defineCommand, option } from "../../define-command.js";
+import { number, text } from "../../option-schemas.js";
 
 /** `exo-cba cert check`: expiring, expired or missing certificates of the profiles — offline, exit 8 on a problem. */
-export function register(parent: Command, ctx: CliContext): void {
-  const cmd = parent
-    .command("check")
-    .description(
-      "check the certificates the profiles use (or the whole store) for expiry, without any network call;\n" +
-        "exit 8 with one line per certificate expiring within --warn-days, expired or missing (for cron and monitoring)",
-    )
-    .option("--warn-days <days>", "a certificate with fewer days left is a problem", "30")
-    .option("--profile <name>", "only this profile");
-  addOutputOption(cmd);
-  withExamples(cmd, ["exo-cba cert check", "exo-cba cert check --warn-days 45 --output json"]);
-  cmd.action(async (opts: Record<string, unknown>) => {
-    const { CheckFailedError, UsageError } = await import("../../../errors.js");
-    const warnDays = Number(opts.warnDays);
-    if (!Number.isInteger(warnDays) || warnDays < 0)
-      throw new UsageError("--warn-days must be a whole number of days.");
+export const command = defineCommand({
+  name: "check",
+  description:
+    "check the certificates the profiles use (or the whole store) for expiry, without any network call;\n" +
+    "exit 8 with one line per certificate expiring within --warn-days, expired or missing (for cron and monitoring)",
+  examples: ["exo-cba cert check", "exo-cba cert check --warn-days 45 --output json"],
+  options: {
+    warnDays: option(
+      "--warn-days <days>",
+      "a certificate with fewer days left is a problem",
+      number({ max: 36_500, unit: "days" }),
+      { default: "30" },
+    ),
+    profile: option("--profile <name>", "only this profile", text()),
+    ...outputOption(),
+  },
+  needs: "none",
+  async run(ctx, opts) {
     const { stateHome } = await import("../../../config/home.js");
-    const { checkCertificates, certProblemLine, isCertProblem } = await import(
-      "../../../lifecycle/cert-check.js"
-    );
-    const { renderRows } = await import("../../render.js");
-    const rows = await checkCertificates({
+    const { checkCertificates } = await import("../../../lifecycle/cert-check.js");
+    return checkCertificates({
       home: stateHome(ctx.env),
       env: ctx.env,
-      warnDays,
-      ...(typeof opts.profile === "string" ? { profile: opts.profile } : {}),
+      warnDays: opts.warnDays,
+      ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
     });
-    await renderRows(rows as unknown as Array<Record<string, unknown>>, outputFormatFrom(opts), ctx.stdout);
-    ctx.logger?.event("cert.check", {
-      certificates: rows.length,
-      problems: rows.filter(isCertProblem).length,
-    });
+  },
+  async render(rows, opts, ctx) {
+    const { CheckFailedError } = await import("../../../errors.js");
+    const { certProblemLine, isCertProblem } = await import("../../../lifecycle/cert-check.js");
+    const { renderRows } = await import("../../render.js");
+    await renderRows(rows as unknown as Array<Record<string, unknown>>, opts.output, ctx.stdout);
     const problems = rows.filter(isCertProblem);
+    ctx.logger?.event("cert.check", { certificates: rows.length, problems: problems.length });
     if (problems.length) {
       for (const row of problems) ctx.stderr.write(`${certProblemLine(row)}\n`);
       throw new CheckFailedError(
@@ -45,5 +46,5 @@ export function register(parent: Command, ctx: CliContext): void {
         },
       );
     }
-  });
-}
+  },
+});

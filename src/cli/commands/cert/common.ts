@@ -9,10 +9,10 @@ export const PASSWORD_HINT = `Set ${PASSWORD_ENV} or pass --password-file FILE (
 
 /** The file password: `--password-file` first, then EXO_CERTIFICATE_PASSWORD; undefined when neither. */
 export async function passwordFrom(
-  ctx: CliContext,
-  opts: Record<string, unknown>,
+  ctx: Pick<CliContext, "env">,
+  passwordFile: string | undefined,
 ): Promise<string | undefined> {
-  if (typeof opts.passwordFile === "string") return readPasswordFile(opts.passwordFile);
+  if (passwordFile !== undefined) return readPasswordFile(passwordFile);
   const fromEnv = ctx.env[PASSWORD_ENV];
   return fromEnv === undefined || fromEnv === "" ? undefined : fromEnv;
 }

@@ -10,7 +10,7 @@ import { runUsageReport } from "../../../report/usage-report.js";
 import { main } from "../../main.js";
 import {
   buildTargets,
-  parseConcurrency,
+  command,
   parseFormats,
   parseStoredBytes,
   readStoredBytesFile,
@@ -38,10 +38,15 @@ describe("report usage option parsing", () => {
     expect(() => parseFormats(",")).toThrow(UsageError);
   });
 
-  it("accepts --concurrency 1..256 only", () => {
-    expect(parseConcurrency("16")).toBe(16);
-    expect(parseConcurrency(undefined)).toBe(8);
-    for (const bad of ["0", "257", "2.5", "-1", "x"]) expect(() => parseConcurrency(bad)).toThrow(UsageError);
+  it("accepts --concurrency 1..256 only (default 8)", async () => {
+    const concurrency = command.options.concurrency!;
+    expect(concurrency.schema.parse("16")).toBe(16);
+    expect(concurrency.default).toBe("8");
+    for (const bad of ["0", "257", "2.5", "-1", "x"])
+      expect(concurrency.schema.safeParse(bad).success).toBe(false);
+    const c = context();
+    await expect(main(["report", "usage", "--concurrency", "0"], c.ctx)).resolves.toBe(2);
+    expect(c.err()).toContain("--concurrency must be a whole number from 1 to 256, not '0'.");
   });
 
   it("reads stored bytes as a number, with separators, or from a file (number or JSON)", async () => {

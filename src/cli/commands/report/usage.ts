@@ -1,4 +1,3 @@
-import { type Command, Option } from "commander";
 import type { ConnectionOptions, ResolvedConnection } from "../../../config/connection.js";
 import { PartialResultError, UsageError } from "../../../errors.js";
 import type { ConnectOptions } from "../../../exchange/connect.js";
@@ -10,17 +9,12 @@ import type {
   UsageReportResult,
 } from "../../../report/usage-report.js";
 import { assertWritableDirectory, MAX_SMALL_FILE_BYTES, readFileCapped } from "../../../util/fs.js";
+import { connectionFrom, connectionOptions, networkFrom, networkOptions } from "../../common-options.js";
 import { type CliContext, note } from "../../context.js";
-import {
-  addConnectionOptions,
-  addNetworkOptions,
-  connectionOptionsFrom,
-  networkOptionsFrom,
-  outputFormatFrom,
-  withExamples,
-} from "../../options.js";
+import { defineCommand, option, type Parsed } from "../../define-command.js";
+import { flag, fromText, number, oneOf, optional, text } from "../../option-schemas.js";
 import { OUTPUT_FORMATS, type OutputFormat, renderObject, renderRows } from "../../render.js";
-import { addVb365Options, parseStaleDays } from "./vb365.js";
+import { vb365Options } from "./vb365.js";
 
 const FORMATS: readonly ReportFormat[] = ["csv", "json", "html"];
 const MAX_CONCURRENCY = 256;
@@ -28,7 +22,7 @@ const MAX_CONCURRENCY = 256;
 export const REPORT_REQUEST_TIMEOUT_MS = 300_000;
 
 /** `--format csv,json,html` → the list, in that canonical order. */
-export function parseFormats(value: unknown): ReportFormat[] | undefined {
+export function parseFormats(value: string | undefined): ReportFormat[] | undefined {
   if (value === undefined) return undefined;
   const asked = String(value)
     .split(",")
@@ -41,16 +35,6 @@ export function parseFormats(value: unknown): ReportFormat[] | undefined {
     });
   }
   return FORMATS.filter((f) => asked.includes(f));
-}
-
-export function parseConcurrency(value: unknown): number {
-  if (value === undefined) return 8;
-  const text = String(value);
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > MAX_CONCURRENCY) {
-    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, not '${text}'.`);
-  }
-  return n;
 }
 
 /** A byte count: plain digits, optionally with thousands separators. */
@@ -104,38 +88,59 @@ const CONNECTION_VARIABLES = [
   "EXO_PROFILE",
 ];
 
-/** `exo-cba report usage`: mailbox numbers for backup sizing. */
-export function register(parent: Command, ctx: CliContext): void {
-  const cmd = parent
-    .command("usage")
-    .description(
-      "mailbox usage for backup sizing: recipients, mailboxes by type, inactive mailboxes, archives,\n" +
-        "primary/deleted-items/archive bytes and items per mailbox, totals, top 10, growth over runs",
-    )
-    .option(
-      "--format <list>",
-      "report files to write to --out: csv, json, html (comma separated; default json)",
-    )
-    .option("--out <dir>", "directory for the report files (without it only the summary is printed)")
-    .option("--concurrency <n>", "most concurrent Exchange calls; lowered automatically while throttled", "8")
-    .option("--profiles <names>", "report several tenants: saved profiles, comma separated")
-    .option("--all-profiles", "report every saved profile's tenant")
-    .option("--resume", "continue the last unfinished run: fetch only the mailboxes it is missing")
-    .option(
-      "--backup-stored-bytes <n>",
-      "bytes the backup stores, to compute data reduction and capacity per mailbox",
-    )
-    .option("--backup-stored-file <file>", 'file holding that byte count (or JSON {"storedBytes": n})');
-  addVb365Options(cmd);
-  addConnectionOptions(cmd);
-  addNetworkOptions(cmd, "300 s");
+export const usageOptions = {
+  format: option(
+    "--format <list>",
+    "report files to write to --out: csv, json, html (comma separated; default json)",
+    optional(fromText((t) => parseFormats(t) ?? [])),
+  ),
+  out: option(
+    "--out <dir>",
+    "directory for the report files (without it only the summary is printed)",
+    text(),
+  ),
+  concurrency: option(
+    "--concurrency <n>",
+    "most concurrent Exchange calls; lowered automatically while throttled",
+    number({ min: 1, max: MAX_CONCURRENCY }),
+    { default: "8" },
+  ),
+  profiles: option("--profiles <names>", "report several tenants: saved profiles, comma separated", text()),
+  allProfiles: option("--all-profiles", "report every saved profile's tenant", flag()),
+  resume: option(
+    "--resume",
+    "continue the last unfinished run: fetch only the mailboxes it is missing",
+    flag(),
+  ),
+  backupStoredBytes: option(
+    "--backup-stored-bytes <n>",
+    "bytes the backup stores, to compute data reduction and capacity per mailbox",
+    optional(fromText((t) => parseStoredBytes(t, "--backup-stored-bytes"))),
+  ),
+  backupStoredFile: option(
+    "--backup-stored-file <file>",
+    'file holding that byte count (or JSON {"storedBytes": n})',
+    text(),
+  ),
+  ...vb365Options,
+  ...connectionOptions,
+  ...networkOptions("300 s"),
   // The usual output formats, plus the original VB365 script's seven columns.
-  cmd.addOption(
-    new Option("-o, --output <format>", "output format")
-      .choices([...OUTPUT_FORMATS, "vb365-columns"])
-      .default("table"),
-  );
-  withExamples(cmd, [
+  output: option("-o, --output <format>", "output format", oneOf([...OUTPUT_FORMATS, "vb365-columns"]), {
+    default: "table",
+  }),
+};
+
+/** The options as parsed; helpers take any part of them (the tests pass only some). */
+export type UsageFlags = Partial<Parsed<typeof usageOptions>>;
+
+/** `exo-cba report usage`: mailbox numbers for backup sizing. */
+export const command = defineCommand({
+  name: "usage",
+  description:
+    "mailbox usage for backup sizing: recipients, mailboxes by type, inactive mailboxes, archives,\n" +
+    "primary/deleted-items/archive bytes and items per mailbox, totals, top 10, growth over runs",
+  examples: [
     "exo-cba report usage",
     "exo-cba report usage --format csv,json,html --out ./reports",
     "exo-cba report usage --all-profiles --concurrency 16 --format html --out /srv/reports",
@@ -143,28 +148,23 @@ export function register(parent: Command, ctx: CliContext): void {
     "exo-cba report usage --backup-stored-bytes 1234567890123 --output json",
     "VB365_PASSWORD=… exo-cba report usage --vb365-server https://vb365:4443 --vb365-username 'DOMAIN\\svc-report' --format csv,html --out ./reports",
     "exo-cba report usage --vb365-server vb365 --vb365-certificate-fingerprint AB:CD:…:EF --output vb365-columns",
-  ]);
-  cmd.action(async (opts: Record<string, unknown>) => {
-    const columns = opts.output === "vb365-columns";
-    const output = columns ? "table" : outputFormatFrom(opts);
-    const staleDays = parseStaleDays(opts.staleDays);
-    const formats = parseFormats(opts.format);
-    const outDir = typeof opts.out === "string" ? opts.out : undefined;
+  ],
+  options: usageOptions,
+  needs: "exchange",
+  async run(ctx, opts) {
+    const formats = opts.format;
+    const outDir = opts.out;
     if (formats && !outDir) {
       throw new UsageError("--format needs --out DIR: the directory to write the report files to.");
     }
     // Found now, not after an hour of collection: a read-only folder, a file, a full disk.
     if (outDir) await assertWritableDirectory(outDir, "--out");
-    const concurrency = parseConcurrency(opts.concurrency);
     if (opts.backupStoredBytes !== undefined && opts.backupStoredFile !== undefined) {
       throw new UsageError("Give either --backup-stored-bytes or --backup-stored-file, not both.");
     }
     const backupStoredBytes =
-      typeof opts.backupStoredBytes === "string"
-        ? parseStoredBytes(opts.backupStoredBytes, "--backup-stored-bytes")
-        : typeof opts.backupStoredFile === "string"
-          ? await readStoredBytesFile(opts.backupStoredFile)
-          : undefined;
+      opts.backupStoredBytes ??
+      (opts.backupStoredFile !== undefined ? await readStoredBytesFile(opts.backupStoredFile) : undefined);
 
     const [{ runUsageReport }, { homePaths, stateHome }, { ProgressReporter }] = await Promise.all([
       import("../../../report/usage-report.js"),
@@ -182,7 +182,7 @@ export function register(parent: Command, ctx: CliContext): void {
     const { prepareBackup } = await import("./vb365.js");
     // Sign-in and organization/repository lookup before the long Exchange half (docs/report.md).
     const backupSessions = await prepareBackup(entries, opts, ctx);
-    if (columns && !targets.some((t) => t.backup)) {
+    if (opts.output === "vb365-columns" && !targets.some((t) => t.backup)) {
       await backupSessions.close();
       throw new UsageError("--output vb365-columns needs a VB365 server.", {
         hint: "Give --vb365-server (or VB365_SERVER, or a profile saved with --vb365-save-profile).",
@@ -195,14 +195,13 @@ export function register(parent: Command, ctx: CliContext): void {
     process.once("SIGINT", onSigint);
     if (ctx.signal?.aborted) abort.abort();
     ctx.signal?.addEventListener("abort", onSigint, { once: true });
-    let result: UsageReportResult;
     try {
-      result = await runUsageReport({
+      return await runUsageReport({
         targets,
         historyPath: homePaths(stateHome(ctx.env)).history,
-        concurrency,
-        resume: opts.resume === true,
-        staleDays,
+        concurrency: opts.concurrency,
+        resume: opts.resume,
+        staleDays: opts.staleDays,
         ...(backupStoredBytes === undefined ? {} : { backupStoredBytes }),
         ...(outDir ? { outDir, formats: formats ?? ["json"] } : {}),
         onProgress: (tenant, p) => progress.update(tenant, p),
@@ -215,14 +214,16 @@ export function register(parent: Command, ctx: CliContext): void {
       progress.finish();
       await backupSessions.close();
     }
-    if (columns) await printVb365Columns(result, ctx);
-    else await printSummary(result, output, ctx);
+  },
+  async render(result, opts, ctx) {
+    if (opts.output === "vb365-columns") await printVb365Columns(result, ctx);
+    else await printSummary(result, opts.output, ctx);
     for (const file of result.files) note(ctx, `wrote ${file}`);
     for (const file of result.removedFiles)
       note(ctx, `removed ${file} (an earlier run's; nothing failed now)`);
     reportProblems(result, ctx);
-  });
-}
+  },
+});
 
 export interface TargetHooks {
   /** told each tenant's target with the connection it was resolved from (the VB365 half uses it) */
@@ -232,29 +233,24 @@ export interface TargetHooks {
 }
 
 export async function buildTargets(
-  opts: Record<string, unknown>,
+  opts: UsageFlags,
   ctx: CliContext,
   hooks: TargetHooks = {},
 ): Promise<TenantTarget[]> {
-  const [
-    { resolveConnection },
-    { readProfiles },
-    { stateHome },
-    { connectFromResolved },
-    { CircuitBreaker },
-  ] = await Promise.all([
-    import("../../../config/connection.js"),
+  const [{ readProfiles }, { stateHome }, { createSession }, { CircuitBreaker }] = await Promise.all([
     import("../../../config/profiles.js"),
     import("../../../config/home.js"),
-    import("../../../exchange/connect.js"),
+    import("../../../session/session.js"),
     import("../../../http/circuit-breaker.js"),
   ]);
+  // Each tenant's connection keeps its own sockets (a pool per tenant, as concurrency is per run).
+  const session = createSession({ env: ctx.env });
   // One breaker for the whole run: the tenants share the Exchange endpoint.
   const breaker = new CircuitBreaker();
-  const connection = connectionOptionsFrom(opts);
+  const connection = connectionFrom(opts);
   let profileNames: string[] | undefined;
-  if (opts.allProfiles === true || typeof opts.profiles === "string") {
-    if (opts.allProfiles === true && typeof opts.profiles === "string") {
+  if (opts.allProfiles || opts.profiles !== undefined) {
+    if (opts.allProfiles && opts.profiles !== undefined) {
       throw new UsageError("Give either --profiles or --all-profiles, not both.");
     }
     const explicit = Object.keys(connection).filter((k) => k !== "exchangeEnvironment");
@@ -268,9 +264,9 @@ export async function buildTargets(
     }
     const known = Object.keys((await readProfiles(stateHome(ctx.env))).profiles);
     profileNames =
-      opts.allProfiles === true
+      opts.allProfiles || opts.profiles === undefined
         ? known
-        : String(opts.profiles)
+        : opts.profiles
             .split(",")
             .map((s) => s.trim())
             .filter(Boolean);
@@ -280,7 +276,7 @@ export async function buildTargets(
   }
 
   const env = ctx.env;
-  const network = networkOptionsFrom(opts, env);
+  const network = networkFrom(opts, env);
   const timeoutMs = network.timeoutMs ?? REPORT_REQUEST_TIMEOUT_MS;
   // With logs on: a `cmdlet.end` record per listing call; the per-mailbox statistics calls (100,000 on a
   // large tenant) are summed up in the `report.tenant` record instead.
@@ -299,10 +295,10 @@ export async function buildTargets(
           for (const v of CONNECTION_VARIABLES) delete isolated[v];
           const options: ConnectionOptions = { profile };
           if (connection.exchangeEnvironment) options.exchangeEnvironment = connection.exchangeEnvironment;
-          return resolveConnection(options, isolated);
+          return session.resolve(options, isolated);
         }),
       )
-    : [await resolveConnection(connection, env)];
+    : [await session.resolve(connection)];
 
   // The tenant (organization) is the history key: two profiles of one tenant are reported once.
   const seen = new Set<string>();
@@ -321,8 +317,8 @@ export async function buildTargets(
       name,
       organization: resolved.organization,
       connect: (onRetry) =>
-        connectFromResolved(resolved, {
-          env,
+        session.exchange(resolved, {
+          ownTransport: true,
           retry: {
             onRetry: (info) => {
               onRetry(info);

@@ -2,42 +2,67 @@
  * `report usage --vb365-*`: the backup side's flags, the one sign-in per VB365 server, and the checks
  * made before the (long) Exchange half starts (docs/vb365.md, docs/report.md "Backup coverage").
  */
-import type { Command } from "commander";
 import type { ResolvedConnection } from "../../../config/connection.js";
 import type { Profile } from "../../../config/profiles.js";
 import { UsageError } from "../../../errors.js";
 import type { TenantTarget } from "../../../report/usage-report.js";
 import type { Vb365Client } from "../../../vb365/client.js";
 import { type CliContext, note } from "../../context.js";
+import { option, type Parsed } from "../../define-command.js";
+import { flag, negatable, number, text } from "../../option-schemas.js";
 
-export function addVb365Options(cmd: Command): Command {
-  return cmd
-    .option(
-      "--vb365-server <url>",
-      "VB365 REST server, e.g. https://vb365:4443: adds the backup side [VB365_SERVER]",
-    )
-    .option("--vb365-username <name>", "VB365 user, e.g. DOMAIN\\\\svc-report [VB365_USERNAME]")
-    .option(
-      "--vb365-password-file <file>",
-      "file whose first line is the VB365 password (or set VB365_PASSWORD)",
-    )
-    .option(
-      "--vb365-organization <name|id>",
-      "VB365 organization (default: the one whose msid is the tenant id) [VB365_ORGANIZATION]",
-    )
-    .option(
-      "--vb365-repository <names>",
-      "repositories to count, comma separated (default: all the organization uses)",
-    )
-    .option("--vb365-ca-file <file>", "PEM certificate (or CA) to trust for the VB365 server")
-    .option(
-      "--vb365-certificate-fingerprint <sha256>",
-      "trust exactly the VB365 server certificate with this SHA-256 fingerprint",
-    )
-    .option("--stale-days <n>", "a protected mailbox whose last backup is older than this is stale", "2")
-    .option("--vb365-save-profile", "remember the VB365 server, user, organization and trust in the profile")
-    .option("--no-vb365", "ignore the VB365 settings saved in the profile");
-}
+export const vb365Options = {
+  vb365Server: option(
+    "--vb365-server <url>",
+    "VB365 REST server, e.g. https://vb365:4443: adds the backup side [VB365_SERVER]",
+    text(),
+  ),
+  vb365Username: option(
+    "--vb365-username <name>",
+    "VB365 user, e.g. DOMAIN\\\\svc-report [VB365_USERNAME]",
+    text(),
+  ),
+  vb365PasswordFile: option(
+    "--vb365-password-file <file>",
+    "file whose first line is the VB365 password (or set VB365_PASSWORD)",
+    text(),
+  ),
+  vb365Organization: option(
+    "--vb365-organization <name|id>",
+    "VB365 organization (default: the one whose msid is the tenant id) [VB365_ORGANIZATION]",
+    text(),
+  ),
+  vb365Repository: option(
+    "--vb365-repository <names>",
+    "repositories to count, comma separated (default: all the organization uses)",
+    text(),
+  ),
+  vb365CaFile: option(
+    "--vb365-ca-file <file>",
+    "PEM certificate (or CA) to trust for the VB365 server",
+    text(),
+  ),
+  vb365CertificateFingerprint: option(
+    "--vb365-certificate-fingerprint <sha256>",
+    "trust exactly the VB365 server certificate with this SHA-256 fingerprint",
+    text(),
+  ),
+  staleDays: option(
+    "--stale-days <n>",
+    "a protected mailbox whose last backup is older than this is stale",
+    number({ integer: false, positive: true, max: 3650, unit: "days" }),
+    { default: "2" },
+  ),
+  vb365SaveProfile: option(
+    "--vb365-save-profile",
+    "remember the VB365 server, user, organization and trust in the profile",
+    flag(),
+  ),
+  vb365: option("--no-vb365", "ignore the VB365 settings saved in the profile", negatable()),
+};
+
+/** The VB365 flags as parsed (any may be missing: the tests and library callers pass only some). */
+export type Vb365Flags = Partial<Parsed<typeof vb365Options>>;
 
 export interface Vb365Settings {
   server: string;
@@ -48,47 +73,38 @@ export interface Vb365Settings {
   caFile: string | undefined;
 }
 
-const text = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v.trim() : undefined);
+const given = (v: string | undefined) => (v !== undefined && v.trim() !== "" ? v.trim() : undefined);
 const list = (v: string | undefined) =>
   v
     ?.split(",")
     .map((s) => s.trim())
     .filter(Boolean);
 
-export function parseStaleDays(value: unknown): number {
-  const t = String(value ?? "2");
-  const n = Number(t);
-  if (!/^\d+(\.\d+)?$/.test(t) || !(n > 0) || n > 3650) {
-    throw new UsageError(`--stale-days must be a number of days above 0, not '${t}'.`);
-  }
-  return n;
-}
-
 /** Flags, then VB365_* variables, then the profile's saved settings; undefined when no server is named. */
 export function vb365SettingsFrom(
-  opts: Record<string, unknown>,
+  opts: Vb365Flags,
   env: NodeJS.ProcessEnv,
   profile: Profile | undefined,
 ): Vb365Settings | undefined {
   if (opts.vb365 === false) return undefined;
   const saved = profile?.vb365;
-  const flagServer = text(opts.vb365Server) ?? text(env.VB365_SERVER);
+  const flagServer = given(opts.vb365Server) ?? given(env.VB365_SERVER);
   const server = flagServer ?? saved?.server;
   if (!server) return undefined;
   const sameServer = !flagServer || flagServer === saved?.server;
   const fingerprint =
-    text(opts.vb365CertificateFingerprint) ?? (sameServer ? saved?.certificateFingerprint : undefined);
-  const caFile = text(opts.vb365CaFile) ?? (sameServer ? saved?.caFile : undefined);
-  const explicitTrust = text(opts.vb365CertificateFingerprint) || text(opts.vb365CaFile);
+    given(opts.vb365CertificateFingerprint) ?? (sameServer ? saved?.certificateFingerprint : undefined);
+  const caFile = given(opts.vb365CaFile) ?? (sameServer ? saved?.caFile : undefined);
+  const explicitTrust = given(opts.vb365CertificateFingerprint) || given(opts.vb365CaFile);
   return {
     server,
-    username: text(opts.vb365Username) ?? text(env.VB365_USERNAME) ?? saved?.username,
-    organization: text(opts.vb365Organization) ?? text(env.VB365_ORGANIZATION) ?? saved?.organization,
-    repositories: list(text(opts.vb365Repository)) ?? saved?.repositories,
+    username: given(opts.vb365Username) ?? given(env.VB365_USERNAME) ?? saved?.username,
+    organization: given(opts.vb365Organization) ?? given(env.VB365_ORGANIZATION) ?? saved?.organization,
+    repositories: list(given(opts.vb365Repository)) ?? saved?.repositories,
     // A flag for one trust kind replaces the other kind saved in the profile.
     certificateFingerprint:
-      explicitTrust && !text(opts.vb365CertificateFingerprint) ? undefined : fingerprint,
-    caFile: explicitTrust && !text(opts.vb365CaFile) ? undefined : caFile,
+      explicitTrust && !given(opts.vb365CertificateFingerprint) ? undefined : fingerprint,
+    caFile: explicitTrust && !given(opts.vb365CaFile) ? undefined : caFile,
   };
 }
 
@@ -107,7 +123,7 @@ export interface BackupSessions {
  */
 export async function prepareBackup(
   entries: Array<{ target: TenantTarget; resolved: ResolvedConnection }>,
-  opts: Record<string, unknown>,
+  opts: Vb365Flags,
   ctx: CliContext,
   clientOptions: { pageSize?: number } = {},
 ): Promise<BackupSessions> {
@@ -128,7 +144,7 @@ export async function prepareBackup(
     import("../../../config/connection.js"),
     import("../../../vb365/backup.js"),
   ]);
-  const passwordFile = text(opts.vb365PasswordFile);
+  const passwordFile = given(opts.vb365PasswordFile);
   const password = passwordFile ? await readPasswordFile(passwordFile) : ctx.env.VB365_PASSWORD;
   const single = entries.length === 1;
 
@@ -184,7 +200,7 @@ export async function prepareBackup(
     }
   }
 
-  if (opts.vb365SaveProfile === true) {
+  if (opts.vb365SaveProfile) {
     await saveSettings(wanted, ctx);
   }
   return sessions;
