@@ -71,18 +71,26 @@ await build({
     // The emulator package's entry is packages/emulator/dist/index.js: its chunk would be called "dist".
     chunkFileNames: (chunk) => (chunk.name === "dist" ? "emulator-[hash].js" : "[name]-[hash].js"),
     // Few, larger chunks: each file costs a resolve/read/link of its own. What every command line needs
-    // (the CLI frame, commander, every command's declaration) is one chunk, what connecting needs
-    // (clients, auth with MSAL and its dependencies, transport, config, certificate store) another.
+    // (the CLI frame, commander) is one chunk; every command's declaration another (a bare `--version`
+    // does not load it); what connecting needs (clients, auth with MSAL and its dependencies, transport,
+    // config, certificate store, session) a third. zod/mini, which parses a command's options, is a chunk
+    // of its own, loaded when a command runs (never for --version or --help).
     codeSplitting: {
       groups: [
         {
           name: "cli",
-          test: grouped(/[\\/]dist[\\/](cli|log[\\/](log|command-log|redact)|errors)\b|[\\/]commander[\\/]/),
+          test: grouped(
+            /[\\/]dist[\\/](cli[\\/](?!commands[\\/]|define-command|option-schemas|common-options|numbers|zod)|log[\\/](log|command-log|redact)\b|errors\b)|[\\/]commander[\\/]/,
+          ),
+        },
+        {
+          name: "commands",
+          test: grouped(/[\\/]dist[\\/]cli[\\/](commands[\\/]|define-command|option-schemas|common-options|numbers)/),
         },
         {
           name: "connect",
           test: grouped(
-            /[\\/]dist[\\/](exchange|auth|http|config|cloud|util)[\\/]|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js|[\\/]node_modules[\\/](@azure|jsonwebtoken|jws|jwa|semver|lodash\.[a-z]+|ms|safe-buffer|buffer-equal-constant-time|ecdsa-sig-formatter|uuid)[\\/]/,
+            /[\\/]dist[\\/](exchange|auth|http|config|cloud|util)[\\/]|[\\/]dist[\\/]session[\\/]session\.js|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js|[\\/]node_modules[\\/](@azure|jsonwebtoken|jws|jwa|semver|lodash\.[a-z]+|ms|safe-buffer|buffer-equal-constant-time|ecdsa-sig-formatter|uuid)[\\/]/,
           ),
         },
       ],

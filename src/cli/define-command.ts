@@ -4,43 +4,48 @@
  * text, defaults, choices); `run` returns data, and rendering happens here at the edge with
  * src/cli/render.ts. Commander stays the parser; a value the schema refuses is a UsageError (exit 2).
  *
- * Loaded only when a command is registered (never for a bare `--version`): it brings zod/mini.
+ * Declaring and registering commands builds no schema and loads no zod: the option recipes
+ * (option-schemas.ts) become zod/mini schemas when their command runs (docs/architecture.md "Start-up").
  */
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import type { Session } from "../session/session.js";
 import type { CliContext } from "./context.js";
-import { type Schema, z } from "./option-schemas.js";
+import type { Output, Schema, SchemaRecipe, Zod } from "./option-schemas.js";
 import type { OutputFormat } from "./render.js";
 
 /** One option: its commander flags and help line, and the schema its value must pass. */
-export interface OptionSpec<S extends Schema = Schema> {
+export interface OptionSpec<R extends SchemaRecipe = SchemaRecipe> {
   flags: string;
   description: string;
-  schema: S;
+  schema: R;
   /** The default as it would be typed on the command line (shown in --help, parsed like a typed value). */
   default?: string;
   /** commander's requiredOption: the flag must be given. */
   required?: boolean;
 }
 
-export function option<S extends Schema>(
+export function option<R extends SchemaRecipe>(
   flags: string,
   description: string,
-  schema: S,
+  schema: R,
   extra: { default?: string; required?: boolean } = {},
-): OptionSpec<S> {
+): OptionSpec<R> {
   return { flags, description, schema, ...extra };
 }
 
 /** One positional argument, `<name>`, `[name]`, `<name...>` or `[name...]`. */
-export interface ArgumentSpec<S extends Schema = Schema> {
+export interface ArgumentSpec<R extends SchemaRecipe = SchemaRecipe> {
   syntax: string;
   description: string;
-  schema: S;
+  schema: R;
 }
 
-export function argument<S extends Schema>(syntax: string, description: string, schema: S): ArgumentSpec<S> {
+export function argument<R extends SchemaRecipe>(
+  syntax: string,
+  description: string,
+  schema: R,
+): ArgumentSpec<R> {
   return { syntax, description, schema };
 }
 
@@ -48,8 +53,8 @@ type OptionSpecs = Record<string, OptionSpec>;
 type ArgumentSpecs = Record<string, ArgumentSpec>;
 
 /** The typed options (and arguments) a command's `run` receives. */
-export type Parsed<O extends Record<string, { schema: Schema }>> = {
-  [K in keyof O]: z.output<O[K]["schema"]>;
+export type Parsed<O extends Record<string, { schema: SchemaRecipe }>> = {
+  [K in keyof O]: Output<O[K]["schema"]>;
 };
 
 /**
@@ -91,8 +96,8 @@ export interface DefinedCommand {
   readonly name: string;
   readonly needs: Needs;
   readonly examples: readonly string[];
-  /** The object schema over every option and argument. */
-  readonly schema: z.ZodMiniObject;
+  /** The zod object schema over every option and argument (built, and zod loaded, on first call). */
+  schema(): Promise<Schema<Record<string, unknown>> & { shape: Record<string, Schema> }>;
   readonly options: Readonly<OptionSpecs>;
   readonly arguments: Readonly<ArgumentSpecs>;
   register(parent: Command, ctx: CliContext): Command;
@@ -114,26 +119,17 @@ function addExamples(cmd: Command, examples: readonly string[]): void {
   cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
 }
 
-/** `z.optional(z.enum([...]))` and the like: the fixed values, for commander's `.choices()`. */
-export function choicesOf(schema: Schema): string[] | undefined {
-  let s = schema as unknown as { _zod: { def: Record<string, unknown> } };
-  for (let depth = 0; depth < 5; depth++) {
-    const def = s._zod.def;
-    if (def.type === "enum") return Object.values(def.entries as Record<string, string>);
-    const inner = (def.innerType ?? def.in) as typeof s | undefined;
-    if (!inner) return undefined;
-    s = inner;
-  }
-  return undefined;
-}
-
 /** The flag a schema key belongs to, for messages: `warnDays` → `--warn-days`. */
 function flagOf(spec: OptionSpec): string {
   return new Option(spec.flags).long ?? spec.flags;
 }
 
 /** Turn a schema failure into the usage error users see: the flag (or argument) and what was expected. */
-function usageErrorFrom(error: z.core.$ZodError, options: OptionSpecs, args: ArgumentSpecs): UsageError {
+function usageErrorFrom(
+  error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> },
+  options: OptionSpecs,
+  args: ArgumentSpecs,
+): UsageError {
   const issue = error.issues[0];
   const key = String(issue?.path[0] ?? "");
   const where = options[key] ? flagOf(options[key]) : args[key] ? args[key].syntax : key;
@@ -147,13 +143,19 @@ export function defineCommand<
   D = unknown,
 >(spec: CommandSpec<O, A, D>): DefinedCommand {
   const args = (spec.arguments ?? {}) as A;
-  const shape: Record<string, Schema> = {};
-  for (const [key, o] of Object.entries(spec.options)) shape[key] = o.schema;
-  for (const [key, a] of Object.entries(args)) shape[key] = a.schema;
-  const schema = z.object(shape);
+  let built: ReturnType<DefinedCommand["schema"]> | undefined;
+  const schema = () => {
+    built ??= loadZod().then((z) => {
+      const shape: Record<string, Schema> = {};
+      for (const [key, o] of Object.entries(spec.options)) shape[key] = o.schema.build(z);
+      for (const [key, a] of Object.entries(args)) shape[key] = a.schema.build(z);
+      return z.object(shape);
+    });
+    return built;
+  };
 
   const execute = async (ctx: RunContext, raw: Record<string, unknown>): Promise<unknown> => {
-    const parsed = schema.safeParse(raw);
+    const parsed = (await schema()).safeParse(raw);
     if (!parsed.success) throw usageErrorFrom(parsed.error, spec.options, args);
     const opts = parsed.data as Parsed<O> & Parsed<A>;
     const data = await spec.run(ctx, opts);
@@ -179,8 +181,7 @@ export function defineCommand<
         if (opt.attributeName() !== key) {
           throw new Error(`option ${o.flags} of '${spec.name}' is declared as '${key}'`);
         }
-        const choices = choicesOf(o.schema);
-        if (choices) opt.choices(choices);
+        if (o.schema.choices) opt.choices(o.schema.choices);
         if (o.default !== undefined) opt.default(o.default);
         if (o.required) opt.makeOptionMandatory();
         cmd.addOption(opt);
@@ -198,6 +199,11 @@ export function defineCommand<
       return cmd;
     },
   };
+}
+
+/** zod/mini, loaded when the first command runs (its own chunk in the bundle). */
+function loadZod(): Promise<Zod> {
+  return import("./zod.js");
 }
 
 export function defineGroup(spec: {

@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { PROPAGATING_AADSTS } from "../auth/identity-errors.js";
 import { homePaths } from "../config/home.js";
 import type { Profile } from "../config/profiles.js";
@@ -42,9 +42,9 @@ const JournalSchema = z.object({
   startedAt: z.string(),
   updatedAt: z.string(),
   steps: z.record(z.string(), z.string()),
-  addedKeyId: z.string().optional(),
+  addedKeyId: z.optional(z.string()),
   /** keyId of the old certificate on the app, when the profile knew it (lets self mode remove it) */
-  oldKeyId: z.string().optional(),
+  oldKeyId: z.optional(z.string()),
 });
 export type RotationJournal = z.infer<typeof JournalSchema>;
 

@@ -8,6 +8,7 @@
 import type { TokenProvider } from "../auth/types.js";
 import type { CloudEndpoints } from "../cloud/environments.js";
 import { type ConnectionOptions, type ResolvedConnection, resolveConnection } from "../config/connection.js";
+import type { DoctorDeps } from "../diagnostics/doctor.js";
 import {
   type ConnectOptions,
   connectExchangeOnline,
@@ -20,9 +21,8 @@ import {
 } from "../exchange/connect.js";
 import type { DirectoryApi } from "../graph/directory.js";
 import { HttpTransport } from "../http/transport.js";
-import type { DoctorDeps } from "../diagnostics/doctor.js";
-import type { Logger } from "../log/log.js";
 import type { RotationDeps } from "../lifecycle/rotate.js";
+import type { Logger } from "../log/log.js";
 
 export interface SessionOptions {
   env?: NodeJS.ProcessEnv;
