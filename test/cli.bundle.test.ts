@@ -79,6 +79,30 @@ describe("the bundled CLI (bin/exo-cba.js → dist/bundle)", () => {
     }
   });
 
+  it("loads neither a command's declaration nor zod for a bare --version", async () => {
+    // The files `main.js` imports statically, transitively (a dynamic import() is not followed).
+    const loaded = new Set<string>();
+    const visit = async (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      const code = await readFile(join(bundleDir, file), "utf8");
+      for (const m of code.matchAll(/(?:from|import)\s*"\.\/([^"]+\.js)"/g)) await visit(m[1]!);
+    };
+    await visit("main.js");
+    const text = (await Promise.all([...loaded].map((f) => readFile(join(bundleDir, f), "utf8")))).join("\n");
+    expect(text).toContain("print the version");
+    // zod/mini's base schema names itself; an example of `doctor --help` marks the command declarations.
+    expect(text).not.toContain("ZodMiniType");
+    expect(text).not.toContain("exo-cba doctor --profile contoso --warn-days 45");
+    const all = await Promise.all(
+      (await readdir(bundleDir))
+        .filter((f) => f.endsWith(".js"))
+        .map((f) => readFile(join(bundleDir, f), "utf8")),
+    );
+    expect(all.some((c) => c.includes("ZodMiniType"))).toBe(true);
+    expect(all.some((c) => c.includes("exo-cba doctor --profile contoso --warn-days 45"))).toBe(true);
+  });
+
   it("signs in with a certificate file and runs Get-OrganizationConfig", { timeout: 60_000 }, async () => {
     const r = await run(["invoke", "Get-OrganizationConfig", "--output", "json"], { EXO_APP_ID: app.appId });
     expect(r.stderr).toBe("");
