@@ -8,8 +8,9 @@
  * when its command runs, so loading and registering commands (every `--help`) never loads or runs zod
  * (docs/architecture.md "Start-up"). Fixed choices are kept beside the recipe, for commander's --help.
  */
-import type * as Z from "./zod.js";
+
 import { type NumberSpec, parseNumberText } from "./numbers.js";
+import type * as Z from "./zod.js";
 
 export type Zod = typeof Z;
 export type Schema<T = unknown> = Z.ZodMiniType<T, unknown>;

@@ -3,6 +3,8 @@
  * command runs: a dynamic import keeps every export of its target, so the bundle's zod chunk holds
  * only these (docs/architecture.md "Start-up").
  */
+
+export type { output, ZodMiniType } from "zod/mini";
 export {
   array,
   boolean,
@@ -14,4 +16,3 @@ export {
   string,
   transform,
 } from "zod/mini";
-export type { output, ZodMiniType } from "zod/mini";
