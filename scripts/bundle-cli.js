@@ -85,7 +85,9 @@ await build({
         },
         {
           name: "commands",
-          test: grouped(/[\\/]dist[\\/]cli[\\/](commands[\\/]|define-command|option-schemas|common-options|numbers)/),
+          test: grouped(
+            /[\\/]dist[\\/]cli[\\/](commands[\\/]|define-command|option-schemas|common-options|numbers)/,
+          ),
         },
         {
           name: "connect",
