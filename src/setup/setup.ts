@@ -16,7 +16,12 @@ import { DirectoryApi } from "../graph/directory.js";
 import { keyMatchesThumbprint } from "../graph/key-credentials.js";
 import { type Clock, Deadline, systemClock, waitFor } from "../graph/replication.js";
 import { HttpTransport } from "../http/transport.js";
-import { type CertificateChoice, type ResolvedCertificate, resolveSetupCertificate } from "./certificate.js";
+import {
+  type CertificateChoice,
+  type ResolvedCertificate,
+  resolveSetupCertificate,
+  type SetupCredential,
+} from "./certificate.js";
 import { type ConnectionSnippets, connectionSnippets } from "./connection-snippets.js";
 import { JournalWriter, journalPath, readJournal } from "./journal.js";
 import {
@@ -142,7 +147,99 @@ export function parseRole(value: string): DirectoryRole {
  * Provision (or converge) everything app-only Exchange access needs, prove it works, save a profile.
  * Reads the tenant, builds a plan, asks `confirm`, applies, verifies. Safe to run again at any point.
  */
+/** What the phases of one setup run share: the validated inputs, the transport, the clock and progress. */
+interface SetupRun {
+  options: SetupOptions;
+  env: NodeJS.ProcessEnv;
+  home: string;
+  clock: Clock;
+  started: number;
+  elapsed: () => number;
+  organization: string;
+  role: DirectoryRole;
+  appName: string;
+  endpoints: CloudEndpoints;
+  timeoutMs: number;
+  transport: HttpTransport;
+  ownTransport: boolean;
+  progress: (event: StepProgress) => void;
+  say: (step: StepProgress["step"], status: StepProgress["status"], title: string, detail?: string) => void;
+}
+
+/** The plan and everything read to make it. */
+interface PlannedSetup {
+  tenantId: string;
+  uniqueName: string;
+  profileName: string;
+  cert: ResolvedCertificate;
+  api: DirectoryApi;
+  desired: DesiredState;
+  state: Awaited<ReturnType<typeof readTenantState>>;
+  plan: PlanItem[];
+  /** The result as far as the plan goes. */
+  base: SetupResult;
+}
+
+/** What applying left: the ids, the certificate registered, and the journal (still open). */
+interface AppliedSetup {
+  ids: ProvisionedIds;
+  credential: SetupCredential;
+  journal: JournalWriter;
+}
+
+/**
+ * `exo-cba setup`: validate, plan (read the tenant), confirm, apply the steps, save the profile, verify
+ * with a live cmdlet as the app. Each phase is a function below; this one only orders them.
+ */
 export async function setupExchangeApp(options: SetupOptions): Promise<SetupResult> {
+  const run = newSetupRun(options);
+  try {
+    const planned = await planSetup(run);
+    const { plan, base } = planned;
+    options.onPlan?.(plan);
+    if (options.dryRun) return { ...base, elapsedMs: run.elapsed() };
+    const changes = plan.some((p) => p.action !== "exists");
+    if (changes && options.confirm && !(await options.confirm(plan))) {
+      return { ...base, status: "cancelled", elapsedMs: run.elapsed() };
+    }
+
+    // The deadline covers the work, not the time a human spent reading the plan.
+    const deadline = new Deadline(run.clock, run.timeoutMs);
+    const applied = await applySetup(run, planned, deadline);
+    const { ids, credential, journal } = applied;
+    const { cert } = planned;
+    const result: SetupResult = {
+      ...base,
+      status: changes ? "applied" : "unchanged",
+      ...ids,
+      certificate: {
+        thumbprint: credential.thumbprint,
+        subject: credential.subject,
+        notAfter: credential.notAfter.toISOString(),
+        origin: cert.kind === "new" ? "created" : cert.origin,
+      },
+    };
+    // Save the profile before verifying: a slow propagation should not lose what was created.
+    await saveSetupProfile(run, planned, applied);
+    result.profile = planned.profileName;
+    result.verification = await verifySetup(run, planned, applied, deadline);
+    await journal.finish("completed");
+    result.connect = connectionSnippets({
+      appId: ids.appId as string,
+      organization: run.organization,
+      thumbprint: credential.thumbprint,
+      profile: planned.profileName,
+      endpoints: run.endpoints,
+    });
+    result.elapsedMs = run.elapsed();
+    return result;
+  } finally {
+    if (run.ownTransport) run.transport.close();
+  }
+}
+
+/** Check the inputs (exit 2 before any network call) and set up what every phase uses. */
+function newSetupRun(options: SetupOptions): SetupRun {
   const env = options.env ?? process.env;
   const home = options.home ?? stateHome(env);
   const clock = options.clock ?? systemClock;
@@ -159,231 +256,237 @@ export async function setupExchangeApp(options: SetupOptions): Promise<SetupResu
   const ownTransport = !options.transport;
   const transport = options.transport ?? new HttpTransport({ env: options.env ?? process.env });
   const progress = options.progress ?? (() => {});
-  const say = (step: StepProgress["step"], status: StepProgress["status"], title: string, detail?: string) =>
+  const say: SetupRun["say"] = (step, status, title, detail) =>
     progress({ step, title, status, elapsedMs: elapsed(), ...(detail ? { detail } : {}) });
+  return {
+    options,
+    env,
+    home,
+    clock,
+    started,
+    elapsed,
+    organization,
+    role,
+    appName,
+    endpoints,
+    timeoutMs,
+    transport,
+    ownTransport,
+    progress,
+    say,
+  };
+}
 
-  try {
-    const certificateOptions = {
-      home,
-      env,
-      organization,
-      appName,
-      ...(options.certificateYears ? { years: options.certificateYears } : {}),
-    };
-    // A certificate given on the command line is read and checked (expired, not yet valid: exit 2)
-    // before any network call, so a bad one costs nothing (docs/setup.md).
-    const given = options.certificate
-      ? await resolveSetupCertificate({ ...certificateOptions, choice: options.certificate })
-      : undefined;
+/** Resolve the tenant and the certificate, sign the admin in, read the tenant and make the plan. */
+async function planSetup(run: SetupRun): Promise<PlannedSetup> {
+  const { options, env, home, organization, appName, role, endpoints, transport, say } = run;
+  const certificateOptions = {
+    home,
+    env,
+    organization,
+    appName,
+    ...(options.certificateYears ? { years: options.certificateYears } : {}),
+  };
+  // A certificate given on the command line is read and checked (expired, not yet valid: exit 2)
+  // before any network call, so a bad one costs nothing (docs/setup.md).
+  const given = options.certificate
+    ? await resolveSetupCertificate({ ...certificateOptions, choice: options.certificate })
+    : undefined;
 
-    say("read", "start", "organization");
-    const tenantId = await resolveTenantId(endpoints, organization, transport);
-    const uniqueName = uniqueNameFor(appName, tenantId);
-    const profileName = options.profile ?? organization;
+  say("read", "start", "organization");
+  const tenantId = await resolveTenantId(endpoints, organization, transport);
+  const uniqueName = uniqueNameFor(appName, tenantId);
+  const profileName = options.profile ?? organization;
 
-    // What an earlier run used, so a re-run without --certificate-* registers no second key.
-    const cert =
-      given ??
-      (await resolveSetupCertificate({
-        ...certificateOptions,
-        previousThumbprints: await previousThumbprints(home, profileName, uniqueName),
-      }));
+  // What an earlier run used, so a re-run without --certificate-* registers no second key.
+  const cert =
+    given ??
+    (await resolveSetupCertificate({
+      ...certificateOptions,
+      previousThumbprints: await previousThumbprints(home, profileName, uniqueName),
+    }));
 
-    say("sign-in", "start", "admin sign-in");
-    const admin =
-      options.admin ??
-      (await signInAdmin({
-        endpoints,
-        organization,
-        transport,
-        ...options.signIn,
-        ...(options.signIn?.accessToken === undefined && env.EXO_ADMIN_ACCESS_TOKEN
-          ? { accessToken: env.EXO_ADMIN_ACCESS_TOKEN }
-          : {}),
-      }));
-    say("sign-in", "done", "admin sign-in", admin.username ?? admin.method);
-    assertTokenTenant(await admin.getToken(), tenantId, organization);
+  const api = new DirectoryApi(await adminGraph(run, tenantId));
+  const desired: DesiredState = {
+    uniqueName,
+    displayName: appName,
+    role,
+    certificate: cert.kind === "existing" ? cert.credential : undefined,
+    ...(cert.kind === "new" ? { newCertificateDnsName: cert.dnsName } : {}),
+  };
+  say("read", "start", "current state of the tenant");
+  const state = await readTenantState(api, desired);
+  const plan = planFrom(state, desired);
+  say("read", "done", "current state of the tenant");
 
-    const graph = new GraphClient({
-      endpoint: endpoints.graphEndpoint,
-      transport,
-      getToken: () => admin.getToken(),
-      ...(options.onGraphResponse ? { onResponse: options.onGraphResponse } : {}),
-    });
-    const api = new DirectoryApi(graph);
-    const desired: DesiredState = {
-      uniqueName,
-      displayName: appName,
-      role,
-      certificate: cert.kind === "existing" ? cert.credential : undefined,
-      ...(cert.kind === "new" ? { newCertificateDnsName: cert.dnsName } : {}),
-    };
-    say("read", "start", "current state of the tenant");
-    const state = await readTenantState(api, desired);
-    const plan = planFrom(state, desired);
-    say("read", "done", "current state of the tenant");
+  const base: SetupResult = {
+    status: "planned",
+    organization,
+    tenantId,
+    environment: endpoints.environment,
+    appName,
+    uniqueName,
+    role: { name: role.name, displayName: role.displayName, templateId: role.templateId },
+    plan,
+    journal: journalPath(home, uniqueName),
+    elapsedMs: run.elapsed(),
+    ...(state.application ? { appId: state.application.appId, appObjectId: state.application.id } : {}),
+    ...(cert.kind === "existing" ? { certificate: describe(cert) } : {}),
+  };
+  return { tenantId, uniqueName, profileName, cert, api, desired, state, plan, base };
+}
 
-    const base: SetupResult = {
-      status: "planned",
-      organization,
-      tenantId,
-      environment: endpoints.environment,
-      appName,
-      uniqueName,
-      role: { name: role.name, displayName: role.displayName, templateId: role.templateId },
-      plan,
-      journal: journalPath(home, uniqueName),
-      elapsedMs: elapsed(),
-      ...(state.application ? { appId: state.application.appId, appObjectId: state.application.id } : {}),
-      ...(cert.kind === "existing" ? { certificate: describe(cert) } : {}),
-    };
-    options.onPlan?.(plan);
-    if (options.dryRun) return { ...base, elapsedMs: elapsed() };
-    const changes = plan.some((p) => p.action !== "exists");
-    if (changes && options.confirm && !(await options.confirm(plan))) {
-      return { ...base, status: "cancelled", elapsedMs: elapsed() };
-    }
-
-    // The deadline covers the work, not the time a human spent reading the plan.
-    const deadline = new Deadline(clock, timeoutMs);
-    const journal = await JournalWriter.start(home, uniqueName, organization, tenantId);
-    let ids: ProvisionedIds;
-    let credential = cert.kind === "existing" ? cert.credential : undefined;
-    try {
-      if (credential) {
-        await journal.step(
-          "plan",
-          { status: "done", action: "exists" },
-          { certificateThumbprint: credential.thumbprint, profile: profileName },
-        );
-      }
-      const createCertificate = async () => {
-        if (cert.kind !== "new") throw new Error("internal: no certificate to create");
-        say("certificate", "start", "new self-signed certificate");
-        credential = await cert.create();
-        // Recorded at once: a re-run after a crash reuses this certificate instead of making another.
-        await journal.step(
-          "local-certificate",
-          { status: "done", action: "created" },
-          { certificateThumbprint: credential.thumbprint, profile: profileName },
-        );
-        say("certificate", "done", "new self-signed certificate", credential.thumbprint);
-        return credential;
-      };
-      ids = await applyPlan(
-        {
-          api,
-          desired,
-          deadline,
-          progress,
-          journal,
-          startedAt: started,
-          createCertificate,
-          ...(options.afterStep ? { afterStep: options.afterStep } : {}),
-        },
-        state,
-        plan,
-      );
-    } catch (error) {
-      await journal.finish("failed", (error as Error).message);
-      say("read", "failed", "setup stopped", failureSummary(journal.journal.steps, organization, appName));
-      throw error;
-    }
-
-    const result: SetupResult = {
-      ...base,
-      status: changes ? "applied" : "unchanged",
-      ...ids,
-      certificate: {
-        thumbprint: credential!.thumbprint,
-        subject: credential!.subject,
-        notAfter: credential!.notAfter.toISOString(),
-        origin: cert.kind === "new" ? "created" : cert.origin,
-      },
-    };
-
-    // The key's id lets the app later rotate its own certificate (Graph removeKey needs it, and an app
-    // cannot list its own keys). Best effort: a profile without it still works for everything else.
-    const thumbprintInUse = credential?.thumbprint;
-    const keyId =
-      ids.appObjectId && thumbprintInUse
-        ? (await api.getKeyCredentials(ids.appObjectId).catch(() => [])).find((k) =>
-            keyMatchesThumbprint(k, thumbprintInUse),
-          )?.keyId
-        : undefined;
-
-    // Save the profile before verifying: a slow propagation should not lose what was created.
-    await saveProfile(home, {
-      name: profileName,
-      organization,
-      tenantId,
-      appId: ids.appId as string,
-      ...(ids.appObjectId ? { appObjectId: ids.appObjectId } : {}),
-      ...(ids.servicePrincipalId ? { servicePrincipalId: ids.servicePrincipalId } : {}),
-      // A certificate from a file stays in that file: the profile points there, not at the store.
-      ...(options.certificate && "path" in options.certificate
-        ? { certificateFilePath: options.certificate.path }
-        : { certificateThumbprint: normalizeThumbprint(credential!.thumbprint) }),
-      ...(keyId ? { certificateKeyId: keyId } : {}),
-      environment: endpoints.custom ? "O365Default" : endpoints.environment,
-      role: role.name,
-      ...(endpoints.custom
-        ? {
-            endpoints: {
-              authorityHost: endpoints.authorityHost,
-              graphEndpoint: endpoints.graphEndpoint,
-              exchangeEndpoint: endpoints.exchangeEndpoint,
-            },
-          }
-        : {}),
-    });
-    result.profile = profileName;
-
-    if (options.skipVerify) {
-      result.verification = { ok: false, attempts: 0, elapsedMs: 0, skipped: "--skip-verify" };
-    } else if (!credential!.privateKeyPem) {
-      result.verification = {
-        ok: false,
-        attempts: 0,
-        elapsedMs: 0,
-        skipped: "the certificate file has no private key, so this machine cannot sign in as the app",
-      };
-    } else {
-      try {
-        result.verification = await verifyWithRetry({
-          verifier: options.verifier ?? exchangeVerifier,
-          input: {
-            appId: ids.appId as string,
-            organization,
-            tenantId,
-            certificate: {
-              certificatePem: credential!.certificatePem,
-              privateKeyPem: credential!.privateKeyPem,
-            },
-            endpoints,
-            transport,
-          },
-          deadline,
-          progress: (status, detail) => say("verify", status, "Exchange Online accepts the app", detail),
-          clock,
-        });
-      } catch (error) {
-        await journal.finish("failed", (error as Error).message);
-        throw error;
-      }
-    }
-    await journal.finish("completed");
-    result.connect = connectionSnippets({
-      appId: ids.appId as string,
-      organization,
-      thumbprint: credential!.thumbprint,
-      profile: profileName,
+/** Sign the admin in (or take the caller's session), check the token's tenant, and build a Graph client. */
+async function adminGraph(run: SetupRun, tenantId: string): Promise<GraphClient> {
+  const { options, env, organization, endpoints, transport, say } = run;
+  say("sign-in", "start", "admin sign-in");
+  const admin =
+    options.admin ??
+    (await signInAdmin({
       endpoints,
+      organization,
+      transport,
+      ...options.signIn,
+      ...(options.signIn?.accessToken === undefined && env.EXO_ADMIN_ACCESS_TOKEN
+        ? { accessToken: env.EXO_ADMIN_ACCESS_TOKEN }
+        : {}),
+    }));
+  say("sign-in", "done", "admin sign-in", admin.username ?? admin.method);
+  assertTokenTenant(await admin.getToken(), tenantId, organization);
+  return new GraphClient({
+    endpoint: endpoints.graphEndpoint,
+    transport,
+    getToken: () => admin.getToken(),
+    ...(options.onGraphResponse ? { onResponse: options.onGraphResponse } : {}),
+  });
+}
+
+/** Apply the plan under a journal; a failure is journalled and summarised, then rethrown. */
+async function applySetup(run: SetupRun, planned: PlannedSetup, deadline: Deadline): Promise<AppliedSetup> {
+  const { options, home, organization, appName, say } = run;
+  const { cert, profileName, uniqueName, tenantId } = planned;
+  const journal = await JournalWriter.start(home, uniqueName, organization, tenantId);
+  let credential = cert.kind === "existing" ? cert.credential : undefined;
+  let ids: ProvisionedIds;
+  try {
+    if (credential) {
+      await journal.step(
+        "plan",
+        { status: "done", action: "exists" },
+        { certificateThumbprint: credential.thumbprint, profile: profileName },
+      );
+    }
+    const createCertificate = async () => {
+      if (cert.kind !== "new") throw new Error("internal: no certificate to create");
+      say("certificate", "start", "new self-signed certificate");
+      credential = await cert.create();
+      // Recorded at once: a re-run after a crash reuses this certificate instead of making another.
+      await journal.step(
+        "local-certificate",
+        { status: "done", action: "created" },
+        { certificateThumbprint: credential.thumbprint, profile: profileName },
+      );
+      say("certificate", "done", "new self-signed certificate", credential.thumbprint);
+      return credential;
+    };
+    ids = await applyPlan(
+      {
+        api: planned.api,
+        desired: planned.desired,
+        deadline,
+        progress: run.progress,
+        journal,
+        startedAt: run.started,
+        createCertificate,
+        ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+      },
+      planned.state,
+      planned.plan,
+    );
+  } catch (error) {
+    await journal.finish("failed", (error as Error).message);
+    say("read", "failed", "setup stopped", failureSummary(journal.journal.steps, organization, appName));
+    throw error;
+  }
+  if (!credential) throw new Error("internal: no certificate after applying the plan");
+  return { ids, credential, journal };
+}
+
+/** Save the profile, with the key's id on the app when it can be read. */
+async function saveSetupProfile(run: SetupRun, planned: PlannedSetup, applied: AppliedSetup): Promise<void> {
+  const { options, home, organization, role, endpoints } = run;
+  const { ids, credential } = applied;
+  // The key's id lets the app later rotate its own certificate (Graph removeKey needs it, and an app
+  // cannot list its own keys). Best effort: a profile without it still works for everything else.
+  const thumbprintInUse = credential.thumbprint;
+  const keyId =
+    ids.appObjectId && thumbprintInUse
+      ? (await planned.api.getKeyCredentials(ids.appObjectId).catch(() => [])).find((k) =>
+          keyMatchesThumbprint(k, thumbprintInUse),
+        )?.keyId
+      : undefined;
+  await saveProfile(home, {
+    name: planned.profileName,
+    organization,
+    tenantId: planned.tenantId,
+    appId: ids.appId as string,
+    ...(ids.appObjectId ? { appObjectId: ids.appObjectId } : {}),
+    ...(ids.servicePrincipalId ? { servicePrincipalId: ids.servicePrincipalId } : {}),
+    // A certificate from a file stays in that file: the profile points there, not at the store.
+    ...(options.certificate && "path" in options.certificate
+      ? { certificateFilePath: options.certificate.path }
+      : { certificateThumbprint: normalizeThumbprint(credential.thumbprint) }),
+    ...(keyId ? { certificateKeyId: keyId } : {}),
+    environment: endpoints.custom ? "O365Default" : endpoints.environment,
+    role: role.name,
+    ...(endpoints.custom
+      ? {
+          endpoints: {
+            authorityHost: endpoints.authorityHost,
+            graphEndpoint: endpoints.graphEndpoint,
+            exchangeEndpoint: endpoints.exchangeEndpoint,
+          },
+        }
+      : {}),
+  });
+}
+
+/** A live cmdlet as the app, retried while the grants propagate; a failure closes the journal as failed. */
+async function verifySetup(
+  run: SetupRun,
+  planned: PlannedSetup,
+  applied: AppliedSetup,
+  deadline: Deadline,
+): Promise<NonNullable<SetupResult["verification"]>> {
+  const { options, organization, endpoints, transport, clock, say } = run;
+  const { ids, credential, journal } = applied;
+  if (options.skipVerify) return { ok: false, attempts: 0, elapsedMs: 0, skipped: "--skip-verify" };
+  if (!credential.privateKeyPem) {
+    return {
+      ok: false,
+      attempts: 0,
+      elapsedMs: 0,
+      skipped: "the certificate file has no private key, so this machine cannot sign in as the app",
+    };
+  }
+  try {
+    return await verifyWithRetry({
+      verifier: options.verifier ?? exchangeVerifier,
+      input: {
+        appId: ids.appId as string,
+        organization,
+        tenantId: planned.tenantId,
+        certificate: { certificatePem: credential.certificatePem, privateKeyPem: credential.privateKeyPem },
+        endpoints,
+        transport,
+      },
+      deadline,
+      progress: (status, detail) => say("verify", status, "Exchange Online accepts the app", detail),
+      clock,
     });
-    result.elapsedMs = elapsed();
-    return result;
-  } finally {
-    if (ownTransport) transport.close();
+  } catch (error) {
+    await journal.finish("failed", (error as Error).message);
+    throw error;
   }
 }
 
