@@ -97,6 +97,11 @@ describe("import rules", () => {
     expect(offending).toEqual([]);
   });
 
+  it("a command file never imports another command (what two commands share lives below them)", () => {
+    const topLevelCommand = (file: string) => /^src\/cli\/commands\/[^/]+\.ts$/.test(file);
+    expect(edgesWhere(graph, (from, to) => topLevelCommand(from) && topLevelCommand(to))).toEqual([]);
+  });
+
   it("no import circles", () => {
     expect(importCircles(graph)).toEqual([]);
   });
