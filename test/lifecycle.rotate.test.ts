@@ -2,7 +2,6 @@ import type { RunningEmulator } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertStore } from "../src/cert/index.js";
-import { exchangeScope, graphScope } from "../src/cloud/environments.js";
 import { AuthenticationError } from "../src/errors.js";
 import { GraphClient } from "../src/graph/client.js";
 import { GraphError } from "../src/graph/errors.js";
@@ -98,9 +97,7 @@ describe("cert rotate against the emulator", () => {
     expect(await profileWorks(env, home, "rot-admin")).toBe(true);
     // The old certificate no longer signs in.
     const old = await credentialOf(home, result.oldThumbprint);
-    const refused = await freshToken(resolved, old, exchangeScope(resolved.endpoints), transport).catch(
-      (e) => e,
-    );
+    const refused = await freshToken(resolved, old, "exchange", transport).catch((e) => e);
     expect(refused).toBeInstanceOf(AuthenticationError);
     expect((refused as AuthenticationError).aadstsCode).toBe(700027);
   });
@@ -172,7 +169,7 @@ describe("cert rotate against the emulator", () => {
     const p = await profileOf(home, "rot-shared");
     const registered = await credentialOf(home, p.certificateThumbprint!);
     const forger = await makeKeyedCertificate(home, "evil.example.com");
-    const token = await freshToken(resolved, registered, graphScope(resolved.endpoints), transport);
+    const token = await freshToken(resolved, registered, "graph", transport);
     const graph = new GraphClient({
       endpoint: resolved.endpoints.graphEndpoint,
       transport,

@@ -99,6 +99,36 @@ export interface ExchangeConnection {
   readonly stats: ExchangeStats;
 }
 
+/**
+ * Which credential signs the app in: one tagged union, whatever the caller gave (a store thumbprint or a
+ * file from the CLI's flags, environment or profile; PEMs, an external signer, a managed identity, a
+ * token or any provider from library callers). See docs/architecture.md "CLI conventions" (the session).
+ */
+export type Credential =
+  | { kind: "thumbprint"; thumbprint: string }
+  | { kind: "file"; path: string; password?: string }
+  | { kind: "pem"; certificatePem: string; privateKeyPem: string }
+  | { kind: "signer"; certificatePem: string; sign: ExternalSigner }
+  | { kind: "managed-identity"; clientId?: string }
+  | { kind: "access-token"; token: string }
+  | { kind: "provider"; provider: TokenProvider };
+
+/**
+ * A connection checked once, offline: app id and organization valid, exactly one credential, endpoints
+ * resolved. Everything after this (token providers, clients) trusts it and checks nothing again.
+ */
+export interface ValidatedConnection {
+  appId: string;
+  organization: string;
+  /** Tenant id for the authority instead of the organization (known from a profile). */
+  tenantId?: string;
+  credential: Credential;
+  endpoints: CloudEndpoints;
+  /** State home, for `thumbprint` credentials. */
+  home: string;
+  env: NodeJS.ProcessEnv;
+}
+
 /** The certificate module's loader, imported lazily so token-only and managed-identity runs never load it. */
 async function loadFromStoreOrFile(ref: CertificateReference, home: string, env: NodeJS.ProcessEnv) {
   // The loader's own module, not the cert barrel: PFX/ASN.1 code loads only for a certificate file.
@@ -106,13 +136,45 @@ async function loadFromStoreOrFile(ref: CertificateReference, home: string, env:
   return loadCertificateCredential(ref, { home, env });
 }
 
-function countCredentials(options: ConnectOptions): string[] {
-  const given: string[] = [];
-  if (options.certificate) given.push("certificate");
-  if (options.credential) given.push("credential");
-  if (options.managedIdentity) given.push("managedIdentity");
-  if (options.accessToken) given.push("accessToken");
-  return given;
+/** The one credential among the library options; none or several is a usage error. */
+function credentialOf(options: ConnectOptions): Credential {
+  const given: Array<[name: string, credential: Credential]> = [];
+  const c = options.certificate;
+  if (c) {
+    const credential: Credential =
+      "thumbprint" in c
+        ? { kind: "thumbprint", thumbprint: c.thumbprint }
+        : "path" in c
+          ? c.password === undefined
+            ? { kind: "file", path: c.path }
+            : { kind: "file", path: c.path, password: c.password }
+          : "sign" in c
+            ? { kind: "signer", certificatePem: c.certificatePem, sign: c.sign }
+            : { kind: "pem", certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem };
+    given.push(["certificate", credential]);
+  }
+  if (options.credential) given.push(["credential", { kind: "provider", provider: options.credential }]);
+  const mi = options.managedIdentity;
+  if (mi) {
+    given.push([
+      "managedIdentity",
+      mi !== true && mi.clientId
+        ? { kind: "managed-identity", clientId: mi.clientId }
+        : { kind: "managed-identity" },
+    ]);
+  }
+  if (options.accessToken) given.push(["accessToken", { kind: "access-token", token: options.accessToken }]);
+  if (given.length === 0) {
+    throw new UsageError("No credential given.", {
+      hint: "Pass a certificate ({ thumbprint } | { path } | { certificatePem, privateKeyPem }), a managed identity, or an access token.",
+    });
+  }
+  if (given.length > 1) {
+    throw new UsageError(`Conflicting credentials: ${given.map(([name]) => name).join(" and ")}.`, {
+      hint: "Give exactly one.",
+    });
+  }
+  return given[0]![1];
 }
 
 function endpointsFor(options: ConnectOptions, env: NodeJS.ProcessEnv): CloudEndpoints {
@@ -142,67 +204,60 @@ function endpointsFor(options: ConnectOptions, env: NodeJS.ProcessEnv): CloudEnd
   return out;
 }
 
-/** Validate everything that can be validated offline; throws UsageError (exit 2) before any request. */
-export function validateConnectOptions(options: ConnectOptions): { appId: string; organization: string } {
+/** Validate everything that can be validated offline, once; throws UsageError (exit 2) before any request. */
+export function validateConnectOptions(options: ConnectOptions): ValidatedConnection {
   const appId = validateAppId(options.appId);
   const organization = validateOrganization(options.organization);
-  const given = countCredentials(options);
-  if (given.length === 0) {
-    throw new UsageError("No credential given.", {
-      hint: "Pass a certificate ({ thumbprint } | { path } | { certificatePem, privateKeyPem }), a managed identity, or an access token.",
-    });
-  }
-  if (given.length > 1) {
-    throw new UsageError(`Conflicting credentials: ${given.join(" and ")}.`, { hint: "Give exactly one." });
-  }
-  return { appId, organization };
+  const credential = credentialOf(options);
+  const env = options.env ?? process.env;
+  return {
+    appId,
+    organization,
+    ...(options.tenantId ? { tenantId: options.tenantId } : {}),
+    credential,
+    endpoints: endpointsFor(options, env),
+    home: options.home ?? stateHome(env),
+    env,
+  };
+}
+
+/** What `resolveConnection` produced (flags → env → profile, validated there) as a validated connection. */
+export function connectionFromResolved(
+  resolved: ResolvedConnection,
+  env: NodeJS.ProcessEnv = process.env,
+): ValidatedConnection {
+  return {
+    appId: resolved.appId,
+    organization: resolved.organization,
+    ...(resolved.tenantId ? { tenantId: resolved.tenantId } : {}),
+    credential: resolved.certificate,
+    endpoints: resolved.endpoints,
+    home: resolved.home,
+    env,
+  };
 }
 
 /** Which service a token is for: its scope is `<endpoint>/.default`. */
 export type TokenResource = "exchange" | "graph";
 
 /**
- * Build the (uncached) token provider for the credential in `options`, for Exchange or Graph. Reads a
- * `{ thumbprint }`/`{ path }` certificate from disk now, so a bad file fails before any request.
+ * The (uncached) token provider for a connection's credential, for Exchange or Graph. Reads a
+ * `thumbprint`/`file` certificate from disk now, so a bad file fails before any request.
  */
 export async function createTokenProvider(
-  options: ConnectOptions,
-  context: { endpoints: CloudEndpoints; transport: HttpTransport; resource?: TokenResource },
+  connection: ValidatedConnection,
+  context: { transport: HttpTransport; resource?: TokenResource },
 ): Promise<{ provider: TokenProvider; certificate: ConnectionCertificateInfo | undefined }> {
-  const { appId, organization } = validateConnectOptions(options);
-  const env = options.env ?? process.env;
-  const { endpoints, transport } = context;
+  const { appId, endpoints, env } = connection;
+  const { transport } = context;
   // The resource identifier, never the host: a proxy or regional host does not change the audience.
   const resourceBase = context.resource === "graph" ? endpoints.graphEndpoint : endpoints.exchangeResource;
-  const tenant = options.tenantId ?? organization;
-  if (options.certificate) {
-    const c = options.certificate;
-    let credential: ConstructorParameters<typeof ClientCertificateTokenProvider>[0]["credential"];
-    let certificate: ConnectionCertificateInfo;
-    if ("thumbprint" in c || "path" in c) {
-      const ref: CertificateReference =
-        "thumbprint" in c
-          ? { kind: "thumbprint", thumbprint: c.thumbprint }
-          : c.password === undefined
-            ? { kind: "file", path: c.path }
-            : { kind: "file", path: c.path, password: c.password };
-      const loaded = await loadFromStoreOrFile(ref, options.home ?? stateHome(env), env);
-      credential = {
-        certificatePem: loaded.certificatePem,
-        privateKeyPem: loaded.privateKeyPem,
-        thumbprintSha256: loaded.thumbprintSha256,
-      };
-      certificate = {
-        thumbprint: loaded.thumbprint,
-        thumbprintSha256: loaded.thumbprintSha256,
-        subject: loaded.subject,
-        notAfter: loaded.notAfter,
-      };
-    } else {
-      credential = c;
-      certificate = describeCertificate(c.certificatePem);
-    }
-    const provider = new ClientCertificateTokenProvider({
+  const tenant = connection.tenantId ?? connection.organization;
+  const c = connection.credential;
+  const certificateProvider = (
+    credential: ConstructorParameters<typeof ClientCertificateTokenProvider>[0]["credential"],
+  ) =>
+    new ClientCertificateTokenProvider({
       appId,
       tenant,
       authorityHost: endpoints.authorityHost,
@@ -210,50 +265,81 @@ export async function createTokenProvider(
       transport,
       credential,
     });
-    return { provider, certificate };
+  switch (c.kind) {
+    case "thumbprint":
+    case "file": {
+      const loaded = await loadFromStoreOrFile(c, connection.home, env);
+      return {
+        provider: certificateProvider({
+          certificatePem: loaded.certificatePem,
+          privateKeyPem: loaded.privateKeyPem,
+          thumbprintSha256: loaded.thumbprintSha256,
+        }),
+        certificate: {
+          thumbprint: loaded.thumbprint,
+          thumbprintSha256: loaded.thumbprintSha256,
+          subject: loaded.subject,
+          notAfter: loaded.notAfter,
+        },
+      };
+    }
+    case "pem": {
+      // The certificate is read first: an unreadable PEM is a usage error, not the key parser's.
+      const certificate = describeCertificate(c.certificatePem);
+      return {
+        provider: certificateProvider({ certificatePem: c.certificatePem, privateKeyPem: c.privateKeyPem }),
+        certificate,
+      };
+    }
+    case "signer": {
+      const certificate = describeCertificate(c.certificatePem);
+      return {
+        provider: certificateProvider({ certificatePem: c.certificatePem, sign: c.sign }),
+        certificate,
+      };
+    }
+    case "managed-identity": {
+      const miOptions: ConstructorParameters<typeof ManagedIdentityTokenProvider>[0] = {
+        resource: resourceBase,
+        env,
+      };
+      if (c.clientId) miOptions.clientId = c.clientId;
+      return { provider: new ManagedIdentityTokenProvider(miOptions), certificate: undefined };
+    }
+    case "access-token":
+      return { provider: new StaticTokenProvider(c.token), certificate: undefined };
+    case "provider":
+      return { provider: c.provider, certificate: undefined };
   }
-  if (options.managedIdentity) {
-    const mi = options.managedIdentity;
-    const miOptions: ConstructorParameters<typeof ManagedIdentityTokenProvider>[0] = {
-      resource: resourceBase,
-      env,
-    };
-    if (mi !== true && mi.clientId) miOptions.clientId = mi.clientId;
-    return { provider: new ManagedIdentityTokenProvider(miOptions), certificate: undefined };
-  }
-  if (options.accessToken)
-    return { provider: new StaticTokenProvider(options.accessToken), certificate: undefined };
-  return { provider: options.credential!, certificate: undefined };
 }
 
-/** A transport trusting `caPem` plus the NODE_EXTRA_CA_CERTS of `options.env` (an injected environment is honoured fully). */
-export function createTransport(options: Pick<ConnectOptions, "caPem" | "env">): HttpTransport {
-  return new HttpTransport({
-    ...(options.caPem ? { caPem: options.caPem } : {}),
-    ...(options.env ? { env: options.env } : {}),
-  });
-}
-
-/** Endpoints for these options: the resolved `cloud`, else the environment plus custom overrides. */
-export function connectionEndpoints(options: ConnectOptions): CloudEndpoints {
-  return endpointsFor(options, options.env ?? process.env);
+/** How one Exchange connection talks: the transport (and whether `disconnect()` closes it), retries, logs. */
+export interface ExchangeConnectionOptions {
+  transport: HttpTransport;
+  /** Close the transport on `disconnect()` (it was made for this connection). */
+  ownsTransport?: boolean;
+  retry?: RetryOptions;
+  onCallEnd?: (info: CmdletCallInfo) => void;
+  timeoutMs?: number;
+  breaker?: CircuitBreaker;
 }
 
 /**
- * Connect to Exchange Online app-only. Nothing is sent until the first cmdlet (or getToken) runs, except
- * that a `{ thumbprint }`/`{ path }` certificate is read from disk here so a bad file fails early.
+ * An Exchange Online connection for a validated connection: the token provider (cached), the client, the
+ * counters. The one place both the library's `connectExchangeOnline` and the session build it.
  */
-export async function connectExchangeOnline(options: ConnectOptions): Promise<ExchangeConnection> {
-  const { appId, organization } = validateConnectOptions(options);
-  const endpoints = connectionEndpoints(options);
-  const ownTransport = options.transport === undefined;
-  const transport = options.transport ?? createTransport(options);
+export async function openExchangeConnection(
+  connection: ValidatedConnection,
+  options: ExchangeConnectionOptions,
+): Promise<ExchangeConnection> {
+  const { transport } = options;
+  const { endpoints, organization } = connection;
   let inner: TokenProvider;
   let certificate: ConnectionCertificateInfo | undefined;
   try {
-    ({ provider: inner, certificate } = await createTokenProvider(options, { endpoints, transport }));
+    ({ provider: inner, certificate } = await createTokenProvider(connection, { transport }));
   } catch (error) {
-    if (ownTransport) transport.close();
+    if (options.ownsTransport) transport.close();
     throw error;
   }
 
@@ -291,7 +377,7 @@ export async function connectExchangeOnline(options: ConnectOptions): Promise<Ex
   const client = new ExchangeClient(clientOptions);
 
   return {
-    appId,
+    appId: connection.appId,
     organization,
     endpoints,
     connectionId: client.connectionId,
@@ -302,9 +388,31 @@ export async function connectExchangeOnline(options: ConnectOptions): Promise<Ex
     stats,
     disconnect: async () => {
       tokens.clear();
-      if (ownTransport) transport.close();
+      if (options.ownsTransport) transport.close();
     },
   };
+}
+
+/**
+ * Connect to Exchange Online app-only. Nothing is sent until the first cmdlet (or getToken) runs, except
+ * that a `{ thumbprint }`/`{ path }` certificate is read from disk here so a bad file fails early.
+ */
+export async function connectExchangeOnline(options: ConnectOptions): Promise<ExchangeConnection> {
+  const connection = validateConnectOptions(options);
+  // Without a transport of the caller's, one of its own that trusts `caPem` plus the NODE_EXTRA_CA_CERTS
+  // of `options.env` (an injected environment is honoured fully); `disconnect()` closes it.
+  const transport =
+    options.transport ??
+    new HttpTransport({
+      ...(options.caPem ? { caPem: options.caPem } : {}),
+      ...(options.env ? { env: options.env } : {}),
+    });
+  const open: ExchangeConnectionOptions = { transport, ownsTransport: options.transport === undefined };
+  if (options.retry) open.retry = options.retry;
+  if (options.onCallEnd) open.onCallEnd = options.onCallEnd;
+  if (options.timeoutMs !== undefined) open.timeoutMs = options.timeoutMs;
+  if (options.breaker) open.breaker = options.breaker;
+  return openExchangeConnection(connection, open);
 }
 
 function describeCertificate(certificatePem: string): ConnectionCertificateInfo {
@@ -321,53 +429,4 @@ function describeCertificate(certificatePem: string): ConnectionCertificateInfo 
       hint: "Give the PEM of an X.509 certificate (-----BEGIN CERTIFICATE-----).",
     });
   }
-}
-
-/** Options for connecting from a resolved CLI connection (flags → env → profile). */
-export interface ResolvedConnectOptions {
-  env?: NodeJS.ProcessEnv;
-  transport?: HttpTransport;
-  caPem?: string[];
-  retry?: RetryOptions;
-  onCallEnd?: (info: CmdletCallInfo) => void;
-  timeoutMs?: number;
-  breaker?: CircuitBreaker;
-}
-
-/** The library options equivalent to what `resolveConnection` produced (flags → env → profile). */
-export function connectOptionsFromResolved(
-  resolved: ResolvedConnection,
-  options: ResolvedConnectOptions = {},
-): ConnectOptions {
-  const cert = resolved.certificate;
-  const certificate: CertificateInput =
-    cert.kind === "thumbprint"
-      ? { thumbprint: cert.thumbprint }
-      : cert.password === undefined
-        ? { path: cert.path }
-        : { path: cert.path, password: cert.password };
-  const connect: ConnectOptions = {
-    appId: resolved.appId,
-    organization: resolved.organization,
-    certificate,
-    home: resolved.home,
-    cloud: resolved.endpoints,
-  };
-  if (resolved.tenantId) connect.tenantId = resolved.tenantId;
-  if (options.env) connect.env = options.env;
-  if (options.transport) connect.transport = options.transport;
-  if (options.caPem) connect.caPem = options.caPem;
-  if (options.retry) connect.retry = options.retry;
-  if (options.onCallEnd) connect.onCallEnd = options.onCallEnd;
-  if (options.timeoutMs !== undefined) connect.timeoutMs = options.timeoutMs;
-  if (options.breaker) connect.breaker = options.breaker;
-  return connect;
-}
-
-/** Connect with what `resolveConnection` produced (the CLI path). */
-export function connectFromResolved(
-  resolved: ResolvedConnection,
-  options: ResolvedConnectOptions = {},
-): Promise<ExchangeConnection> {
-  return connectExchangeOnline(connectOptionsFromResolved(resolved, options));
 }

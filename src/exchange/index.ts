@@ -11,15 +11,15 @@ export {
 export {
   type CertificateInput,
   type ConnectOptions,
+  type Credential,
   connectExchangeOnline,
-  connectFromResolved,
-  connectionEndpoints,
-  connectOptionsFromResolved,
+  connectionFromResolved,
   createTokenProvider,
-  createTransport,
   type ExchangeConnection,
-  type ResolvedConnectOptions,
+  type ExchangeConnectionOptions,
+  openExchangeConnection,
   type TokenResource,
+  type ValidatedConnection,
   validateConnectOptions,
 } from "./connect.js";
 export { exchangeErrorFromResponse, parseCmdletFailure, parseDetailMessage } from "./errors.js";

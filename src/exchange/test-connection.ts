@@ -2,7 +2,12 @@ import { tokenRights } from "../auth/roles.js";
 import type { ResolvedConnection } from "../config/connection.js";
 import { AuthorizationError } from "../errors.js";
 import type { HttpTransport } from "../http/transport.js";
-import { type ConnectOptions, connectFromResolved, type ExchangeConnection } from "./connect.js";
+import {
+  type ConnectOptions,
+  connectionFromResolved,
+  type ExchangeConnection,
+  openExchangeConnection,
+} from "./connect.js";
 
 /** One link of the chain `exo-cba test` checks, in order. */
 export interface TestStep {
@@ -52,12 +57,13 @@ export async function testConnection(
   resolved: ResolvedConnection,
   options: {
     env?: NodeJS.ProcessEnv;
-    transport?: HttpTransport;
+    /** The caller's (the session's) transport; the test leaves it open. */
+    transport: HttpTransport;
     onStep?: (step: TestStep) => void;
     /** Told when the cmdlet call ends (see ConnectOptions.onCallEnd). */
     onCallEnd?: ConnectOptions["onCallEnd"];
     now?: () => number;
-  } = {},
+  },
 ): Promise<TestReport> {
   const now = options.now ?? Date.now;
   const step = (s: TestStep) => options.onStep?.(s);
@@ -69,11 +75,10 @@ export async function testConnection(
 
   let connection: ExchangeConnection;
   try {
-    const connectOptions: Parameters<typeof connectFromResolved>[1] = {};
-    if (options.env) connectOptions.env = options.env;
-    if (options.transport) connectOptions.transport = options.transport;
-    if (options.onCallEnd) connectOptions.onCallEnd = options.onCallEnd;
-    connection = await connectFromResolved(resolved, connectOptions);
+    connection = await openExchangeConnection(connectionFromResolved(resolved, options.env), {
+      transport: options.transport,
+      ...(options.onCallEnd ? { onCallEnd: options.onCallEnd } : {}),
+    });
   } catch (error) {
     return fail("certificate", error);
   }

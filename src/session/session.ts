@@ -6,18 +6,16 @@
  * token providers and the admin's directory built from it. `close()` releases the sockets.
  */
 import type { TokenProvider } from "../auth/types.js";
-import type { CloudEndpoints } from "../cloud/environments.js";
 import { type ConnectionOptions, type ResolvedConnection, resolveConnection } from "../config/connection.js";
 import type { DoctorDeps } from "../diagnostics/doctor.js";
 import {
-  type ConnectOptions,
-  connectExchangeOnline,
-  connectionEndpoints,
-  connectOptionsFromResolved,
+  connectionFromResolved,
   createTokenProvider,
   type ExchangeConnection,
-  type ResolvedConnectOptions,
+  type ExchangeConnectionOptions,
+  openExchangeConnection,
   type TokenResource,
+  type ValidatedConnection,
 } from "../exchange/connect.js";
 import type { DirectoryApi } from "../graph/directory.js";
 import { HttpTransport } from "../http/transport.js";
@@ -58,11 +56,13 @@ export class Session {
 
   /** The session's one transport, built on first use. */
   get transport(): HttpTransport {
-    this.#transport ??= new HttpTransport({
-      env: this.env,
-      ...(this.#caPem ? { caPem: this.#caPem } : {}),
-    });
+    this.#transport ??= this.#newTransport();
     return this.#transport;
+  }
+
+  /** Trusting the CAs of the session's environment (NODE_EXTRA_CA_CERTS there) and `caPem`. */
+  #newTransport(): HttpTransport {
+    return new HttpTransport({ env: this.env, ...(this.#caPem ? { caPem: this.#caPem } : {}) });
   }
 
   /** Flags → EXO_* → AZURE_* → profile, validated once (config/connection.ts). */
@@ -70,45 +70,41 @@ export class Session {
     return resolveConnection(options, env);
   }
 
-  /** The library's options for a resolved connection, on this session's transport. */
-  connectOptions(resolved: ResolvedConnection, options: ResolvedConnectOptions = {}): ConnectOptions {
-    return connectOptionsFromResolved(resolved, { env: this.env, transport: this.transport, ...options });
+  /** A resolved connection as the clients take it (nothing is validated again). */
+  validated(resolved: ResolvedConnection): ValidatedConnection {
+    return connectionFromResolved(resolved, this.env);
   }
 
   /**
-   * An Exchange Online connection; its `disconnect()` leaves the session's transport open. With
+   * An Exchange Online connection on the session's transport; its `disconnect()` leaves that open. With
    * `ownTransport` it gets sockets of its own, closed by its `disconnect()` (one pool per tenant in a
    * multi-tenant report).
    */
   exchange(
     resolved: ResolvedConnection,
-    options: ResolvedConnectOptions & { ownTransport?: boolean } = {},
+    options: Omit<ExchangeConnectionOptions, "transport" | "ownsTransport"> & { ownTransport?: boolean } = {},
   ): Promise<ExchangeConnection> {
     const { ownTransport, ...rest } = options;
-    if (!ownTransport) return connectExchangeOnline(this.connectOptions(resolved, rest));
-    return connectExchangeOnline(
-      connectOptionsFromResolved(resolved, {
-        env: this.env,
-        ...(this.#caPem ? { caPem: this.#caPem } : {}),
-        ...rest,
-      }),
-    );
+    const transport = ownTransport ? this.#newTransport() : this.transport;
+    return openExchangeConnection(this.validated(resolved), {
+      ...rest,
+      transport,
+      ownsTransport: ownTransport === true,
+    });
   }
 
-  /** An uncached app-only token provider for Exchange or Graph, and where it points. */
+  /** An uncached app-only token provider for Exchange or Graph, and the resource it is for. */
   async tokenProvider(
     resolved: ResolvedConnection,
     resource: TokenResource,
-  ): Promise<{ provider: TokenProvider; endpoints: CloudEndpoints; resourceUrl: string }> {
-    const options = this.connectOptions(resolved);
-    const endpoints = connectionEndpoints(options);
-    const { provider } = await createTokenProvider(options, {
-      endpoints,
+  ): Promise<{ provider: TokenProvider; resourceUrl: string }> {
+    const { provider } = await createTokenProvider(this.validated(resolved), {
       transport: this.transport,
       resource,
     });
+    const endpoints = resolved.endpoints;
     const resourceUrl = resource === "graph" ? endpoints.graphEndpoint : endpoints.exchangeResource;
-    return { provider, endpoints, resourceUrl };
+    return { provider, resourceUrl };
   }
 
   /** An admin's directory API: EXO_ADMIN_ACCESS_TOKEN, or a sign-in when someone can answer it. */

@@ -3,19 +3,22 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { signInAdmin } from "../auth/admin.js";
 import { CachingTokenProvider } from "../auth/cache.js";
-import { ClientCertificateTokenProvider } from "../auth/certificate.js";
 import {
   CertStore,
   createSelfSignedCertificate,
   inspectCertificatePem,
   loadCertificateCredential,
 } from "../cert/index.js";
-import { exchangeScope, graphScope } from "../cloud/environments.js";
 import type { CertificateReference, ResolvedConnection } from "../config/connection.js";
 import { saveProfile } from "../config/profiles.js";
 import type { DoctorDeps, LocalCertificateFacts } from "../diagnostics/doctor.js";
 import { ExoCbaError, UsageError } from "../errors.js";
-import { connectExchangeOnline } from "../exchange/connect.js";
+import {
+  createTokenProvider,
+  openExchangeConnection,
+  type TokenResource,
+  type ValidatedConnection,
+} from "../exchange/connect.js";
 import { GraphClient } from "../graph/client.js";
 import { DirectoryApi } from "../graph/directory.js";
 import type { HttpTransport } from "../http/transport.js";
@@ -144,27 +147,40 @@ export async function inspectLocalCertificate(
   return out;
 }
 
-/** A fresh app-only token (no cache) for `scope`, signed with `credential`. */
+type Target = Pick<ResolvedConnection, "appId" | "organization" | "tenantId" | "endpoints">;
+
+/** The app signing in with these PEMs (not the connection's own certificate) — checked when resolved. */
+function withKeyPair(resolved: Target, credential: Credential): ValidatedConnection {
+  return {
+    appId: resolved.appId,
+    organization: resolved.organization,
+    ...(resolved.tenantId ? { tenantId: resolved.tenantId } : {}),
+    // Only the PEMs: the pair, whatever else the caller's object carries.
+    credential: {
+      kind: "pem",
+      certificatePem: credential.certificatePem,
+      privateKeyPem: credential.privateKeyPem,
+    },
+    endpoints: resolved.endpoints,
+    home: "",
+    env: {},
+  };
+}
+
+/** A fresh app-only token (no cache) for Exchange or Graph, signed with `credential`. */
 export async function freshToken(
-  resolved: Pick<ResolvedConnection, "appId" | "organization" | "tenantId" | "endpoints">,
+  resolved: Target,
   credential: Credential,
-  scope: string,
+  resource: TokenResource,
   transport: HttpTransport,
 ): Promise<string> {
-  const provider = new ClientCertificateTokenProvider({
-    appId: resolved.appId,
-    tenant: resolved.tenantId ?? resolved.organization,
-    authorityHost: resolved.endpoints.authorityHost,
-    scope,
-    transport,
-    credential: { certificatePem: credential.certificatePem, privateKeyPem: credential.privateKeyPem },
-  });
+  const { provider } = await createTokenProvider(withKeyPair(resolved, credential), { transport, resource });
   return (await provider.getToken()).token;
 }
 
 /** Run one cmdlet on a new connection authenticated with `credential` (so its token is fresh). */
 export async function invokeWith(
-  resolved: Pick<ResolvedConnection, "appId" | "organization" | "tenantId" | "endpoints">,
+  resolved: Target,
   credential: Credential,
   cmdlet: string,
   transport: HttpTransport,
@@ -172,14 +188,8 @@ export async function invokeWith(
 ): Promise<Record<string, unknown>[]> {
   // One structured record per cmdlet for unattended runs (`cmdlet.end`, the same shape as invoke's).
   const onCallEnd = cmdletLogger(logger);
-  const connection = await connectExchangeOnline({
-    appId: resolved.appId,
-    organization: resolved.organization,
-    // Only the PEMs: an object that also has `thumbprint` would be read as a store reference.
-    certificate: { certificatePem: credential.certificatePem, privateKeyPem: credential.privateKeyPem },
-    cloud: resolved.endpoints,
+  const connection = await openExchangeConnection(withKeyPair(resolved, credential), {
     transport,
-    ...(resolved.tenantId ? { tenantId: resolved.tenantId } : {}),
     ...(onCallEnd ? { onCallEnd } : {}),
   });
   try {
@@ -245,8 +255,7 @@ export function doctorDeps(
     organization: resolved.organization,
     now,
     inspectCertificate: () => inspectLocalCertificate(resolved.certificate, resolved.home, env, now),
-    acquireToken: (credential) =>
-      freshToken(resolved, credential, exchangeScope(resolved.endpoints), options.transport),
+    acquireToken: (credential) => freshToken(resolved, credential, "exchange", options.transport),
     invoke: (credential, cmdlet) =>
       invokeWith(resolved, credential, cmdlet, options.transport, options.logger),
   };
@@ -263,20 +272,17 @@ function selfGraphFactory(resolved: ResolvedConnection, transport: HttpTransport
   return (cert: KeyedCertificate) => {
     let client = clients.get(cert.thumbprint);
     if (!client) {
-      const provider = new CachingTokenProvider(
-        new ClientCertificateTokenProvider({
-          appId: resolved.appId,
-          tenant: resolved.tenantId ?? resolved.organization,
-          authorityHost: resolved.endpoints.authorityHost,
-          scope: graphScope(resolved.endpoints),
-          transport,
-          credential: { certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem },
-        }),
-      );
+      let tokens: Promise<CachingTokenProvider> | undefined;
+      const graphTokens = () => {
+        tokens ??= createTokenProvider(withKeyPair(resolved, cert), { transport, resource: "graph" }).then(
+          ({ provider }) => new CachingTokenProvider(provider),
+        );
+        return tokens;
+      };
       client = new GraphClient({
         endpoint: resolved.endpoints.graphEndpoint,
         transport,
-        getToken: async () => (await provider.getToken()).token,
+        getToken: async () => (await (await graphTokens()).getToken()).token,
       });
       clients.set(cert.thumbprint, client);
     }
