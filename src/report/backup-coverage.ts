@@ -3,7 +3,7 @@
  * organization joined with the Exchange mailboxes by e-mail address. Pure: the snapshot and the
  * Exchange rows in, the section out; the Exchange rows get their Protected/LastBackup fields.
  */
-import type { BackupSnapshot, LicensedUsers, Vb365RepositoryUsage } from "../vb365/backup.js";
+import type { BackupSnapshot, LicensedUsers, ProtectedEntry, Vb365RepositoryUsage } from "../vb365/backup.js";
 import { divide } from "./aggregate.js";
 import type { MailboxUsage, TenantCounts } from "./types.js";
 import { toMB, type Vb365ColumnsRow, vb365Columns } from "./vb365-columns.js";
@@ -136,53 +136,71 @@ const UNKNOWN_NOTE =
 export interface CoverageInput {
   snapshot: BackupSnapshot;
   counts: TenantCounts;
-  mailboxes: MailboxUsage[];
+  /** the measured mailboxes, in listing order: one pass, nothing kept per mailbox but the lists */
+  mailboxes: Iterable<MailboxUsage>;
   allMailboxesBytes: number;
   staleDays?: number;
   now: Date;
+  /** the join to use (made from `snapshot` when not given) */
+  join?: BackupJoin;
 }
 
-/** Join the backup lists with the Exchange rows (which get `protected`, `archiveProtected`, `lastBackup`). */
-export function computeCoverage(input: CoverageInput): BackupCoverage {
-  const { snapshot, mailboxes } = input;
-  const staleDays = input.staleDays ?? DEFAULT_STALE_DAYS;
-  // Union over the repositories, by lower-case address.
-  const merged = new Map<
-    string,
-    {
-      displayName: string;
-      primary: boolean;
-      archive: boolean;
-      primaryAt: string | null;
-      archiveAt: string | null;
-    }
-  >();
-  for (const p of snapshot.protection) {
-    for (const e of p.entries.values()) {
-      const m = merged.get(e.email);
-      if (!m) {
-        merged.set(e.email, {
-          displayName: e.displayName,
-          primary: e.primary,
-          archive: e.archive,
-          primaryAt: e.primaryBackedUp,
-          archiveAt: e.archiveBackedUp,
-        });
-      } else {
-        m.primary ||= e.primary;
-        m.archive ||= e.archive;
-        m.primaryAt = newer(m.primaryAt, e.primaryBackedUp);
-        m.archiveAt = newer(m.archiveAt, e.archiveBackedUp);
+/**
+ * The backup lists by lower-case address, unioned over the repositories. With one repository its own
+ * map is used as it is; only several repositories need a merged copy (docs/report.md "Memory").
+ */
+export interface BackupJoin {
+  /** the backup entry of a mailbox: by its identity, else by its primary SMTP address */
+  lookup(m: MailboxUsage): ProtectedEntry | undefined;
+  /** set the row's Protected / ArchiveProtected / LastBackup fields */
+  annotate(m: MailboxUsage): void;
+  readonly merged: ReadonlyMap<string, ProtectedEntry>;
+}
+
+export function createBackupJoin(snapshot: BackupSnapshot): BackupJoin {
+  let merged: Map<string, ProtectedEntry>;
+  if (snapshot.protection.length === 1) merged = snapshot.protection[0]!.entries;
+  else {
+    merged = new Map();
+    for (const p of snapshot.protection) {
+      for (const e of p.entries.values()) {
+        const m = merged.get(e.email);
+        if (!m) merged.set(e.email, { ...e });
+        else {
+          m.primary ||= e.primary;
+          m.archive ||= e.archive;
+          m.primaryBackedUp = newer(m.primaryBackedUp, e.primaryBackedUp);
+          m.archiveBackedUp = newer(m.archiveBackedUp, e.archiveBackedUp);
+        }
       }
     }
   }
+  const lookup = (m: MailboxUsage) =>
+    merged.get(m.identity.toLowerCase()) ?? (m.smtp ? merged.get(m.smtp.toLowerCase()) : undefined);
+  return {
+    merged,
+    lookup,
+    annotate(m) {
+      const b = lookup(m);
+      m.protected = b?.primary === true;
+      m.archiveProtected = m.hasArchive ? b?.archive === true : null;
+      m.lastBackup = b?.primary ? b.primaryBackedUp : null;
+    },
+  };
+}
 
-  const byAddress = new Map<string, MailboxUsage>();
-  for (const m of mailboxes) {
-    byAddress.set(m.identity.toLowerCase(), m);
-    if (m.smtp) byAddress.set(m.smtp.toLowerCase(), m);
-  }
-  const matched = new Set<string>();
+/**
+ * Join the backup lists with the Exchange rows, in one pass over the rows (which also get `protected`,
+ * `archiveProtected`, `lastBackup`; rows read from the history are fresh objects, so the report's files
+ * get those fields from `BackupJoin.annotate` instead).
+ */
+export function computeCoverage(input: CoverageInput): BackupCoverage {
+  const { snapshot } = input;
+  const staleDays = input.staleDays ?? DEFAULT_STALE_DAYS;
+  const join = input.join ?? createBackupJoin(snapshot);
+  const { merged } = join;
+  /** entries some Exchange mailbox matched (the others are orphaned) */
+  const matched = new Set<ProtectedEntry>();
   const staleBefore = input.now.getTime() - staleDays * 86_400_000;
   const unprotected: CoverageMailbox[] = [];
   const byType: Record<string, number> = {};
@@ -190,34 +208,38 @@ export function computeCoverage(input: CoverageInput): BackupCoverage {
   const stale: Array<CoverageMailbox & { lastBackup: string | null }> = [];
   let protectedExchangeBytes = 0;
   let protectedInExchange = 0;
-  const mailboxKey = (m: MailboxUsage) => {
-    const a = merged.get(m.identity.toLowerCase());
-    if (a) return m.identity.toLowerCase();
-    return m.smtp && merged.has(m.smtp.toLowerCase()) ? m.smtp.toLowerCase() : undefined;
-  };
-  for (const m of mailboxes) {
-    const key = mailboxKey(m);
-    const b = key === undefined ? undefined : merged.get(key);
-    if (key !== undefined) matched.add(key);
+  let mailboxesInExchange = 0;
+  // The script's column 3 per repository: ToMB() of the two sizes of each mailbox backed up there,
+  // found by either of its addresses.
+  const sizeMB = snapshot.protection.map(() => 0);
+  for (const m of input.mailboxes) {
+    mailboxesInExchange++;
+    const b = join.lookup(m);
+    if (b) matched.add(b);
+    join.annotate(m);
     const info: CoverageMailbox = {
       identity: m.identity,
       displayName: m.displayName,
       recipientTypeDetails: m.recipientTypeDetails,
     };
-    m.protected = b?.primary === true;
-    m.archiveProtected = m.hasArchive ? b?.archive === true : null;
-    m.lastBackup = b?.primary ? b.primaryAt : null;
     if (b?.primary) {
       protectedInExchange++;
       protectedExchangeBytes += m.primaryBytes + m.deletedBytes;
-      if (!b.primaryAt || Date.parse(b.primaryAt) < staleBefore)
-        stale.push({ ...info, lastBackup: b.primaryAt });
+      if (!b.primaryBackedUp || Date.parse(b.primaryBackedUp) < staleBefore)
+        stale.push({ ...info, lastBackup: b.primaryBackedUp });
       if (m.hasArchive && !b.archive) unprotectedArchives.push(info);
     } else {
       unprotected.push(info);
       byType[m.recipientTypeDetails] = (byType[m.recipientTypeDetails] ?? 0) + 1;
     }
     if (b?.archive) protectedExchangeBytes += (m.archiveBytes ?? 0) + (m.archiveDeletedBytes ?? 0);
+    const identity = m.identity.toLowerCase();
+    const smtp = m.smtp?.toLowerCase();
+    const mb = toMB(m.primaryBytes) + toMB(m.deletedBytes);
+    snapshot.protection.forEach((p, i) => {
+      if (p.entries.get(identity)?.primary) sizeMB[i]! += mb;
+      if (smtp !== undefined && p.entries.get(smtp)?.primary) sizeMB[i]! += mb;
+    });
   }
   const orphaned: BackupCoverage["orphaned"]["mailboxes"] = [];
   let protectedMailboxes = 0;
@@ -225,28 +247,20 @@ export function computeCoverage(input: CoverageInput): BackupCoverage {
   for (const [email, b] of merged) {
     if (b.primary) protectedMailboxes++;
     if (b.archive) protectedArchives++;
-    if (!matched.has(email)) {
+    if (!matched.has(b)) {
       orphaned.push({
         email,
         displayName: b.displayName,
-        lastBackup: b.primary ? b.primaryAt : b.archiveAt,
+        lastBackup: b.primary ? b.primaryBackedUp : b.archiveBackedUp,
         archiveOnly: !b.primary,
       });
     }
   }
 
-  const protectionById = new Map(snapshot.protection.map((p) => [p.repositoryId.toLowerCase(), p]));
+  const protectionById = new Map(snapshot.protection.map((p, i) => [p.repositoryId.toLowerCase(), i]));
   const repositories: RepositoryCoverage[] = snapshot.repositories.map((r) => {
-    const p = protectionById.get(r.id.toLowerCase());
-    // The script's column 3: ToMB() of each protected mailbox's two sizes, summed.
-    let sizeMB = 0;
-    if (p) {
-      for (const e of p.entries.values()) {
-        if (!e.primary) continue;
-        const m = byAddress.get(e.email);
-        if (m) sizeMB += toMB(m.primaryBytes) + toMB(m.deletedBytes);
-      }
-    }
+    const index = protectionById.get(r.id.toLowerCase());
+    const p = index === undefined ? undefined : snapshot.protection[index];
     return {
       ...r,
       storedBytes: storedOf(r),
@@ -257,7 +271,7 @@ export function computeCoverage(input: CoverageInput): BackupCoverage {
       scriptColumns: vb365Columns({
         recipients: input.counts.recipients,
         backedUpMailboxes: p?.primaryItems ?? 0,
-        mailboxSizeMB: sizeMB,
+        mailboxSizeMB: index === undefined ? 0 : sizeMB[index]!,
         usedSpaceBytes: r.usedSpaceBytes,
         objectStorageUsedSpaceBytes: r.objectStorageUsedSpaceBytes,
       }),
@@ -292,7 +306,7 @@ export function computeCoverage(input: CoverageInput): BackupCoverage {
     protectedMailboxes,
     protectedArchives,
     protectedInExchange,
-    mailboxesInExchange: mailboxes.length,
+    mailboxesInExchange,
     protectedExchangeBytes,
     allMailboxesBytes: input.allMailboxesBytes,
     dataReductionPercent: reduction === null ? null : reduction * 100,

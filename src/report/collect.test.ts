@@ -132,6 +132,52 @@ describe("collectTenantUsage", () => {
     expect(resumed.mailboxes.map((m) => m.guid)).toEqual(["g1", "g2", "g3", "g4", "g5"]);
   });
 
+  it("with retainRows false keeps no row: each goes to a callback, `measured` keeps the listing order", async () => {
+    const first = new FakeExchange(FAKE_MAILBOXES);
+    first.failPrimary.set("g3", Number.POSITIVE_INFINITY);
+    const done: string[] = [];
+    const partial = await collectTenantUsage(first, {
+      limiter: limiter(),
+      retainRows: false,
+      onMailboxDone: (m) => done.push(m.guid),
+    });
+    expect(partial.mailboxes).toEqual([]);
+    expect(partial.measured).toEqual(["g1", "g2", "g4", "g5"]);
+    expect([...done].sort()).toEqual(["g1", "g2", "g4", "g5"]);
+
+    // Resumed: the stored rows come back through onMailboxReused with the listing's current names.
+    const listed = new Map(
+      (await collectTenantUsage(new FakeExchange(FAKE_MAILBOXES), { limiter: limiter() })).mailboxes.map(
+        (m) => [m.guid, m],
+      ),
+    );
+    // stored by an earlier run under older names
+    const stored = new Map(
+      [...listed.values()]
+        .filter((m) => m.guid !== "g3")
+        .map((m) => [m.guid, { ...m, displayName: "old name", smtp: "old@contoso.com" }]),
+    );
+    const reused: Array<{ guid: string; displayName: string; smtp?: string }> = [];
+    const fresh: string[] = [];
+    const second = new FakeExchange(FAKE_MAILBOXES);
+    const resumed = await collectTenantUsage(second, {
+      limiter: limiter(),
+      retainRows: false,
+      completed: stored,
+      onMailboxReused: (m) => reused.push(m),
+      onMailboxDone: (m) => fresh.push(m.guid),
+    });
+    expect(second.statisticsCalls()).toBe(1);
+    expect(fresh).toEqual(["g3"]);
+    expect(resumed.measured).toEqual(["g1", "g2", "g3", "g4", "g5"]);
+    expect(reused.map((m) => m.guid)).toEqual(["g1", "g2", "g4", "g5"]);
+    for (const m of reused) {
+      expect(m).toEqual(listed.get(m.guid));
+      expect(m.displayName).not.toBe("old name");
+      expect(m.smtp).toBeUndefined();
+    }
+  });
+
   it("never has more calls in flight than the window and halves it when the client reports a 429", async () => {
     const many = Array.from({ length: 40 }, (_, i) => ({
       guid: `m${i}`,

@@ -44,8 +44,16 @@ export interface CollectOptions {
   /** cap shared with other tenants of the same run */
   globalSlots?: Semaphore;
   /** results of an unfinished earlier run (`--resume`): these mailboxes are not fetched again */
-  completed?: ReadonlyMap<string, MailboxUsage>;
+  completed?: { get(guid: string): MailboxUsage | undefined };
   onMailboxDone?: (usage: MailboxUsage) => void;
+  /** a mailbox taken from `completed`, with the current listing's names (to store them again) */
+  onMailboxReused?: (usage: MailboxUsage) => void;
+  /**
+   * false: hand each row to `onMailboxDone`/`onMailboxReused` and keep none (`mailboxes` is then empty;
+   * `measured` says which were measured, in listing order) — how the report keeps 100,000 mailboxes out
+   * of memory (docs/report.md "Memory"). Default true.
+   */
+  retainRows?: boolean;
   onMailboxFailed?: (failure: MailboxFailure) => void;
   onProgress?: (progress: CollectProgress) => void;
   /** cmdlets to start with (default: the cheap Get-EXO* set, falling back to the classic ones) */
@@ -56,8 +64,10 @@ export interface CollectOptions {
 
 export interface TenantCollection {
   counts: TenantCounts;
-  /** in Get-Mailbox order */
+  /** in Get-Mailbox order (empty with `retainRows: false`) */
   mailboxes: MailboxUsage[];
+  /** guids of the measured mailboxes, in Get-Mailbox order */
+  measured: string[];
   failures: MailboxFailure[];
   /** the inactive-mailbox listing was refused (e.g. missing permission): counted as unknown */
   warnings: string[];
@@ -211,15 +221,22 @@ export async function collectTenantUsage(
   // -- statistics fan-out --
   progress.phase = "statistics";
   progress.total = listing.length;
-  const results: Array<MailboxUsage | undefined> = new Array(listing.length);
+  const retain = options.retainRows !== false;
+  const results: Array<MailboxUsage | undefined> = retain ? new Array(listing.length) : [];
+  /** 1 = measured (this run or reused), by listing index */
+  const measuredAt = new Uint8Array(listing.length);
   if (options.completed) {
     for (let i = 0; i < listing.length; i++) {
       const entry = listing[i]!;
       const earlier = options.completed.get(entry.guid);
       if (!earlier) continue;
       // Keep the stored numbers but the current listing's names (renames between runs).
-      results[i] = { ...earlier, identity: entry.identity, displayName: entry.displayName };
-      if (entry.smtp) results[i]!.smtp = entry.smtp;
+      const { smtp: _stored, ...numbers } = earlier;
+      const usage: MailboxUsage = { ...numbers, identity: entry.identity, displayName: entry.displayName };
+      if (entry.smtp) usage.smtp = entry.smtp;
+      if (retain) results[i] = usage;
+      measuredAt[i] = 1;
+      options.onMailboxReused?.(usage);
       calls.reused++;
       progress.done++;
     }
@@ -254,7 +271,8 @@ export async function collectTenantUsage(
         );
       }
       const usage = toUsage(entry, primary, archive);
-      results[index] = usage;
+      if (retain) results[index] = usage;
+      measuredAt[index] = 1;
       progress.done++;
       options.onMailboxDone?.(usage);
     } catch (error) {
@@ -285,7 +303,7 @@ export async function collectTenantUsage(
   for (let i = 0; i < listing.length; i++) {
     if (fatal || options.signal?.aborted) break;
     const entry = listing[i]!;
-    if (results[i]) continue;
+    if (measuredAt[i]) continue;
     // Wait for a free window slot before creating the task, so 100,000 mailboxes never become
     // 100,000 pending promises.
     while (inFlight.size >= Math.max(1, Math.floor(limiter.limit)) && !fatal) await Promise.race(inFlight);
@@ -308,7 +326,7 @@ export async function collectTenantUsage(
     const failed = new Set(failures.map((f) => f.guid));
     for (let i = 0; i < listing.length; i++) {
       const entry = listing[i]!;
-      if (results[i] || failed.has(entry.guid)) continue;
+      if (measuredAt[i] || failed.has(entry.guid)) continue;
       failures.push({
         guid: entry.guid,
         identity: entry.identity,
@@ -327,9 +345,12 @@ export async function collectTenantUsage(
   progress.phase = "done";
   report();
   const mailboxes = results.filter((r): r is MailboxUsage => r !== undefined);
+  const measured: string[] = [];
   const byType: Record<string, number> = {};
   let archives = 0;
-  for (const entry of listing) {
+  for (let i = 0; i < listing.length; i++) {
+    const entry = listing[i]!;
+    if (measuredAt[i]) measured.push(entry.guid);
     byType[entry.recipientTypeDetails] = (byType[entry.recipientTypeDetails] ?? 0) + 1;
     if (entry.hasArchive) archives++;
   }
@@ -342,6 +363,7 @@ export async function collectTenantUsage(
       archives,
     },
     mailboxes,
+    measured,
     failures,
     warnings,
     calls,

@@ -121,6 +121,55 @@ describe("UsageHistory", () => {
     h.close();
   });
 
+  it("reads a run's rows back one at a time in the order asked, with smtp, skipping unknown guids", async () => {
+    const h = await UsageHistory.open(path);
+    const run = h.startRun("contoso", "2026-11-01T00:00:00.000Z");
+    const withSmtp: MailboxUsage = { ...usage("c", 30), smtp: "carol@contoso.com" };
+    h.recordMailbox(run.id, usage("a", 10, 100));
+    h.recordMailbox(run.id, usage("b", 20));
+    h.recordMailbox(run.id, withSmtp);
+    // not flushed yet: reading flushes first
+    const rows = h.mailboxRows(run.id, ["c", "zz", "a", "b"], (m) => {
+      m.protected = m.guid === "a";
+    });
+    expect(rows.length).toBe(4);
+    const read = [...rows];
+    expect(read.map((m) => m.guid)).toEqual(["c", "a", "b"]);
+    expect(read[0]).toEqual({ ...withSmtp, protected: false });
+    expect(read[1]).toEqual({ ...usage("a", 10, 100), protected: true });
+    // the same keys in the same order as the collector's rows (the JSON files print them as they are)
+    expect(JSON.stringify(read[2])).toBe(JSON.stringify({ ...usage("b", 20), protected: false }));
+    // iterable again: a second pass reads the rows again
+    expect([...rows].map((m) => m.guid)).toEqual(["c", "a", "b"]);
+    expect(h.mailboxLookup(run.id).get("c")).toEqual(withSmtp);
+    expect(h.mailboxLookup(run.id).get("zz")).toBeUndefined();
+    h.close();
+  });
+
+  it("adds the smtp column to a version-2 database and keeps its rows", async () => {
+    // A real version-2 file: made by this version's migrations 1 and 2, then a row written the old way.
+    const h1 = await UsageHistory.open(path);
+    h1.close();
+    const raw = new Database(path);
+    raw.exec("ALTER TABLE mailbox_usage DROP COLUMN smtp");
+    raw.pragma("user_version = 2");
+    raw.exec(
+      "INSERT INTO runs (id, tenant, started_at, status) VALUES ('r1', 'contoso', '2026-01-01', 'partial')",
+    );
+    raw
+      .prepare(
+        "INSERT INTO mailbox_usage VALUES ('r1', 'a', 'a@contoso.com', 'a', 'UserMailbox', 'user', 10, 2, 1, 1, NULL, NULL, NULL, NULL, NULL)",
+      )
+      .run();
+    raw.close();
+    const h = await UsageHistory.open(path);
+    expect([...h.mailboxRows("r1", ["a"])]).toEqual([usage("a", 10)]);
+    h.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
+  });
+
   it("writes buffered rows in batches and on close", async () => {
     const h = await UsageHistory.open(path);
     const run = h.startRun("contoso", "2026-11-01T00:00:00.000Z");

@@ -17,7 +17,7 @@ import { ensurePrivateDir } from "../util/fs.js";
 import type { HistoryPoint, UsageTotals } from "./aggregate.js";
 import type { MailboxCategory, MailboxUsage, TenantCounts } from "./types.js";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -78,6 +78,11 @@ const MIGRATIONS: Record<number, string> = {
       licensed_users INTEGER
     ) WITHOUT ROWID;
   `,
+  // The report's files are written from these rows (docs/report.md "Memory"): they keep the primary SMTP
+  // address too when it differs from the identity (the JSON row's `smtp`, the backup join's second key).
+  3: `
+    ALTER TABLE mailbox_usage ADD COLUMN smtp TEXT;
+  `,
 };
 
 /** What the history keeps of a run's backup side. */
@@ -129,6 +134,40 @@ interface MailboxRow {
   archive_deleted_bytes: number | null;
   archive_deleted_items: number | null;
   last_logon_time: string | null;
+  smtp: string | null;
+}
+
+/** A stored row as the collector made it: same keys, same order (the JSON files print them as they are). */
+function usageOf(r: MailboxRow): MailboxUsage {
+  const usage: MailboxUsage = {
+    guid: r.guid,
+    identity: r.identity,
+    displayName: r.display_name,
+    recipientTypeDetails: r.recipient_type_details,
+    category: r.category as MailboxCategory,
+    primaryBytes: r.primary_bytes,
+    primaryItems: r.primary_items,
+    deletedBytes: r.deleted_bytes,
+    deletedItems: r.deleted_items,
+    hasArchive: r.archive_bytes !== null,
+    archiveBytes: r.archive_bytes,
+    archiveItems: r.archive_items,
+    archiveDeletedBytes: r.archive_deleted_bytes,
+    archiveDeletedItems: r.archive_deleted_items,
+    lastLogonTime: r.last_logon_time,
+  };
+  if (r.smtp !== null) usage.smtp = r.smtp;
+  return usage;
+}
+
+/**
+ * A run's measured mailboxes, read from the history in the order given (the listing's), one row at a
+ * time: iterable any number of times while the history is open, so the aggregates, the backup join and
+ * each file are separate passes that never hold more than one row.
+ */
+export interface MailboxRows extends Iterable<MailboxUsage> {
+  /** how many mailboxes were measured */
+  readonly length: number;
 }
 
 /** Rows buffered before one insert transaction: large enough to be cheap, small enough to lose little. */
@@ -145,7 +184,8 @@ export class UsageHistory {
       INSERT OR REPLACE INTO mailbox_usage VALUES (
         @run_id, @guid, @identity, @display_name, @recipient_type_details, @category,
         @primary_bytes, @primary_items, @deleted_bytes, @deleted_items,
-        @archive_bytes, @archive_items, @archive_deleted_bytes, @archive_deleted_items, @last_logon_time)`);
+        @archive_bytes, @archive_items, @archive_deleted_bytes, @archive_deleted_items, @last_logon_time,
+        @smtp)`);
   }
 
   static async open(path: string): Promise<UsageHistory> {
@@ -205,26 +245,41 @@ export class UsageHistory {
     this.flush(runId);
     const out = new Map<string, MailboxUsage>();
     const rows = this.db.prepare("SELECT * FROM mailbox_usage WHERE run_id = ?").iterate(runId);
-    for (const r of rows as Iterable<MailboxRow>) {
-      out.set(r.guid, {
-        guid: r.guid,
-        identity: r.identity,
-        displayName: r.display_name,
-        recipientTypeDetails: r.recipient_type_details,
-        category: r.category as MailboxCategory,
-        primaryBytes: r.primary_bytes,
-        primaryItems: r.primary_items,
-        deletedBytes: r.deleted_bytes,
-        deletedItems: r.deleted_items,
-        hasArchive: r.archive_bytes !== null,
-        archiveBytes: r.archive_bytes,
-        archiveItems: r.archive_items,
-        archiveDeletedBytes: r.archive_deleted_bytes,
-        archiveDeletedItems: r.archive_deleted_items,
-        lastLogonTime: r.last_logon_time,
-      });
-    }
+    for (const r of rows as Iterable<MailboxRow>) out.set(r.guid, usageOf(r));
     return out;
+  }
+
+  /** One stored mailbox of a run by guid (what `--resume` reuses), read when asked, never all at once. */
+  mailboxLookup(runId: string): { get(guid: string): MailboxUsage | undefined } {
+    this.flush(runId);
+    const select = this.db.prepare("SELECT * FROM mailbox_usage WHERE run_id = ? AND guid = ?");
+    return {
+      get: (guid) => {
+        const r = select.get(runId, guid) as MailboxRow | undefined;
+        return r ? usageOf(r) : undefined;
+      },
+    };
+  }
+
+  /**
+   * The run's rows for these guids, in this order, read one at a time; `annotate` may add fields to each
+   * row before it is handed out (the backup join's Protected/LastBackup). A guid without a row is skipped.
+   */
+  mailboxRows(runId: string, guids: readonly string[], annotate?: (m: MailboxUsage) => void): MailboxRows {
+    this.flush(runId);
+    const select = this.db.prepare("SELECT * FROM mailbox_usage WHERE run_id = ? AND guid = ?");
+    return {
+      length: guids.length,
+      *[Symbol.iterator]() {
+        for (const guid of guids) {
+          const r = select.get(runId, guid) as MailboxRow | undefined;
+          if (!r) continue;
+          const usage = usageOf(r);
+          annotate?.(usage);
+          yield usage;
+        }
+      },
+    };
   }
 
   /** Buffer one mailbox's numbers; written in batches. */
@@ -260,6 +315,7 @@ export class UsageHistory {
           archive_deleted_bytes: m.archiveDeletedBytes,
           archive_deleted_items: m.archiveDeletedItems,
           last_logon_time: m.lastLogonTime,
+          smtp: m.smtp ?? null,
         });
       }
     });

@@ -24,15 +24,17 @@ export function* tenantJsonChunks(report: TenantReport, generatedAt: string): Ge
   // Splice the mailbox array in by hand: one compact object per line.
   yield `${head.slice(0, -2)},\n  "mailboxes": [`;
   let parts: string[] = [];
-  for (let i = 0; i < mailboxes.length; i++) {
-    parts.push(`${i === 0 ? "\n" : ",\n"}    ${JSON.stringify(mailboxes[i])}`);
+  let written = 0;
+  for (const m of mailboxes) {
+    parts.push(`${written === 0 ? "\n" : ",\n"}    ${JSON.stringify(m)}`);
+    written++;
     if (parts.length >= ROWS_PER_CHUNK) {
       yield parts.join("");
       parts = [];
     }
   }
   if (parts.length > 0) yield parts.join("");
-  yield `${mailboxes.length > 0 ? "\n  " : ""}]\n}\n`;
+  yield `${written > 0 ? "\n  " : ""}]\n}\n`;
 }
 
 export function renderTenantJson(report: TenantReport, generatedAt: string): string {

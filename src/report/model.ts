@@ -45,8 +45,12 @@ export interface TenantReport {
   failures: MailboxFailure[];
   warnings: string[];
   run: RunInfo;
-  /** per-mailbox rows, in Get-Mailbox order */
-  mailboxes: MailboxUsage[];
+  /**
+   * Per-mailbox rows, in Get-Mailbox order. `runUsageReport` reads them from the history one at a time
+   * (docs/report.md "Memory"): iterate them only while it runs (e.g. in `onTenantEnd`); they are in the
+   * files and the history afterwards.
+   */
+  mailboxes: Iterable<MailboxUsage> & { readonly length: number };
 }
 
 export interface CombinedSummary {

@@ -10,10 +10,12 @@ import { writeFileAtomic } from "../util/fs.js";
 import type { BackupSnapshot } from "../vb365/backup.js";
 import { aggregateUsage, computeBackupComparison, computeGrowth } from "./aggregate.js";
 import {
+  type BackupJoin,
   type BackupSection,
   backupMissing,
   computeBackupGrowth,
   computeCoverage,
+  createBackupJoin,
 } from "./backup-coverage.js";
 import { type CollectProgress, collectTenantUsage } from "./collect.js";
 import { mailboxCsvChunks, renderFailureCsv } from "./csv.js";
@@ -235,7 +237,7 @@ async function collectTenant(
     const unfinished = ctx.resume ? history.findUnfinishedRun(target.name) : undefined;
     const run = unfinished ?? history.startRun(target.name, ctx.now().toISOString());
     if (unfinished) history.reopenRun(unfinished.id);
-    const completed = unfinished ? history.loadMailboxes(unfinished.id) : undefined;
+    const completed = unfinished ? history.mailboxLookup(unfinished.id) : undefined;
 
     const limiter = new AimdLimiter({ max: ctx.concurrency });
     const collection = await collectTenantUsage(connection, {
@@ -244,12 +246,17 @@ async function collectTenant(
       globalSlots: ctx.globalSlots,
       ...(completed ? { completed } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      // Rows go to the history as they come and are read back from it, in listing order, for the
+      // aggregates, the backup join and each file: none is kept in memory (docs/report.md "Memory").
+      retainRows: false,
       onMailboxDone: (usage) => history.recordMailbox(run.id, usage),
+      onMailboxReused: (usage) => history.recordMailbox(run.id, usage),
       onMailboxFailed: (failure) => ctx.onFailure?.(target.name, failure),
       onProgress: (progress) => ctx.onProgress?.(target.name, progress),
     });
 
-    const totals = aggregateUsage(collection.mailboxes);
+    const rows = history.mailboxRows(run.id, collection.measured);
+    const totals = aggregateUsage(rows);
     const status = collection.failures.length === 0 && !collection.incomplete ? "complete" : "partial";
     const finishedAt = ctx.now().toISOString();
     // Stored as unfinished until the report's files are written (runUsageReport marks it complete).
@@ -261,13 +268,16 @@ async function collectTenant(
       failures: collection.failures.length,
     });
     let vb365: BackupSection | undefined;
+    let join: BackupJoin | undefined;
     if (target.backup && backupRead) {
       const outcome = await backupRead;
       if ("snapshot" in outcome) {
+        join = createBackupJoin(outcome.snapshot);
         const coverage = computeCoverage({
           snapshot: outcome.snapshot,
+          join,
           counts: collection.counts,
-          mailboxes: collection.mailboxes,
+          mailboxes: rows,
           allMailboxesBytes: totals.totalProtectedBytes,
           ...(ctx.staleDays === undefined ? {} : { staleDays: ctx.staleDays }),
           now: ctx.now(),
@@ -348,7 +358,8 @@ async function collectTenant(
         throttled: throttle.throttled,
         windowCuts: limiter.decreases,
       },
-      mailboxes: collection.mailboxes,
+      // read from the history while it is open (the files are written from it)
+      mailboxes: join ? history.mailboxRows(run.id, collection.measured, join.annotate) : rows,
     };
   } finally {
     await connection.disconnect?.();

@@ -345,11 +345,16 @@ async function fromMailboxData(
   };
 }
 
-/** UserData of one repository, filtered to the organization on our side (the endpoint has no filter). */
+/**
+ * UserData of one repository, filtered to the organization on our side (the endpoint has no filter).
+ * `keepEntries: false` reads it only for its other-workload flags (MailboxData already has the
+ * mailboxes): no second per-address map of the whole organization is built.
+ */
 async function fromUserData(
   client: Vb365Client,
   repositoryId: string,
   org: Vb365Organization,
+  keepEntries = true,
 ): Promise<RepositoryProtection> {
   const entries = new Map<string, ProtectedEntry>();
   let primaryItems = 0;
@@ -364,6 +369,7 @@ async function fromUserData(
       const mailbox = item.isMailboxBackedUp === true;
       const archive = item.isArchiveBackedUp === true;
       if (!mailbox && !archive) continue;
+      if (!keepEntries) continue;
       const e = entry(entries, email, str(item.displayName));
       if (mailbox) {
         primaryItems++;
@@ -402,8 +408,10 @@ export async function readProtection(
     );
   }
   let userData: RepositoryProtection | undefined;
+  // With MailboxData's entries in hand, UserData only says whether other workloads share the repository.
+  const userDataEntries = !mailboxData || mailboxData.entries.size === 0;
   try {
-    userData = await fromUserData(client, repositoryId, org);
+    userData = await fromUserData(client, repositoryId, org, userDataEntries);
   } catch (error) {
     if (!mailboxData || !(error instanceof ServerError)) throw error;
     warnings.push(
