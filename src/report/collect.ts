@@ -54,6 +54,8 @@ export interface CollectOptions {
    * of memory (docs/report.md "Memory"). Default true.
    */
   retainRows?: boolean;
+  /** where the mailbox listing is kept while the statistics run (default: an array in memory) */
+  listingStore?: ListingStore;
   onMailboxFailed?: (failure: MailboxFailure) => void;
   onProgress?: (progress: CollectProgress) => void;
   /** cmdlets to start with (default: the cheap Get-EXO* set, falling back to the classic ones) */
@@ -84,6 +86,41 @@ export interface TenantCollection {
    * listed in a tenant that has recipients); the run is then recorded as partial, never as complete.
    */
   incomplete?: string;
+}
+
+/**
+ * The mailbox listing, in Get-Mailbox order, between the listing and the end of the statistics: an
+ * array by default; the report keeps it in the history instead so 100,000 entries are not on the heap
+ * (docs/report.md "Memory"). Read in chunks, each read complete before the next await.
+ */
+export interface ListingStore {
+  add(entry: MailboxListing): void;
+  readonly length: number;
+  /** up to `count` entries from index `start` */
+  read(start: number, count: number): MailboxListing[];
+}
+
+export function arrayListing(): ListingStore {
+  const entries: MailboxListing[] = [];
+  return {
+    add: (entry) => {
+      entries.push(entry);
+    },
+    get length() {
+      return entries.length;
+    },
+    read: (start, count) => entries.slice(start, start + count),
+  };
+}
+
+const LISTING_CHUNK = 1000;
+
+/** [index, entry] pairs in listing order. */
+function* listed(store: ListingStore): Generator<[number, MailboxListing]> {
+  for (let start = 0; start < store.length; start += LISTING_CHUNK) {
+    const chunk = store.read(start, LISTING_CHUNK);
+    for (let j = 0; j < chunk.length; j++) yield [start + j, chunk[j]!];
+  }
 }
 
 /** Exchange answered, but not with something we can count: a per-mailbox error, not a zero. */
@@ -170,7 +207,9 @@ export async function collectTenantUsage(
     );
 
   // -- listings: three paged enumerations, run side by side --
-  const listing: MailboxListing[] = [];
+  const listing = options.listingStore ?? arrayListing();
+  const byType: Record<string, number> = {};
+  let archives = 0;
   let skippedRows = 0;
   const listMailboxes = withSlot(() =>
     planned(
@@ -183,7 +222,9 @@ export async function collectTenantUsage(
             skippedRows++;
             continue;
           }
-          listing.push(entry);
+          listing.add(entry);
+          byType[entry.recipientTypeDetails] = (byType[entry.recipientTypeDetails] ?? 0) + 1;
+          if (entry.hasArchive) archives++;
           progress.listed++;
           if (progress.listed % 1000 === 0) report();
         }
@@ -226,8 +267,7 @@ export async function collectTenantUsage(
   /** 1 = measured (this run or reused), by listing index */
   const measuredAt = new Uint8Array(listing.length);
   if (options.completed) {
-    for (let i = 0; i < listing.length; i++) {
-      const entry = listing[i]!;
+    for (const [i, entry] of listed(listing)) {
       const earlier = options.completed.get(entry.guid);
       if (!earlier) continue;
       // Keep the stored numbers but the current listing's names (renames between runs).
@@ -300,9 +340,8 @@ export async function collectTenantUsage(
     report();
   };
 
-  for (let i = 0; i < listing.length; i++) {
+  for (const [i, entry] of listed(listing)) {
     if (fatal || options.signal?.aborted) break;
-    const entry = listing[i]!;
     if (measuredAt[i]) continue;
     // Wait for a free window slot before creating the task, so 100,000 mailboxes never become
     // 100,000 pending promises.
@@ -324,8 +363,7 @@ export async function collectTenantUsage(
   if (options.signal?.aborted) {
     // Mailboxes never attempted are failures too: the run is partial and --resume picks them up.
     const failed = new Set(failures.map((f) => f.guid));
-    for (let i = 0; i < listing.length; i++) {
-      const entry = listing[i]!;
+    for (const [i, entry] of listed(listing)) {
       if (measuredAt[i] || failed.has(entry.guid)) continue;
       failures.push({
         guid: entry.guid,
@@ -346,14 +384,7 @@ export async function collectTenantUsage(
   report();
   const mailboxes = results.filter((r): r is MailboxUsage => r !== undefined);
   const measured: string[] = [];
-  const byType: Record<string, number> = {};
-  let archives = 0;
-  for (let i = 0; i < listing.length; i++) {
-    const entry = listing[i]!;
-    if (measuredAt[i]) measured.push(entry.guid);
-    byType[entry.recipientTypeDetails] = (byType[entry.recipientTypeDetails] ?? 0) + 1;
-    if (entry.hasArchive) archives++;
-  }
+  for (const [i, entry] of listed(listing)) if (measuredAt[i]) measured.push(entry.guid);
   return {
     counts: {
       recipients: recipientCount,

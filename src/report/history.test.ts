@@ -146,12 +146,37 @@ describe("UsageHistory", () => {
     h.close();
   });
 
+  it("keeps a run's listing in order, in chunks, replaced by a new listing and dropped when asked", async () => {
+    const h = await UsageHistory.open(path);
+    const run = h.startRun("contoso", "2026-11-01T00:00:00.000Z");
+    const entry = (i: number) => ({
+      guid: `g${i}`,
+      identity: `u${i}@contoso.com`,
+      displayName: `User ${i}`,
+      recipientTypeDetails: i % 2 ? "SharedMailbox" : "UserMailbox",
+      hasArchive: i % 3 === 0,
+      ...(i === 7 ? { smtp: "seven@contoso.com" } : {}),
+    });
+    const store = h.listingStore(run.id);
+    for (let i = 0; i < 1234; i++) store.add(entry(i));
+    expect(store.length).toBe(1234);
+    expect(store.read(0, 3)).toEqual([entry(0), entry(1), entry(2)]);
+    expect(store.read(5, 4)).toEqual([entry(5), entry(6), entry(7), entry(8)]);
+    expect(store.read(1230, 10)).toEqual([entry(1230), entry(1231), entry(1232), entry(1233)]);
+    const again = h.listingStore(run.id);
+    again.add(entry(99));
+    expect(again.read(0, 10)).toEqual([entry(99)]);
+    h.dropListing(run.id);
+    expect(again.read(0, 10)).toEqual([]);
+    h.close();
+  });
+
   it("adds the smtp column to a version-2 database and keeps its rows", async () => {
     // A real version-2 file: made by this version's migrations 1 and 2, then a row written the old way.
     const h1 = await UsageHistory.open(path);
     h1.close();
     const raw = new Database(path);
-    raw.exec("ALTER TABLE mailbox_usage DROP COLUMN smtp");
+    raw.exec("ALTER TABLE mailbox_usage DROP COLUMN smtp; DROP TABLE mailbox_listing");
     raw.pragma("user_version = 2");
     raw.exec(
       "INSERT INTO runs (id, tenant, started_at, status) VALUES ('r1', 'contoso', '2026-01-01', 'partial')",

@@ -15,7 +15,8 @@ import Database from "better-sqlite3";
 import { UsageError } from "../errors.js";
 import { ensurePrivateDir } from "../util/fs.js";
 import type { HistoryPoint, UsageTotals } from "./aggregate.js";
-import type { MailboxCategory, MailboxUsage, TenantCounts } from "./types.js";
+import type { ListingStore } from "./collect.js";
+import type { MailboxCategory, MailboxListing, MailboxUsage, TenantCounts } from "./types.js";
 
 export const SCHEMA_VERSION = 3;
 
@@ -80,8 +81,20 @@ const MIGRATIONS: Record<number, string> = {
   `,
   // The report's files are written from these rows (docs/report.md "Memory"): they keep the primary SMTP
   // address too when it differs from the identity (the JSON row's `smtp`, the backup join's second key).
+  // ... and the run's mailbox listing while its statistics are read (ListingStore), in Get-Mailbox order.
   3: `
     ALTER TABLE mailbox_usage ADD COLUMN smtp TEXT;
+    CREATE TABLE mailbox_listing (
+      run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+      ordinal INTEGER NOT NULL,
+      guid TEXT NOT NULL,
+      identity TEXT NOT NULL,
+      display_name TEXT NOT NULL,
+      recipient_type_details TEXT NOT NULL,
+      has_archive INTEGER NOT NULL,
+      smtp TEXT,
+      PRIMARY KEY (run_id, ordinal)
+    ) WITHOUT ROWID;
   `,
 };
 
@@ -247,6 +260,80 @@ export class UsageHistory {
     const rows = this.db.prepare("SELECT * FROM mailbox_usage WHERE run_id = ?").iterate(runId);
     for (const r of rows as Iterable<MailboxRow>) out.set(r.guid, usageOf(r));
     return out;
+  }
+
+  /**
+   * The run's mailbox listing kept here instead of in memory (docs/report.md "Memory"): written in
+   * batches, read back in chunks by position. A new listing of the run (a resume) replaces the old one;
+   * `dropListing` removes it once the statistics are read.
+   */
+  listingStore(runId: string): ListingStore {
+    this.db.prepare("DELETE FROM mailbox_listing WHERE run_id = ?").run(runId);
+    const insert = this.db.prepare(
+      "INSERT INTO mailbox_listing VALUES (@run_id, @ordinal, @guid, @identity, @display_name, @type, @has_archive, @smtp)",
+    );
+    const select = this.db.prepare(
+      `SELECT guid, identity, display_name, recipient_type_details, has_archive, smtp FROM mailbox_listing
+       WHERE run_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?`,
+    );
+    let length = 0;
+    let pending: MailboxListing[] = [];
+    const flush = this.db.transaction((rows: MailboxListing[], first: number) => {
+      rows.forEach((e, i) =>
+        insert.run({
+          run_id: runId,
+          ordinal: first + i,
+          guid: e.guid,
+          identity: e.identity,
+          display_name: e.displayName,
+          type: e.recipientTypeDetails,
+          has_archive: e.hasArchive ? 1 : 0,
+          smtp: e.smtp ?? null,
+        }),
+      );
+    });
+    const write = () => {
+      if (pending.length === 0) return;
+      flush(pending, length - pending.length);
+      pending = [];
+    };
+    return {
+      add(entry) {
+        pending.push(entry);
+        length++;
+        if (pending.length >= BATCH) write();
+      },
+      get length() {
+        return length;
+      },
+      read(start, count) {
+        write();
+        const rows = select.all(runId, start, count) as Array<{
+          guid: string;
+          identity: string;
+          display_name: string;
+          recipient_type_details: string;
+          has_archive: number;
+          smtp: string | null;
+        }>;
+        return rows.map((r) => {
+          const entry: MailboxListing = {
+            guid: r.guid,
+            identity: r.identity,
+            displayName: r.display_name,
+            recipientTypeDetails: r.recipient_type_details,
+            hasArchive: r.has_archive === 1,
+          };
+          if (r.smtp !== null) entry.smtp = r.smtp;
+          return entry;
+        });
+      },
+    };
+  }
+
+  /** Remove a run's listing (its statistics are read; the order of the measured ones is kept by the caller). */
+  dropListing(runId: string): void {
+    this.db.prepare("DELETE FROM mailbox_listing WHERE run_id = ?").run(runId);
   }
 
   /** One stored mailbox of a run by guid (what `--resume` reuses), read when asked, never all at once. */

@@ -249,11 +249,12 @@ async function collectTenant(
       // Rows go to the history as they come and are read back from it, in listing order, for the
       // aggregates, the backup join and each file: none is kept in memory (docs/report.md "Memory").
       retainRows: false,
+      listingStore: history.listingStore(run.id),
       onMailboxDone: (usage) => history.recordMailbox(run.id, usage),
       onMailboxReused: (usage) => history.recordMailbox(run.id, usage),
       onMailboxFailed: (failure) => ctx.onFailure?.(target.name, failure),
       onProgress: (progress) => ctx.onProgress?.(target.name, progress),
-    });
+    }).finally(() => history.dropListing(run.id));
 
     const rows = history.mailboxRows(run.id, collection.measured);
     const totals = aggregateUsage(rows);
