@@ -439,7 +439,16 @@ export interface ExoTranslation {
 export interface PropertySelection {
   exact: ReadonlySet<string>;
   patterns: readonly RegExp[];
+  /**
+   * Wire key → keep it, decided once per key name (rows of one cmdlet repeat the same keys, and the
+   * report makes 100,000 calls with one selection). Filled by `selectProperties`.
+   */
+  decided?: Map<string, boolean>;
 }
+
+/** Selections by cmdlet and property list: made once, shared by every call that asks the same. */
+const SELECTIONS = new Map<string, PropertySelection>();
+const MAX_CACHED_SELECTIONS = 256;
 
 const listOf = (value: ParameterValue, name: string): string[] => {
   const items = Array.isArray(value) ? value : [value];
@@ -524,13 +533,21 @@ export function translateExoCmdlet(
     }
     names.push(...(def.sets[key] ?? []));
   }
+  const cacheKey = `${def.name}\n${[...names, ...(properties ?? [])].join("\n")}`;
+  const cached = SELECTIONS.get(cacheKey);
+  if (cached) {
+    translation.select = cached;
+    return translation;
+  }
   const exact = new Set<string>();
   const patterns: RegExp[] = [];
   for (const name of [...names, ...(properties ?? [])]) {
     if (name.includes("*")) patterns.push(wildcard(name));
     else exact.add(name.toLowerCase());
   }
-  translation.select = { exact, patterns };
+  translation.select = { exact, patterns, decided: new Map() };
+  if (SELECTIONS.size >= MAX_CACHED_SELECTIONS) SELECTIONS.clear();
+  SELECTIONS.set(cacheKey, translation.select);
   return translation;
 }
 
@@ -543,14 +560,17 @@ export function selectProperties(
   select: PropertySelection,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const decided = select.decided;
   for (const key in row) {
-    const at = key.indexOf("@");
-    if (at === 0) {
-      out[key] = row[key];
-      continue;
+    let keep = decided?.get(key);
+    if (keep === undefined) {
+      const at = key.indexOf("@");
+      const base = (at > 0 ? key.slice(0, at) : key).toLowerCase();
+      keep = at === 0 || select.exact.has(base) || select.patterns.some((p) => p.test(base));
+      // Bounded: a hostile server sending ever new key names must not grow it without end.
+      if (decided && decided.size < 10_000) decided.set(key, keep);
     }
-    const base = (at > 0 ? key.slice(0, at) : key).toLowerCase();
-    if (select.exact.has(base) || select.patterns.some((p) => p.test(base))) out[key] = row[key];
+    if (keep) out[key] = row[key];
   }
   return out;
 }
