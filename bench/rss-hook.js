@@ -1,6 +1,6 @@
 // Loaded with `node --import ./bench/rss-hook.js …`: prints the process's peak RSS on stderr at exit,
 // so a benchmark can measure a whole CLI run without changing the CLI. It also samples
-// process.memoryUsage() every 250 ms (an unref'd timer) so the peak can be split into the JS heap and
+// process.memoryUsage() every second (an unref'd timer; memoryUsage() itself costs a few ms under load) so the peak can be split into the JS heap and
 // what lives outside it (buffers, SQLite, native code).
 import { writeSync } from "node:fs";
 
@@ -14,7 +14,7 @@ const sample = () => {
   peak.arrayBuffersMb = Math.max(peak.arrayBuffersMb, mb(m.arrayBuffers));
   peak.rssMb = Math.max(peak.rssMb, mb(m.rss));
 };
-setInterval(sample, 250).unref();
+setInterval(sample, 1000).unref();
 
 process.on("exit", () => {
   sample();

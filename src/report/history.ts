@@ -185,6 +185,8 @@ export interface MailboxRows extends Iterable<MailboxUsage> {
 
 /** Rows buffered before one insert transaction: large enough to be cheap, small enough to lose little. */
 const BATCH = 500;
+/** Rows read back per statement (SQLite allows 32,766 parameters). */
+const READ_CHUNK = 500;
 
 export class UsageHistory {
   private readonly db: Database.Database;
@@ -354,16 +356,31 @@ export class UsageHistory {
    */
   mailboxRows(runId: string, guids: readonly string[], annotate?: (m: MailboxUsage) => void): MailboxRows {
     this.flush(runId);
-    const select = this.db.prepare("SELECT * FROM mailbox_usage WHERE run_id = ? AND guid = ?");
+    // One statement per chunk of guids: a statement per row pays SQLite's read-lock round per row.
+    const statements = new Map<number, Database.Statement>();
+    const selectChunk = (chunk: readonly string[]) => {
+      let statement = statements.get(chunk.length);
+      if (!statement) {
+        statement = this.db.prepare(
+          `SELECT * FROM mailbox_usage WHERE run_id = ? AND guid IN (${chunk.map(() => "?").join(",")})`,
+        );
+        statements.set(chunk.length, statement);
+      }
+      return statement.all(runId, ...chunk) as MailboxRow[];
+    };
     return {
       length: guids.length,
       *[Symbol.iterator]() {
-        for (const guid of guids) {
-          const r = select.get(runId, guid) as MailboxRow | undefined;
-          if (!r) continue;
-          const usage = usageOf(r);
-          annotate?.(usage);
-          yield usage;
+        for (let start = 0; start < guids.length; start += READ_CHUNK) {
+          const chunk = guids.slice(start, start + READ_CHUNK);
+          const byGuid = new Map(selectChunk(chunk).map((r) => [r.guid, r]));
+          for (const guid of chunk) {
+            const r = byGuid.get(guid);
+            if (!r) continue;
+            const usage = usageOf(r);
+            annotate?.(usage);
+            yield usage;
+          }
         }
       },
     };
