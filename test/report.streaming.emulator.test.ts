@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { RunningEmulator } from "@exo-cba/emulator";
+import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, expect, it } from "vitest";
-import { startEmulator } from "../src/emulator/index.js";
-import type { RunningEmulator } from "../src/emulator/types.js";
 import { connectExchangeOnline } from "../src/exchange/connect.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { runUsageReport } from "../src/report/usage-report.js";
