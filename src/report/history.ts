@@ -281,7 +281,8 @@ export class UsageHistory {
     let length = 0;
     let pending: MailboxListing[] = [];
     const flush = this.db.transaction((rows: MailboxListing[], first: number) => {
-      rows.forEach((e, i) =>
+      for (let i = 0; i < rows.length; i++) {
+        const e = rows[i]!;
         insert.run({
           run_id: runId,
           ordinal: first + i,
@@ -291,8 +292,8 @@ export class UsageHistory {
           type: e.recipientTypeDetails,
           has_archive: e.hasArchive ? 1 : 0,
           smtp: e.smtp ?? null,
-        }),
-      );
+        });
+      }
     });
     const write = () => {
       if (pending.length === 0) return;
