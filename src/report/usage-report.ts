@@ -60,7 +60,7 @@ export interface BackupTarget {
   server: string;
   /** why the backup side cannot be read (found before the run): the section says so, exit 7 */
   error?: Error;
-  /** read the backup lists; runs while the Exchange half is collected */
+  /** read the backup lists; runs once the Exchange half is collected (docs/report.md "Memory") */
   read?: () => Promise<BackupSnapshot>;
 }
 
@@ -230,8 +230,6 @@ async function collectTenant(
 ): Promise<TenantReport> {
   const connection = await target.connect(throttle.onRetry);
   onConnected?.(connection);
-  // The backup lists are read while Exchange is collected; a failure there never loses the Exchange half.
-  const backupRead = startBackupRead(target.backup);
   try {
     const { history } = ctx;
     const unfinished = ctx.resume ? history.findUnfinishedRun(target.name) : undefined;
@@ -270,6 +268,9 @@ async function collectTenant(
     });
     let vb365: BackupSection | undefined;
     let join: BackupJoin | undefined;
+    // The backup lists are read once the Exchange rows are in the history, so the two halves' data are
+    // never on the heap together (docs/report.md "Memory"); a failure there never loses the Exchange half.
+    const backupRead = startBackupRead(target.backup);
     if (target.backup && backupRead) {
       const outcome = await backupRead;
       if ("snapshot" in outcome) {
