@@ -4,8 +4,11 @@
  * Every expected failure is one of these classes: it carries what the user needs (a code from the
  * service, the HTTP status, request ids, a hint saying what to do next) and never a secret.
  * Anything else that escapes is an internal error (exit 1) and is shown with its stack under --debug.
+ *
+ * @module
  */
 
+/** The process exit codes of the CLI, one per kind of failure (README.md, "Exit codes"). */
 export const ExitCode = {
   Ok: 0,
   Internal: 1,
@@ -17,6 +20,7 @@ export const ExitCode = {
   Partial: 7,
   CheckFailed: 8,
 } as const;
+/** One of the values of {@link ExitCode}. */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export interface ErrorDetails {
