@@ -84,6 +84,55 @@ function snapshot(): BackupSnapshot {
 }
 
 describe("backup coverage", () => {
+  it("unions an address over two repositories without changing either repository's own entries", () => {
+    const s = snapshot();
+    const r2 = { ...s.repositories[0]!, id: "r2", name: "Repo 2", objectStorageUsedSpaceBytes: 0 };
+    // bob: primary on r1 (Jan 1, stale alone), archive and a newer primary backup on r2
+    const bobOnR2 = entry("bob@c.test", {
+      primaryBackedUp: "2025-01-09T12:00:00Z",
+      archive: true,
+      archiveBackedUp: "2025-01-09T13:00:00Z",
+    });
+    const bobOnR1 = { ...s.protection[0]!.entries.get("bob@c.test")! };
+    s.repositories.push(r2);
+    s.protection.push({
+      repositoryId: "r2",
+      source: "MailboxData",
+      entries: new Map([[bobOnR2.email, bobOnR2]]),
+      primaryItems: 1,
+      archiveItems: 1,
+      otherWorkloads: false,
+    });
+    const rows = [mailbox("BOB@c.test", "UserMailbox", 10 * MiB, 0, 3 * MiB)];
+    const c = computeCoverage({
+      snapshot: s,
+      counts: { recipients: 9, mailboxes: 1, mailboxesByType: {}, inactiveMailboxes: 0, archives: 1 },
+      mailboxes: rows,
+      allMailboxesBytes: 13 * MiB,
+      now: NOW,
+    });
+    expect(rows[0]).toMatchObject({
+      protected: true,
+      archiveProtected: true,
+      lastBackup: "2025-01-09T12:00:00Z",
+    });
+    expect(c.stale.count).toBe(0); // the newer backup on r2 counts
+    expect(c.protectedExchangeBytes).toBe(13 * MiB); // primary + archive (protected on r2)
+    // each repository's column 3 counts bob's primary sizes once: 10 MiB + 0
+    expect(c.repositories.map((r) => r.scriptColumns["M365 Mailbox Size (MB)"])).toEqual([10, 10]);
+    // the repositories' own entries are untouched by the union
+    expect(s.protection[0]!.entries.get("bob@c.test")).toEqual(bobOnR1);
+    expect(s.protection[1]!.entries.get("bob@c.test")).toEqual(
+      entry("bob@c.test", {
+        primaryBackedUp: "2025-01-09T12:00:00Z",
+        archive: true,
+        archiveBackedUp: "2025-01-09T13:00:00Z",
+      }),
+    );
+    // ann and gone are on r1 only: gone is orphaned, ann (not in Exchange here) too
+    expect(c.orphaned.mailboxes.map((o) => o.email).sort()).toEqual(["ann@c.test", "gone@c.test"]);
+  });
+
   it("joins by address: protected, stale, unprotected by type, orphaned, bytes and reduction", () => {
     const rows = [
       mailbox("ann@c.test", "UserMailbox", 40 * MiB, 2 * MiB, 8 * MiB),

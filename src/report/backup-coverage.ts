@@ -161,17 +161,26 @@ export function createBackupJoin(snapshot: BackupSnapshot): BackupJoin {
   let merged: Map<string, ProtectedEntry>;
   if (snapshot.protection.length === 1) merged = snapshot.protection[0]!.entries;
   else {
+    // An address on one repository only (the usual case) keeps that repository's entry; an address on
+    // several gets one merged copy (the repositories' own entries stay as they are, for their columns).
     merged = new Map();
+    const copied = new Set<ProtectedEntry>();
     for (const p of snapshot.protection) {
       for (const e of p.entries.values()) {
-        const m = merged.get(e.email);
-        if (!m) merged.set(e.email, { ...e });
-        else {
-          m.primary ||= e.primary;
-          m.archive ||= e.archive;
-          m.primaryBackedUp = newer(m.primaryBackedUp, e.primaryBackedUp);
-          m.archiveBackedUp = newer(m.archiveBackedUp, e.archiveBackedUp);
+        let m = merged.get(e.email);
+        if (!m) {
+          merged.set(e.email, e);
+          continue;
         }
+        if (!copied.has(m)) {
+          m = { ...m };
+          copied.add(m);
+          merged.set(e.email, m);
+        }
+        m.primary ||= e.primary;
+        m.archive ||= e.archive;
+        m.primaryBackedUp = newer(m.primaryBackedUp, e.primaryBackedUp);
+        m.archiveBackedUp = newer(m.archiveBackedUp, e.archiveBackedUp);
       }
     }
   }
