@@ -12,6 +12,16 @@ module.enableCompileCache?.();
 // can change the environment: the HTTPS transport then keeps Node's store instead of building its own
 // (src/http/transport.ts, STARTUP_EXTRA_CA).
 globalThis[Symbol.for("exo-cba.startup-node-extra-ca-certs")] = process.env.NODE_EXTRA_CA_CERTS ?? "";
+// When the reader of our output goes away (`exo-cba invoke Get-Mailbox | head -1`), the next write fails
+// with EPIPE. Like git or cat, stop there quietly: the reader has what it wanted. Any other stream error
+// is still thrown.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const bundled = new URL("../dist/bundle/main.js", import.meta.url);
 const { main } = await import(existsSync(bundled) ? bundled.href : "../dist/cli/main.js");
 

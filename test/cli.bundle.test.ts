@@ -30,7 +30,7 @@ beforeAll(async () => {
   if (!existsSync(join(bundleDir, "main.js"))) {
     throw new Error("dist/bundle/ is missing: run `npm run build` first (npm test does).");
   }
-  [emu, cert] = await Promise.all([startEmulator({ mailboxes: 3 }), createAppCertificate()]);
+  [emu, cert] = await Promise.all([startEmulator({ mailboxes: 1500 }), createAppCertificate()]);
   transport = new HttpTransport({ caPem: [emu.caPem] });
   app = await provisionApp(emu, transport, { certificatePem: cert.certificatePem });
   dir = await mkdtemp(join(tmpdir(), "exo-bundle-"));
@@ -121,5 +121,45 @@ describe("the bundled CLI (bin/exo-cba.js → dist/bundle)", () => {
     });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/AADSTS700016/);
+  });
+
+  it("stops quietly when the reader of its output goes away (`… | head -1`)", {
+    timeout: 120_000,
+  }, async () => {
+    // Rows are written as they arrive; closing the pipe after the first chunk makes the next write fail
+    // with EPIPE. The CLI must end without a stack trace, as `git log | head -1` does.
+    const r = await new Promise<{ code: number | null; stderr: string; gotOutput: boolean }>(
+      (resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [bin, "invoke", "Get-Mailbox", "-ResultSize", "Unlimited", "--output", "ndjson"],
+          {
+            env: {
+              PATH: process.env.PATH ?? "",
+              ...emu.env,
+              EXO_CBA_HOME: join(dir, "home"),
+              EXO_ORGANIZATION: emu.tenant.domain,
+              EXO_CERTIFICATE_FILE_PATH: join(dir, "app.pem"),
+              EXO_APP_ID: app.appId,
+            },
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        );
+        let stderr = "";
+        let gotOutput = false;
+        child.stderr.on("data", (c: Buffer) => {
+          stderr += c.toString("utf8");
+        });
+        child.stdout.once("data", () => {
+          gotOutput = true;
+          child.stdout.destroy();
+        });
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stderr, gotOutput }));
+      },
+    );
+    expect(r.gotOutput).toBe(true);
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|at .*\.js:\d+/);
+    expect(r.code).toBe(0);
   });
 });
