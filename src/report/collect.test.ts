@@ -220,6 +220,41 @@ describe("collectTenantUsage", () => {
     expect(lim.limit).toBe(6);
   });
 
+  it("a call waiting before its retry frees its slot: other mailboxes go on meanwhile", async () => {
+    const six = Array.from({ length: 6 }, (_, i) => ({
+      guid: `m${i}`,
+      upn: `u${i}@contoso.com`,
+      type: "UserMailbox" as const,
+      bytes: i,
+      items: 1,
+      deletedBytes: 0,
+      deletedItems: 0,
+    }));
+    const fake = new FakeExchange(six, 0, 0);
+    const signal = new ThrottleSignal();
+    const answer = fake.invoke.bind(fake);
+    // m0's first answer is a 429: like the real client, wait (through retry.sleep) and then ask again.
+    let waited = false;
+    fake.invoke = async (name, params = {}) => {
+      if (params.Identity === "m0" && !waited) {
+        waited = true;
+        signal.onRetry({ status: 429, delayMs: 1000, reason: "throttled (HTTP 429)" });
+        await signal.sleep(1000);
+      }
+      return answer(name, params);
+    };
+    const done: string[] = [];
+    // A window of one: before, the waiting call held the only slot and every other mailbox waited for it.
+    const result = await collectTenantUsage(fake, {
+      limiter: new AimdLimiter({ max: 1, initial: 1 }),
+      throttle: signal,
+      onMailboxDone: (usage) => done.push(usage.guid),
+    });
+    expect(result.mailboxes).toHaveLength(6);
+    expect(done).toEqual(["m1", "m2", "m3", "m4", "m5", "m0"]);
+    expect(fake.maxInFlight).toBe(1);
+  });
+
   it("stops the tenant on an authorization error (every call would fail the same way)", async () => {
     const fake = new FakeExchange(FAKE_MAILBOXES);
     fake.invoke = async () => {

@@ -175,14 +175,44 @@ export async function collectTenantUsage(
     options.onProgress?.({ ...progress });
   };
 
+  /**
+   * Calls waiting out a Retry-After or backoff before their retry: they hold no slot (see withSlot), so
+   * the fan-out below may start other mailboxes meanwhile; `nextSuspend` wakes it when one starts waiting.
+   */
+  let suspended = 0;
+  let wakeOnSuspend: (() => void) | undefined;
+  const nextSuspend = () =>
+    new Promise<void>((resolve) => {
+      wakeOnSuspend = resolve;
+    });
+
   /** Run one call under the tenant window and the global cap; 429s seen by the client cut the window. */
   const withSlot = async <T>(fn: () => Promise<T>): Promise<T> => {
     const ticket: LimiterTicket = await limiter.acquire();
-    const releaseGlobal = options.globalSlots ? await options.globalSlots.acquire() : undefined;
+    let releaseGlobal = options.globalSlots ? await options.globalSlots.acquire() : undefined;
     let ok = false;
     try {
-      const onThrottle = (delayMs?: number) => limiter.congestion(ticket, delayMs);
-      const result = await (options.throttle ? options.throttle.run(onThrottle, fn) : fn());
+      const hooks = {
+        onThrottle: (delayMs?: number) => limiter.congestion(ticket, delayMs),
+        // While the client waits before a retry, this call is not in flight: its slots serve others.
+        suspend: () => {
+          releaseGlobal?.();
+          releaseGlobal = undefined;
+          limiter.suspend(ticket);
+          suspended++;
+          wakeOnSuspend?.();
+          wakeOnSuspend = undefined;
+        },
+        resume: async () => {
+          try {
+            await limiter.resume(ticket);
+            if (options.globalSlots) releaseGlobal = await options.globalSlots.acquire();
+          } finally {
+            suspended--;
+          }
+        },
+      };
+      const result = await (options.throttle ? options.throttle.run(hooks, fn) : fn());
       ok = true;
       return result;
     } catch (error) {
@@ -340,12 +370,23 @@ export async function collectTenantUsage(
     report();
   };
 
+  /**
+   * Room for one more mailbox task: fewer working tasks than the window (tasks waiting before a retry do
+   * not count), and never more than 4 windows of tasks in all, so 100,000 mailboxes never become 100,000
+   * pending promises.
+   */
+  const hasRoom = () => {
+    const window = Math.max(1, Math.floor(limiter.limit));
+    return inFlight.size - suspended < window && inFlight.size < 4 * window;
+  };
+  const waitForRoom = async () => {
+    while (!hasRoom() && !fatal) await Promise.race([...inFlight, nextSuspend()]);
+  };
+
   for (const [i, entry] of listed(listing)) {
     if (fatal || options.signal?.aborted) break;
     if (measuredAt[i]) continue;
-    // Wait for a free window slot before creating the task, so 100,000 mailboxes never become
-    // 100,000 pending promises.
-    while (inFlight.size >= Math.max(1, Math.floor(limiter.limit)) && !fatal) await Promise.race(inFlight);
+    await waitForRoom();
     const task = fetchOne(entry, i, false).finally(() => inFlight.delete(task));
     inFlight.add(task);
   }
@@ -354,7 +395,7 @@ export async function collectTenantUsage(
   // faults: a run of 10,000 should not end partial because one call met six 429s in a row.
   for (const { entry, index } of secondPass) {
     if (fatal || options.signal?.aborted) break;
-    while (inFlight.size >= Math.max(1, Math.floor(limiter.limit)) && !fatal) await Promise.race(inFlight);
+    await waitForRoom();
     const task = fetchOne(entry, index, true).finally(() => inFlight.delete(task));
     inFlight.add(task);
   }

@@ -228,3 +228,35 @@ describe("AimdLimiter: sparse versus sustained throttling", () => {
     }
   });
 });
+
+describe("AimdLimiter suspend/resume (a call waiting before its retry)", () => {
+  it("gives the slot to the next call while one waits, and takes one again before the retry", async () => {
+    const lim = new AimdLimiter({ max: 2, initial: 2 });
+    const a = await lim.acquire();
+    const b = await lim.acquire();
+    let cGot = false;
+    const c = lim.acquire().then((t) => {
+      cGot = true;
+      return t;
+    });
+    await tick();
+    expect(cGot).toBe(false); // window full
+    lim.suspend(a); // a waits out a Retry-After
+    await tick();
+    expect(cGot).toBe(true);
+    expect(lim.inFlight).toBe(2);
+    let aBack = false;
+    const resumed = lim.resume(a).then(() => {
+      aBack = true;
+    });
+    await tick();
+    expect(aBack).toBe(false); // b and c are in flight: a waits for a slot before resending
+    lim.release(b, true);
+    await resumed;
+    expect(aBack).toBe(true);
+    expect(lim.inFlight).toBe(2);
+    lim.release(a, true);
+    lim.release(await c, true);
+    expect(lim.inFlight).toBe(0);
+  });
+});

@@ -164,6 +164,27 @@ export class AimdLimiter {
     this.recentThrottles = 0;
   }
 
+  /**
+   * The call holding `ticket` waits out a retry delay (Retry-After, backoff): while it waits it is not a
+   * request in flight, so its slot goes to the next call. `resume` takes a slot again before it resends.
+   */
+  suspend(_ticket: LimiterTicket): void {
+    this.active--;
+    this.wake();
+  }
+
+  /** Take a slot again for a suspended call (same ticket, so a later congestion signal is judged as before). */
+  async resume(_ticket: LimiterTicket): Promise<void> {
+    for (;;) {
+      const wait = this.pausedUntil - this.now();
+      if (wait > 0) await this.sleep(wait);
+      else if (this.active >= Math.floor(this.window)) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      } else break;
+    }
+    this.active++;
+  }
+
   /** The request ended; `ok` requests grow the window by 1/window (≈ +1 per window of successes). */
   release(ticket: LimiterTicket, ok: boolean): void {
     this.active--;

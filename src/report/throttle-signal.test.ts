@@ -27,4 +27,45 @@ describe("ThrottleSignal", () => {
     expect(isThrottleNotice({ status: 429 })).toBe(true);
     expect(isThrottleNotice({ reason: "connection failed (ECONNRESET)" })).toBe(false);
   });
+
+  it("frees the call's slot while the client sleeps before a retry, and takes it back first", async () => {
+    const signal = new ThrottleSignal();
+    const events: string[] = [];
+    await signal.run(
+      {
+        onThrottle: () => events.push("throttle"),
+        suspend: () => events.push("suspend"),
+        resume: async () => {
+          events.push("resume");
+        },
+      },
+      async () => {
+        await signal.sleep(5);
+        events.push("retry sent");
+      },
+    );
+    expect(events).toEqual(["suspend", "resume", "retry sent"]);
+    // Outside a call (sign-in, connection set-up) it is a plain sleep.
+    await signal.sleep(1);
+    expect(events).toHaveLength(3);
+  });
+
+  it("takes the slot back even when the wait is aborted, so the slot count stays right", async () => {
+    const signal = new ThrottleSignal();
+    const events: string[] = [];
+    const abort = new AbortController();
+    const waiting = signal.run(
+      {
+        onThrottle: () => {},
+        suspend: () => events.push("suspend"),
+        resume: async () => {
+          events.push("resume");
+        },
+      },
+      () => signal.sleep(60_000, abort.signal),
+    );
+    abort.abort(new Error("interrupted"));
+    await expect(waiting).rejects.toThrow("interrupted");
+    expect(events).toEqual(["suspend", "resume"]);
+  });
 });

@@ -7,6 +7,7 @@
  * client knowing anything about the report.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { realSleep } from "../http/retry.js";
 
 export interface RetryNotice {
   /** the client's description, e.g. "throttled (HTTP 429)" */
@@ -19,8 +20,17 @@ export interface RetryNotice {
 export const isThrottleNotice = (info: RetryNotice): boolean =>
   info.status === 429 || /\b429\b|throttl/i.test(info.reason ?? "");
 
+/** What the call running in this async context does when the client throttles or waits. */
+export interface CallHooks {
+  onThrottle(delayMs?: number): void;
+  /** The client is about to wait before a retry: give the call's slot back. */
+  suspend?(): void;
+  /** The wait is over: take a slot again before the retry is sent. */
+  resume?(): Promise<void>;
+}
+
 export class ThrottleSignal {
-  private readonly current = new AsyncLocalStorage<(delayMs?: number) => void>();
+  private readonly current = new AsyncLocalStorage<CallHooks>();
   /** 429 retries seen across the connection (for progress lines and benchmarks) */
   throttled = 0;
 
@@ -28,11 +38,27 @@ export class ThrottleSignal {
   readonly onRetry = (info: RetryNotice): void => {
     if (!isThrottleNotice(info)) return;
     this.throttled++;
-    this.current.getStore()?.(info.delayMs);
+    this.current.getStore()?.onThrottle(info.delayMs);
+  };
+
+  /**
+   * Give this to the client as `retry.sleep`: a call waiting out a Retry-After or a backoff is not a
+   * request in flight, so its concurrency slot serves another call meanwhile (sparse random faults then
+   * cost their own wait, not a stalled slot: BENCHMARKS.md, docs/report.md).
+   */
+  readonly sleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
+    const hooks = this.current.getStore();
+    if (!hooks?.suspend || !hooks.resume) return realSleep(ms, signal);
+    hooks.suspend();
+    try {
+      await realSleep(ms, signal);
+    } finally {
+      await hooks.resume();
+    }
   };
 
   /** Run one call; `onThrottle` fires (with the client's wait) if the client retries it after a 429. */
-  run<T>(onThrottle: (delayMs?: number) => void, call: () => Promise<T>): Promise<T> {
-    return this.current.run(onThrottle, call);
+  run<T>(hooks: CallHooks | ((delayMs?: number) => void), call: () => Promise<T>): Promise<T> {
+    return this.current.run(typeof hooks === "function" ? { onThrottle: hooks } : hooks, call);
   }
 }

@@ -69,8 +69,11 @@ export interface TenantTarget {
   name: string;
   organization: string;
   backup?: BackupTarget;
-  /** Open the connection; give `onRetry` to the client as its `retry.onRetry` so throttling is seen. */
-  connect(onRetry: ThrottleSignal["onRetry"]): Promise<TenantConnection>;
+  /**
+   * Open the connection; give `onRetry` to the client as its `retry.onRetry` so throttling is seen, and
+   * `sleep` as its `retry.sleep` so a call waiting before a retry frees its concurrency slot meanwhile.
+   */
+  connect(onRetry: ThrottleSignal["onRetry"], sleep: ThrottleSignal["sleep"]): Promise<TenantConnection>;
 }
 
 export interface UsageReportOptions {
@@ -228,7 +231,7 @@ async function collectTenant(
   throttle: ThrottleSignal,
   onConnected?: (connection: TenantConnection) => void,
 ): Promise<TenantReport> {
-  const connection = await target.connect(throttle.onRetry);
+  const connection = await target.connect(throttle.onRetry, throttle.sleep);
   onConnected?.(connection);
   try {
     const { history } = ctx;

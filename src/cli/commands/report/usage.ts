@@ -316,10 +316,11 @@ export async function buildTargets(
     const target: TenantTarget = {
       name,
       organization: resolved.organization,
-      connect: (onRetry) =>
+      connect: (onRetry, sleep) =>
         session.exchange(resolved, {
           ownTransport: true,
           retry: {
+            sleep,
             onRetry: (info) => {
               onRetry(info);
               if (info.reason.startsWith("connection failed")) hooks.onConnectionRetry?.(name, info.reason);
