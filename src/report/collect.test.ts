@@ -8,6 +8,18 @@ import { ThrottleSignal } from "./throttle-signal.js";
 
 const limiter = (max = 4) => new AimdLimiter({ max });
 
+/** `n` user mailboxes m0…m(n-1), mailbox i holding i bytes in one item. */
+const numberedMailboxes = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    guid: `m${i}`,
+    upn: `u${i}@contoso.com`,
+    type: "UserMailbox" as const,
+    bytes: i,
+    items: 1,
+    deletedBytes: 0,
+    deletedItems: 0,
+  }));
+
 describe("collectTenantUsage", () => {
   it("counts recipients, types, inactive mailboxes and archives, and sums every figure", async () => {
     const fake = new FakeExchange(FAKE_MAILBOXES, 3, 2);
@@ -179,15 +191,7 @@ describe("collectTenantUsage", () => {
   });
 
   it("never has more calls in flight than the window and halves it when the client reports a 429", async () => {
-    const many = Array.from({ length: 40 }, (_, i) => ({
-      guid: `m${i}`,
-      upn: `u${i}@contoso.com`,
-      type: "UserMailbox" as const,
-      bytes: i,
-      items: 1,
-      deletedBytes: 0,
-      deletedItems: 0,
-    }));
+    const many = numberedMailboxes(40);
     const fake = new FakeExchange(many, 0, 0);
     fake.throttle.add("m0");
     fake.retrySignal = new ThrottleSignal();
@@ -200,15 +204,7 @@ describe("collectTenantUsage", () => {
   });
 
   it("with the default limiter a lone 429 among 40 calls reaches it but cuts nothing (sparse throttling)", async () => {
-    const many = Array.from({ length: 40 }, (_, i) => ({
-      guid: `m${i}`,
-      upn: `u${i}@contoso.com`,
-      type: "UserMailbox" as const,
-      bytes: i,
-      items: 1,
-      deletedBytes: 0,
-      deletedItems: 0,
-    }));
+    const many = numberedMailboxes(40);
     const fake = new FakeExchange(many, 0, 0);
     fake.throttle.add("m0");
     fake.retrySignal = new ThrottleSignal();
@@ -221,15 +217,7 @@ describe("collectTenantUsage", () => {
   });
 
   it("a call waiting before its retry frees its slot: other mailboxes go on meanwhile", async () => {
-    const six = Array.from({ length: 6 }, (_, i) => ({
-      guid: `m${i}`,
-      upn: `u${i}@contoso.com`,
-      type: "UserMailbox" as const,
-      bytes: i,
-      items: 1,
-      deletedBytes: 0,
-      deletedItems: 0,
-    }));
+    const six = numberedMailboxes(6);
     const fake = new FakeExchange(six, 0, 0);
     const signal = new ThrottleSignal();
     const answer = fake.invoke.bind(fake);
