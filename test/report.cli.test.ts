@@ -1,5 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunningEmulator } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
@@ -8,7 +7,7 @@ import { main } from "../src/cli/main.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { capturedContext } from "./helpers/cli.js";
 import { createAppCertificate } from "./helpers/invoke-wire.js";
-import { provisionApp, ROLE } from "./helpers/provision.js";
+import { provisionCliApp, ROLE } from "./helpers/provision.js";
 
 /**
  * `exo-cba report usage` end to end in-process: flags and EXO_* variables, a PEM certificate file,
@@ -22,24 +21,14 @@ const savedCa = process.env.NODE_EXTRA_CA_CERTS;
 beforeAll(async () => {
   emu = await startEmulator({ mailboxes: 40, seed: 3 });
   const transport = new HttpTransport({ caPem: [emu.caPem] });
-  const cert = await createAppCertificate("CN=exo-cba-report-cli");
-  const { appId } = await provisionApp(emu, transport, {
-    certificatePem: cert.certificatePem,
+  ({ dir, env } = await provisionCliApp(emu, transport, {
+    commonName: "exo-cba-report-cli",
     role: ROLE.globalReader,
-  });
+    folderPrefix: "exo-report-cli-",
+  }));
   transport.close();
-  dir = await mkdtemp(join(tmpdir(), "exo-report-cli-"));
-  const pem = join(dir, "app.pem");
-  await writeFile(pem, `${cert.certificatePem}${cert.privateKeyPem}`, { mode: 0o600 });
   // The transport reads NODE_EXTRA_CA_CERTS from the process, as a child process would.
   process.env.NODE_EXTRA_CA_CERTS = emu.caFile;
-  env = {
-    ...emu.env,
-    EXO_CBA_HOME: join(dir, "home"),
-    EXO_APP_ID: appId,
-    EXO_ORGANIZATION: emu.tenant.domain,
-    EXO_CERTIFICATE_FILE_PATH: pem,
-  };
 });
 
 afterAll(async () => {

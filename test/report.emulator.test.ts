@@ -4,11 +4,10 @@ import { join } from "node:path";
 import type { RunningEmulator, UsageTruth } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectExchangeOnline } from "../src/exchange/connect.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { runUsageReport, type TenantTarget } from "../src/report/usage-report.js";
 import { createAppCertificate, type TestCertificate } from "./helpers/invoke-wire.js";
-import { provisionApp, ROLE } from "./helpers/provision.js";
+import { connectAsApp, provisionApp, ROLE } from "./helpers/provision.js";
 
 /**
  * The usage report against the emulator: real HTTPS, real app-only sign-in, the real Exchange client
@@ -42,24 +41,12 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A tenant target on the real client; retries sped up (the emulator's Retry-After is still honoured). */
+/** A tenant target on the real client (test/helpers/provision.ts). */
 function target(): TenantTarget {
   return {
     name: emu.tenant.domain,
     organization: emu.tenant.domain,
-    connect: (onRetry) =>
-      connectExchangeOnline({
-        appId,
-        organization: emu.tenant.domain,
-        certificate: { certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem },
-        endpoints: {
-          authorityHost: emu.authorityHost,
-          graphEndpoint: emu.graphEndpoint,
-          exchangeEndpoint: emu.exchangeEndpoint,
-        },
-        transport,
-        retry: { onRetry, baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 8 },
-      }),
+    connect: connectAsApp(emu, transport, { appId, ...cert }),
   };
 }
 

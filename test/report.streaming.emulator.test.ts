@@ -4,13 +4,12 @@ import { join } from "node:path";
 import type { RunningEmulator } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, expect, it } from "vitest";
-import { connectExchangeOnline } from "../src/exchange/connect.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { runUsageReport } from "../src/report/usage-report.js";
 import { readBackupSnapshot, resolveBackupTarget } from "../src/vb365/backup.js";
 import { Vb365Client } from "../src/vb365/client.js";
 import { createAppCertificate } from "./helpers/invoke-wire.js";
-import { provisionApp, ROLE } from "./helpers/provision.js";
+import { connectAsApp, provisionApp, ROLE } from "./helpers/provision.js";
 
 /**
  * The report files are written from the history, row by row (docs/report.md "Memory"). Golden files:
@@ -87,19 +86,7 @@ it("writes the same CSV, JSON and HTML bytes as the report that kept every row i
         name: emu.tenant.domain,
         organization: emu.tenant.domain,
         backup: { server: "https://vb365.test:4443", read },
-        connect: (onRetry) =>
-          connectExchangeOnline({
-            appId,
-            organization: emu.tenant.domain,
-            certificate: { certificatePem: cert.certificatePem, privateKeyPem: cert.privateKeyPem },
-            endpoints: {
-              authorityHost: emu.authorityHost,
-              graphEndpoint: emu.graphEndpoint,
-              exchangeEndpoint: emu.exchangeEndpoint,
-            },
-            transport,
-            retry: { onRetry, baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 8 },
-          }),
+        connect: connectAsApp(emu, transport, { appId, ...cert }),
       },
     ],
     historyPath: join(dir, "history.sqlite"),

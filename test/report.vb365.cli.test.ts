@@ -1,5 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunningEmulator } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
@@ -8,8 +7,7 @@ import { main } from "../src/cli/main.js";
 import { readProfiles, saveProfile } from "../src/config/profiles.js";
 import { HttpTransport } from "../src/http/transport.js";
 import { capturedContext } from "./helpers/cli.js";
-import { createAppCertificate } from "./helpers/invoke-wire.js";
-import { provisionApp, ROLE } from "./helpers/provision.js";
+import { provisionCliApp, ROLE } from "./helpers/provision.js";
 import { type FakeData, type FakeVb365, type Item, startFakeVb365 } from "./helpers/vb365-fake.js";
 
 /**
@@ -38,23 +36,14 @@ async function run(argv: string[], extraEnv: NodeJS.ProcessEnv = {}) {
 beforeAll(async () => {
   emu = await startEmulator({ mailboxes: 40, seed: 5 });
   const transport = new HttpTransport({ caPem: [emu.caPem] });
-  const cert = await createAppCertificate("CN=exo-cba-report-vb365");
-  const { appId } = await provisionApp(emu, transport, {
-    certificatePem: cert.certificatePem,
+  ({ dir, env } = await provisionCliApp(emu, transport, {
+    commonName: "exo-cba-report-vb365",
     role: ROLE.globalReader,
-  });
+    folderPrefix: "exo-report-vb365-",
+  }));
   transport.close();
-  dir = await mkdtemp(join(tmpdir(), "exo-report-vb365-"));
-  const pem = join(dir, "app.pem");
-  await writeFile(pem, `${cert.certificatePem}${cert.privateKeyPem}`, { mode: 0o600 });
+  // The transport reads NODE_EXTRA_CA_CERTS from the process, as a child process would.
   process.env.NODE_EXTRA_CA_CERTS = emu.caFile;
-  env = {
-    ...emu.env,
-    EXO_CBA_HOME: join(dir, "home"),
-    EXO_APP_ID: appId,
-    EXO_ORGANIZATION: emu.tenant.domain,
-    EXO_CERTIFICATE_FILE_PATH: pem,
-  };
   // The mailboxes as Exchange lists them (a run without the backup side).
   const first = await run(["--format", "json", "--out", join(dir, "plain")]);
   expect(first.code).toBe(0);

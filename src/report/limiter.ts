@@ -127,6 +127,12 @@ export class AimdLimiter {
   }
 
   async acquire(): Promise<LimiterTicket> {
+    await this.takeSlot();
+    return { seq: this.issued++ };
+  }
+
+  /** Wait until no pause is on and the window has room, then count one more request in flight. */
+  private async takeSlot(): Promise<void> {
     for (;;) {
       // Requests started while the service asked us to wait would only be refused again.
       const wait = this.pausedUntil - this.now();
@@ -136,7 +142,6 @@ export class AimdLimiter {
       } else break;
     }
     this.active++;
-    return { seq: this.issued++ };
   }
 
   /**
@@ -174,15 +179,8 @@ export class AimdLimiter {
   }
 
   /** Take a slot again for a suspended call (same ticket, so a later congestion signal is judged as before). */
-  async resume(_ticket: LimiterTicket): Promise<void> {
-    for (;;) {
-      const wait = this.pausedUntil - this.now();
-      if (wait > 0) await this.sleep(wait);
-      else if (this.active >= Math.floor(this.window)) {
-        await new Promise<void>((resolve) => this.waiters.push(resolve));
-      } else break;
-    }
-    this.active++;
+  resume(_ticket: LimiterTicket): Promise<void> {
+    return this.takeSlot();
   }
 
   /** The request ended; `ok` requests grow the window by 1/window (≈ +1 per window of successes). */

@@ -6,14 +6,11 @@ describe("ThrottleSignal", () => {
     const signal = new ThrottleSignal();
     const hits: string[] = [];
     const call = (name: string, throttled: boolean) =>
-      signal.run(
-        () => hits.push(name),
-        async () => {
-          await new Promise((r) => setTimeout(r, 1));
-          if (throttled) signal.onRetry({ attempt: 1, delayMs: 0, reason: "throttled (HTTP 429)" } as never);
-          await new Promise((r) => setImmediate(r));
-        },
-      );
+      signal.run({ onThrottle: () => hits.push(name) }, async () => {
+        await new Promise((r) => setTimeout(r, 1));
+        if (throttled) signal.onRetry({ attempt: 1, delayMs: 0, reason: "throttled (HTTP 429)" } as never);
+        await new Promise((r) => setImmediate(r));
+      });
     await Promise.all([call("a", false), call("b", true), call("c", false)]);
     expect(hits).toEqual(["b"]);
     expect(signal.throttled).toBe(1);

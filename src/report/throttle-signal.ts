@@ -57,8 +57,8 @@ export class ThrottleSignal {
     }
   };
 
-  /** Run one call; `onThrottle` fires (with the client's wait) if the client retries it after a 429. */
-  run<T>(hooks: CallHooks | ((delayMs?: number) => void), call: () => Promise<T>): Promise<T> {
-    return this.current.run(typeof hooks === "function" ? { onThrottle: hooks } : hooks, call);
+  /** Run one call under `hooks`: `onThrottle` fires (with the client's wait) if the client retries it after a 429. */
+  run<T>(hooks: CallHooks, call: () => Promise<T>): Promise<T> {
+    return this.current.run(hooks, call);
   }
 }

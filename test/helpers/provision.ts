@@ -1,5 +1,11 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { RunningEmulator } from "@exo-cba/emulator";
+import { connectExchangeOnline } from "../../src/exchange/connect.js";
 import type { HttpTransport } from "../../src/http/transport.js";
+import type { TenantTarget } from "../../src/report/usage-report.js";
+import { createAppCertificate } from "./invoke-wire.js";
 
 /**
  * Register an app with a certificate in the emulator through its Graph API, the way an admin would:
@@ -91,4 +97,55 @@ export async function provisionApp(
   const role = options.role === undefined ? ROLE.exchangeAdministrator : options.role;
   if (role) await assignDirectoryRole(emu, transport, sp.id, role);
   return { appId: app.appId, applicationId: app.id, servicePrincipalId: sp.id };
+}
+
+/**
+ * A report target's `connect` for an app provisioned in the emulator: the real client, with retries sped
+ * up (the emulator's Retry-After is still honoured).
+ */
+export function connectAsApp(
+  emu: RunningEmulator,
+  transport: HttpTransport,
+  app: { appId: string; certificatePem: string; privateKeyPem: string },
+): TenantTarget["connect"] {
+  return (onRetry) =>
+    connectExchangeOnline({
+      appId: app.appId,
+      organization: emu.tenant.domain,
+      certificate: { certificatePem: app.certificatePem, privateKeyPem: app.privateKeyPem },
+      endpoints: {
+        authorityHost: emu.authorityHost,
+        graphEndpoint: emu.graphEndpoint,
+        exchangeEndpoint: emu.exchangeEndpoint,
+      },
+      transport,
+      retry: { onRetry, baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 8 },
+    });
+}
+
+/**
+ * An app provisioned in the emulator with its certificate and key in one PEM file (owner-only) in a new
+ * temporary folder, and the environment a CLI run needs to sign in as it.
+ */
+export async function provisionCliApp(
+  emu: RunningEmulator,
+  transport: HttpTransport,
+  options: { commonName: string; role: string; folderPrefix: string },
+): Promise<{ appId: string; dir: string; env: NodeJS.ProcessEnv }> {
+  const cert = await createAppCertificate(`CN=${options.commonName}`);
+  const { appId } = await provisionApp(emu, transport, {
+    certificatePem: cert.certificatePem,
+    role: options.role,
+  });
+  const dir = await mkdtemp(join(tmpdir(), options.folderPrefix));
+  const pem = join(dir, "app.pem");
+  await writeFile(pem, `${cert.certificatePem}${cert.privateKeyPem}`, { mode: 0o600 });
+  const env = {
+    ...emu.env,
+    EXO_CBA_HOME: join(dir, "home"),
+    EXO_APP_ID: appId,
+    EXO_ORGANIZATION: emu.tenant.domain,
+    EXO_CERTIFICATE_FILE_PATH: pem,
+  };
+  return { appId, dir, env };
 }
