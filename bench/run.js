@@ -356,16 +356,25 @@ if (want("report")) {
   // Sparse random throttling: 3% of Exchange calls answered 429 (Retry-After 1 s) and 2% 503, spread
   // over the run (nearly all calls are the per-mailbox statistics), against the same run fault-free.
   {
-    const mailboxes = quick ? 1_000 : 2_500;
+    // The issue's case (2,500) also under --quick: at 1,000 the fault-free run takes about 2 s, so one
+    // unlucky call's second backoff alone is a ratio of 1.5 and the figure measures luck.
+    const mailboxes = 2_500;
     const concurrency = 8;
-    const faults = { throttleRate: 0.03, throttleRetryAfterSeconds: 1, errorRate: 0.02, seed: 13 };
+    // One seed per round: the emulator's faults are a fixed sequence per seed, and the last calls of a
+    // run (the retries of the stragglers) always land on the same stretch of it. Seed 13 has a cluster of
+    // 8 faults in 43 requests (19 %) exactly there, so one seed alone measures that cluster, not the
+    // "spread randomly" of the goal; the ratio is the median over the seeds, each listed.
+    const seeds = [13, 14, 15];
+    const faultsFor = (seed) => ({ throttleRate: 0.03, throttleRetryAfterSeconds: 1, errorRate: 0.02, seed });
     const ft = await provisionedTenant({ mailboxes });
     try {
-      const runs = { clean: [], faulty: [] };
-      const outputs = {};
-      for (let i = 0; i < 2; i++) {
+      const rounds = [];
+      let cleanOutput;
+      let identical = true;
+      for (const seed of seeds) {
+        const round_ = { seed };
         for (const side of ["clean", "faulty"]) {
-          ft.emu.configure({ faults: side === "faulty" ? { ...faults } : {} });
+          ft.emu.configure({ faults: side === "faulty" ? faultsFor(seed) : {} });
           const before = ft.emu.stats();
           const out = await mkdtemp(join(tmpdir(), "exo-cba-bench-report-"));
           const r = await cli(
@@ -374,28 +383,39 @@ if (want("report")) {
           );
           if (r.code !== 0) throw new Error(`report (${side}) failed (${r.code}): ${r.stderr.slice(-2000)}`);
           const after = ft.emu.stats();
-          runs[side].push({ ms: r.ms, faults: after.faultsInjected - before.faultsInjected });
-          outputs[side] = await comparableReport(out);
+          round_[`${side}Ms`] = round(r.ms);
+          if (side === "faulty") round_.faults = after.faultsInjected - before.faultsInjected;
+          const output = await comparableReport(out);
+          cleanOutput ??= output;
+          if (output !== cleanOutput) identical = false;
           await rm(out, { recursive: true, force: true });
         }
+        round_.ratio = round(round_.faultyMs / round_.cleanMs, 3);
+        rounds.push(round_);
       }
-      const med = (side) => median(runs[side].map((x) => x.ms));
-      const ratio = med("faulty") / med("clean");
-      const identical = outputs.clean === outputs.faulty;
+      const ratio = median(rounds.map((r) => r.ratio));
       results.reportSparseFaults = {
         mailboxes,
         concurrency,
-        faults,
-        cleanMs: round(med("clean")),
-        faultyMs: round(med("faulty")),
-        faultsInjectedPerRun: runs.faulty.map((x) => x.faults),
+        faults: faultsFor("13, 14, 15"),
+        rounds,
         ratio: round(ratio, 3),
         outputIdentical: identical,
       };
       const label = `report usage, ${mailboxes.toLocaleString("en-US")} mailboxes, concurrency ${concurrency}, 3% 429 (Retry-After 1 s) + 2% 503`;
-      record(label, "wall / fault-free wall (median of 2)", round(ratio, 3), "≤ 1.5", ratio <= 1.5);
-      record(label, "fault-free ms / faulty ms", `${round(med("clean"), 0)} / ${round(med("faulty"), 0)}`);
-      record(label, "report identical to the fault-free one", identical ? "yes" : "NO", "yes", identical);
+      record(
+        label,
+        "wall / fault-free wall (median over seeds 13-15)",
+        round(ratio, 3),
+        "≤ 1.5",
+        ratio <= 1.5,
+      );
+      record(
+        label,
+        "per seed: fault-free ms / faulty ms",
+        rounds.map((r) => `${r.seed}: ${round(r.cleanMs, 0)} / ${round(r.faultyMs, 0)}`).join(", "),
+      );
+      record(label, "reports identical to the fault-free one", identical ? "yes" : "NO", "yes", identical);
     } finally {
       await ft.close();
     }

@@ -114,7 +114,8 @@ describe("report usage against the emulator", () => {
     // until the emulator's clock jumps 420 s forward a third into the run and every held token is
     // expired on the server (401, fresh token, same request again).
     emu.configure({
-      throttle: { concurrency: 4, ratePerSecond: 400, burst: 20 },
+      // A budget far below what 12 concurrent calls ask (sustained throttling, whatever the machine load).
+      throttle: { concurrency: 4, ratePerSecond: 100, burst: 10 },
       faults: { errorRate: 0.06, dropRate: 0.04, seed: 5 },
       tokenLifetimeSeconds: 400,
     });

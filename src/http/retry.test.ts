@@ -38,6 +38,14 @@ describe("backoffDelay", () => {
     expect(backoffDelay(10, { random: () => 0.999, baseDelayMs: 2000, maxDelayMs: 30_000 })).toBe(29_970);
     expect(backoffDelay(2, { random: () => 0 })).toBe(0);
   });
+
+  it("keeps half the base ceiling for every retry while the caller says not to escalate, and doubles again when it does", () => {
+    let escalate = false;
+    const options = { random: () => 0.5, baseDelayMs: 2000, escalate: () => escalate };
+    expect([0, 1, 2, 3].map((retry) => backoffDelay(retry, options))).toEqual([500, 500, 500, 500]);
+    escalate = true;
+    expect([0, 1, 2, 3].map((retry) => backoffDelay(retry, options))).toEqual([1000, 2000, 4000, 8000]);
+  });
 });
 
 describe("retryableResponse", () => {

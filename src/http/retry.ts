@@ -20,6 +20,14 @@ export interface RetryOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** In [0, 1); full jitter multiplies the backoff ceiling by it. */
   random?: () => number;
+  /**
+   * Whether our own backoff grows with each retry of a call (the default). A caller that sees the whole
+   * workload answers false while failures are sparse among successes (the report: docs/report.md,
+   * "Speed, throttling and failures"): each retry then waits a fresh full-jitter delay under half the
+   * base ceiling (1 s by default) instead of 2, 4, 8, 16 s for a call that was merely unlucky. Asked
+   * before each wait, so sustained failures grow the backoff again at once. Retry-After is unaffected.
+   */
+  escalate?: () => boolean;
   signal?: AbortSignal;
   /** Told about every retry before the wait (for counters and verbose logs). */
   onRetry?: (info: RetryInfo) => void;
@@ -97,11 +105,13 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   return Math.max(0, date - nowMs);
 }
 
-/** Full jitter: a uniformly random wait between 0 and min(cap, base * 2^retry). */
+/** Full jitter: a uniformly random wait between 0 and min(cap, base * 2^retry), or min(cap, base / 2) when not escalating. */
 export function backoffDelay(retry: number, options: RetryOptions = {}): number {
   const base = options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs;
   const cap = options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs;
-  const ceiling = Math.min(cap, base * 2 ** retry);
+  // Sparse faults: half the first ceiling for every retry (1 s with the default base, the default
+  // retryDelayInMs of Azure's own core-rest-pipeline: docs/report.md, "Speed, throttling and failures").
+  const ceiling = Math.min(cap, options.escalate?.() === false ? base / 2 : base * 2 ** retry);
   return Math.floor((options.random ?? Math.random)() * ceiling);
 }
 

@@ -243,6 +243,22 @@ describe("collectTenantUsage", () => {
     expect(fake.maxInFlight).toBe(1);
   });
 
+  it("fails the tenant when the recipient count fails, before any statistics call", async () => {
+    const fake = new FakeExchange(numberedMailboxes(40), 0, 0);
+    const original = fake.stream.bind(fake);
+    fake.stream = (cmdlet, params = {}) => {
+      if (!cmdlet.endsWith("Recipient")) return original(cmdlet, params);
+      return (async function* () {
+        yield* [];
+        throw new ServerError("fake: the recipients listing failed after its retries");
+      })();
+    };
+    await expect(
+      collectTenantUsage(fake, { limiter: new AimdLimiter({ max: 1, initial: 1 }) }),
+    ).rejects.toThrow("recipients listing failed");
+    expect(fake.calls.filter((c) => c.cmdlet.endsWith("MailboxStatistics"))).toEqual([]);
+  });
+
   it("stops the tenant on an authorization error (every call would fail the same way)", async () => {
     const fake = new FakeExchange(FAKE_MAILBOXES);
     fake.invoke = async () => {

@@ -182,28 +182,63 @@ describe("AimdLimiter: sparse versus sustained throttling", () => {
     expect(sleeps).toEqual([]);
   });
 
-  it("sustained 429s (most requests of a window) cut the window once per epoch and honour a long Retry-After", async () => {
+  it("sustained 429s (a whole burst of requests) cut the window once per epoch and honour a long Retry-After", async () => {
     const { lim, sleeps } = limiter({ max: 8 });
     const burst = await Promise.all(Array.from({ length: 8 }, () => lim.acquire()));
-    lim.congestion(burst[0]!, 2000);
-    lim.congestion(burst[1]!, 2000);
-    expect(lim.limit).toBe(8); // two could still be chance
-    lim.congestion(burst[2]!, 2000); // three of three: sustained
+    for (const t of burst.slice(0, 7)) lim.congestion(t, 2000);
+    expect(lim.limit).toBe(8); // seven could still be chance
+    lim.congestion(burst[7]!, 2000); // eight of eight: sustained
     expect(lim.limit).toBe(4);
-    for (const t of burst.slice(3)) lim.congestion(t, 2000); // the same burst: already answered
     expect(lim.decreases).toBe(1);
     for (const t of burst) lim.release(t, false);
     const next = await lim.acquire(); // waits out the Retry-After first
     expect(sleeps).toEqual([2000]);
-    // the new epoch needs its own evidence: two 429s do not cut again, a third does
-    const more = [next, await lim.acquire(), await lim.acquire()];
-    lim.congestion(more[0]!);
-    lim.congestion(more[1]!);
-    expect(lim.limit).toBe(4);
-    lim.congestion(more[2]!);
-    expect(lim.limit).toBe(2);
+    lim.release(next, false);
+    // the new epoch needs its own evidence: seven 429s do not cut again, an eighth does
+    for (let i = 1; i <= 8; i++) {
+      const t = await lim.acquire();
+      lim.congestion(t);
+      lim.release(t, false);
+      expect(lim.limit).toBe(i < 8 ? 4 : 2);
+    }
     expect(lim.decreases).toBe(2);
-    for (const t of more) lim.release(t, false);
+  });
+
+  it("3 % random 429s over 5,000 calls never cut the window; a budget that ran out (most calls 429) is cut within a window", async () => {
+    // mulberry32: a fixed, seeded sequence, so the test is the same on every run.
+    const random = (seed: number) => () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    for (const seed of [1, 13, 42]) {
+      const next = random(seed);
+      const { lim, sleeps } = limiter({ max: 8 });
+      let throttles = 0;
+      for (let i = 0; i < 5000; i++) {
+        const t = await lim.acquire();
+        if (next() < 0.03) {
+          lim.congestion(t, 1000);
+          throttles++;
+        }
+        lim.release(t, true);
+      }
+      expect(throttles).toBeGreaterThan(100);
+      expect(lim.decreases).toBe(0);
+      expect(sleeps).toEqual([]);
+
+      const exhausted = limiter({ max: 8 }).lim;
+      const nextCall = random(seed);
+      let calls = 0;
+      while (exhausted.decreases === 0 && calls < 100) {
+        const t = await exhausted.acquire();
+        if (nextCall() < 0.8) exhausted.congestion(t);
+        exhausted.release(t, true);
+        calls++;
+      }
+      expect(calls).toBeLessThanOrEqual(16);
+    }
   });
 
   it("a 429 share at the threshold over the recent outcomes is sustained, below it is not", async () => {

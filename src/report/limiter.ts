@@ -1,3 +1,5 @@
+import { RecentOutcomes } from "./recent-outcomes.js";
+
 /**
  * Concurrency control for the statistics fan-out.
  *
@@ -53,11 +55,11 @@ export interface AimdOptions {
   min?: number;
   /** Retry-After from which new requests pause too (default 1000 ms) */
   pauseThresholdMs?: number;
-  /** how many recent outcomes (429s and completed requests) the throttle rate is taken over (default 20) */
+  /** how many recent outcomes (429s and completed requests) the throttle rate is taken over (RecentOutcomes' default) */
   sampleSize?: number;
-  /** share of 429s among the recent outcomes from which throttling counts as sustained (default 0.2) */
+  /** share of 429s among the recent outcomes from which throttling counts as sustained (RecentOutcomes' default) */
   throttleThreshold?: number;
-  /** and the least number of 429s for that (default 3) */
+  /** and the least number of 429s for that (RecentOutcomes' default) */
   minThrottles?: number;
   /** injectable clock and sleep for the Retry-After pause (tests never wait for real) */
   now?: () => number;
@@ -80,12 +82,8 @@ export class AimdLimiter {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly pauseThresholdMs: number;
-  /** recent outcomes of this epoch, newest last: true for a 429, false for a completed request */
-  private readonly recent: boolean[] = [];
-  private recentThrottles = 0;
-  private readonly sampleSize: number;
-  private readonly throttleThreshold: number;
-  private readonly minThrottles: number;
+  /** recent outcomes of this epoch: 429s against completed requests */
+  private readonly recent: RecentOutcomes;
   /** 429s that changed nothing (sparse ones), for progress lines and benchmarks */
   toleratedThrottles = 0;
 
@@ -98,23 +96,11 @@ export class AimdLimiter {
     this.now = options.now ?? Date.now;
     this.pauseThresholdMs = options.pauseThresholdMs ?? 1000;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.sampleSize = Math.max(1, options.sampleSize ?? 20);
-    this.throttleThreshold = options.throttleThreshold ?? 0.2;
-    this.minThrottles = Math.max(1, options.minThrottles ?? 3);
-  }
-
-  private record(throttled: boolean): void {
-    this.recent.push(throttled);
-    if (throttled) this.recentThrottles++;
-    if (this.recent.length > this.sampleSize && this.recent.shift()) this.recentThrottles--;
-  }
-
-  /** Is throttling sustained over the recent outcomes of this epoch? */
-  private sustained(): boolean {
-    return (
-      this.recentThrottles >= this.minThrottles &&
-      this.recentThrottles >= this.throttleThreshold * this.recent.length
-    );
+    this.recent = new RecentOutcomes({
+      ...(options.sampleSize === undefined ? {} : { sampleSize: options.sampleSize }),
+      ...(options.throttleThreshold === undefined ? {} : { threshold: options.throttleThreshold }),
+      ...(options.minThrottles === undefined ? {} : { minBad: options.minThrottles }),
+    });
   }
 
   /** Current window (may be fractional while it grows). */
@@ -152,8 +138,8 @@ export class AimdLimiter {
    */
   congestion(ticket: LimiterTicket, retryAfterMs?: number): void {
     if (ticket.seq < this.cutAt) return;
-    this.record(true);
-    if (!this.sustained()) {
+    this.recent.record(true);
+    if (!this.recent.sustained) {
       this.toleratedThrottles++;
       return;
     }
@@ -165,8 +151,7 @@ export class AimdLimiter {
     this.window = Math.max(this.min, Math.floor(this.window / 2));
     this.cutAt = this.issued;
     this.decreases++;
-    this.recent.length = 0; // a new epoch
-    this.recentThrottles = 0;
+    this.recent.clear(); // a new epoch
   }
 
   /**
@@ -186,7 +171,7 @@ export class AimdLimiter {
   /** The request ended; `ok` requests grow the window by 1/window (≈ +1 per window of successes). */
   release(ticket: LimiterTicket, ok: boolean): void {
     this.active--;
-    if (ok && ticket.seq >= this.cutAt) this.record(false);
+    if (ok && ticket.seq >= this.cutAt) this.recent.record(false);
     if (ok && this.window < this.max) this.window = Math.min(this.max, this.window + 1 / this.window);
     this.wake();
   }

@@ -25,6 +25,30 @@ describe("ThrottleSignal", () => {
     expect(isThrottleNotice({ reason: "connection failed (ECONNRESET)" })).toBe(false);
   });
 
+  it("says to escalate the backoff only while faults are sustained over the recent calls, not for sparse ones", async () => {
+    const signal = new ThrottleSignal();
+    const completed = (n: number) =>
+      Promise.all(Array.from({ length: n }, () => signal.run({ onThrottle: () => {} }, async () => {})));
+    const fault = () => signal.onRetry({ reason: "service unavailable (HTTP 503)" });
+    // 3 faults among 100 completed calls, spread out: sparse.
+    for (let i = 0; i < 3; i++) {
+      fault();
+      await completed(33);
+    }
+    expect(signal.faults).toBe(3);
+    expect(signal.escalate()).toBe(false);
+    // A backend that is down: every call fails.
+    for (let i = 0; i < 12; i++) fault();
+    expect(signal.escalate()).toBe(true);
+    // 429s are throttling, judged by the limiter, not faults.
+    const calm = new ThrottleSignal();
+    for (let i = 0; i < 12; i++) calm.onRetry({ status: 429, reason: "throttled (HTTP 429)" });
+    expect(calm.escalate()).toBe(false);
+    // Recovered: completions push the faults out of the recent outcomes.
+    await completed(60);
+    expect(signal.escalate()).toBe(false);
+  });
+
   it("frees the call's slot while the client sleeps before a retry, and takes it back first", async () => {
     const signal = new ThrottleSignal();
     const events: string[] = [];

@@ -8,6 +8,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { realSleep } from "../http/retry.js";
+import { RecentOutcomes } from "./recent-outcomes.js";
 
 export interface RetryNotice {
   /** the client's description, e.g. "throttled (HTTP 429)" */
@@ -33,13 +34,29 @@ export class ThrottleSignal {
   private readonly current = new AsyncLocalStorage<CallHooks>();
   /** 429 retries seen across the connection (for progress lines and benchmarks) */
   throttled = 0;
+  /** retries for anything but a 429 (503/504, transient exceptions, dropped connections) */
+  faults = 0;
+  /** faults against completed calls: are they sparse or sustained? */
+  private readonly recentFaults = new RecentOutcomes();
 
   /** Give this to the client as `retry.onRetry`. */
   readonly onRetry = (info: RetryNotice): void => {
-    if (!isThrottleNotice(info)) return;
+    if (!isThrottleNotice(info)) {
+      this.faults++;
+      this.recentFaults.record(true);
+      return;
+    }
     this.throttled++;
     this.current.getStore()?.onThrottle(info.delayMs);
   };
+
+  /**
+   * Give this to the client as `retry.escalate`: a call's backoff grows (2, 4, 8 s ceilings) only while
+   * faults are sustained over the recent calls. A 503 among hundreds of successes says nothing about the
+   * service, so the unlucky call that meets a second or third one waits a base delay again rather than
+   * holding up the end of the report for 8 or 16 s (measured: docs/report.md, BENCHMARKS.md).
+   */
+  readonly escalate = (): boolean => this.recentFaults.sustained;
 
   /**
    * Give this to the client as `retry.sleep`: a call waiting out a Retry-After or a backoff is not a
@@ -58,7 +75,9 @@ export class ThrottleSignal {
   };
 
   /** Run one call under `hooks`: `onThrottle` fires (with the client's wait) if the client retries it after a 429. */
-  run<T>(hooks: CallHooks, call: () => Promise<T>): Promise<T> {
-    return this.current.run(hooks, call);
+  async run<T>(hooks: CallHooks, call: () => Promise<T>): Promise<T> {
+    const result = await this.current.run(hooks, call);
+    this.recentFaults.record(false);
+    return result;
   }
 }

@@ -70,10 +70,15 @@ export interface TenantTarget {
   organization: string;
   backup?: BackupTarget;
   /**
-   * Open the connection; give `onRetry` to the client as its `retry.onRetry` so throttling is seen, and
-   * `sleep` as its `retry.sleep` so a call waiting before a retry frees its concurrency slot meanwhile.
+   * Open the connection with `retry`'s three hooks in the client's retry options: `onRetry` so throttling
+   * and faults are seen, `sleep` so a call waiting before a retry frees its concurrency slot meanwhile, and
+   * `escalate` so a call's backoff grows only while faults are sustained (docs/report.md).
    */
-  connect(onRetry: ThrottleSignal["onRetry"], sleep: ThrottleSignal["sleep"]): Promise<TenantConnection>;
+  connect(retry: {
+    onRetry: ThrottleSignal["onRetry"];
+    sleep: ThrottleSignal["sleep"];
+    escalate: ThrottleSignal["escalate"];
+  }): Promise<TenantConnection>;
 }
 
 export interface UsageReportOptions {
@@ -231,7 +236,7 @@ async function collectTenant(
   throttle: ThrottleSignal,
   onConnected?: (connection: TenantConnection) => void,
 ): Promise<TenantReport> {
-  const connection = await target.connect(throttle.onRetry, throttle.sleep);
+  const connection = await target.connect(throttle);
   onConnected?.(connection);
   try {
     const { history } = ctx;

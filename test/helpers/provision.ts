@@ -108,7 +108,7 @@ export function connectAsApp(
   transport: HttpTransport,
   app: { appId: string; certificatePem: string; privateKeyPem: string },
 ): TenantTarget["connect"] {
-  return (onRetry) =>
+  return ({ onRetry }) =>
     connectExchangeOnline({
       appId: app.appId,
       organization: emu.tenant.domain,

@@ -316,13 +316,14 @@ export async function buildTargets(
     const target: TenantTarget = {
       name,
       organization: resolved.organization,
-      connect: (onRetry, sleep) =>
+      connect: (retry) =>
         session.exchange(resolved, {
           ownTransport: true,
           retry: {
-            sleep,
+            sleep: retry.sleep,
+            escalate: retry.escalate,
             onRetry: (info) => {
-              onRetry(info);
+              retry.onRetry(info);
               if (info.reason.startsWith("connection failed")) hooks.onConnectionRetry?.(name, info.reason);
             },
             ...(network.maxAttempts === undefined ? {} : { maxAttempts: network.maxAttempts }),
