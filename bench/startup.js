@@ -3,7 +3,7 @@
 //   invoke: process spawn → arrival of its first network request at the emulator (in this process): the
 //   moment its first connection (to the identity host, for sign-in) is accepted. Sign-in itself and the
 //   cmdlet call come after that instant and are not part of the figure; the command then completes.
-// Run alone: `node bench/startup.js [rounds]` (after `npm run build`).
+// Run alone: `node bench/startup.js [rounds] [bin] [--against=<other bin>]` (after `npm run build`).
 import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { Server } from "node:net";
@@ -71,7 +71,7 @@ function run(args, env, arrival) {
 /**
  * Measure start-up ratios. `rounds` alternating runs of each case; returns medians (ms) and ratios to bare.
  */
-export async function measureStartup({ rounds = 15, bin = defaultBin } = {}) {
+export async function measureStartup({ rounds = 15, bin = defaultBin, against } = {}) {
   const t = await provisionedTenant({ mailboxes: 10 });
   const relay = connectionRecorder();
   try {
@@ -87,6 +87,16 @@ export async function measureStartup({ rounds = 15, bin = defaultBin } = {}) {
         return r.firstMs;
       },
     };
+    // Another build (`--against=<bin>`, e.g. a worktree of the previous commit) side by side in the same
+    // rounds: a change's effect without the drift between two separate runs.
+    if (against) {
+      cases.invokeAgainst = async () => {
+        const arrival = relay.nextArrival();
+        const r = await run([against, "invoke", "Get-OrganizationConfig", "--output", "json"], env, arrival);
+        if (r.firstMs === undefined) throw new Error("invoke made no request");
+        return r.firstMs;
+      };
+    }
     // One warm-up of each (file cache), not counted.
     for (const fn of Object.values(cases)) await fn();
     const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
@@ -99,6 +109,7 @@ export async function measureStartup({ rounds = 15, bin = defaultBin } = {}) {
         version: med.version / med.bare,
         help: med.help / med.bare,
         invokeToFirstRequest: med.invoke / med.bare,
+        ...(against ? { invokeToFirstRequestAgainst: med.invokeAgainst / med.bare } : {}),
       },
     };
   } finally {
@@ -109,7 +120,9 @@ export async function measureStartup({ rounds = 15, bin = defaultBin } = {}) {
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
-  const rounds = Number(process.argv[2] ?? 15);
-  const bin = process.argv[3] ?? defaultBin;
-  console.log(JSON.stringify(await measureStartup({ rounds, bin }), null, 2));
+  const args = process.argv.slice(2).filter((a) => !a.startsWith("--against="));
+  const against = process.argv.find((a) => a.startsWith("--against="))?.slice("--against=".length);
+  const rounds = Number(args[0] ?? 15);
+  const bin = args[1] ?? defaultBin;
+  console.log(JSON.stringify(await measureStartup({ rounds, bin, against }), null, 2));
 }

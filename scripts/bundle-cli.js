@@ -12,6 +12,7 @@ const outDir = new URL("dist/bundle/", root).pathname;
 /** The emulator package's files (loaded only by `emulator` and `demo`) never join the shared chunks. */
 const inEmulator = (id) => /[\\/]packages[\\/]emulator[\\/]/.test(id);
 const grouped = (pattern) => (id) => !inEmulator(id) && pattern.test(id);
+const ours = (pattern) => (id) => !/[\\/]node_modules[\\/]/.test(id) && grouped(pattern)(id);
 await rm(outDir, { recursive: true, force: true });
 // MSAL imports jsonwebtoken (and with it semver, jws, lodash.*: ~150 KB whose evaluation builds regexes)
 // only to sign a certificate assertion in `ClientAssertion.fromCertificate`. exo-cba always hands MSAL its
@@ -72,8 +73,9 @@ await build({
     chunkFileNames: (chunk) => (chunk.name === "dist" ? "emulator-[hash].js" : "[name]-[hash].js"),
     // Few, larger chunks: each file costs a resolve/read/link of its own. What every command line needs
     // (the CLI frame, commander) is one chunk; every command's declaration another (a bare `--version`
-    // does not load it); what connecting needs (clients, auth with MSAL and its dependencies, transport,
-    // config, certificate store, session) a third. zod/mini, which parses a command's options, is a chunk
+    // does not load it); what connecting needs (clients, auth, transport, config, certificate store,
+    // session) a third, and MSAL with its dependencies a fourth, loaded on the first sign-in. zod/mini,
+    // which parses a command's options, is a chunk
     // of its own, loaded when a command runs (never for --version or --help).
     codeSplitting: {
       groups: [
@@ -91,8 +93,17 @@ await build({
         },
         {
           name: "connect",
+          // Our own dist/ only: MSAL's packages have dist/config/, dist/utils/… folders of their own.
+          test: ours(
+            /[\\/]dist[\\/](exchange|auth|http|config|cloud|util)[\\/]|[\\/]dist[\\/]session[\\/]session\.js|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js/,
+          ),
+        },
+        // MSAL in a chunk of its own, imported on the first sign-in while the discovery document is already
+        // on its way (src/auth/authority-metadata.ts): the first request does not wait for its ~230 KB.
+        {
+          name: "msal",
           test: grouped(
-            /[\\/]dist[\\/](exchange|auth|http|config|cloud|util)[\\/]|[\\/]dist[\\/]session[\\/]session\.js|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js|[\\/]node_modules[\\/](@azure|jsonwebtoken|jws|jwa|semver|lodash\.[a-z]+|ms|safe-buffer|buffer-equal-constant-time|ecdsa-sig-formatter|uuid)[\\/]/,
+            /[\\/]node_modules[\\/](@azure|jsonwebtoken|jws|jwa|semver|lodash\.[a-z]+|ms|safe-buffer|buffer-equal-constant-time|ecdsa-sig-formatter|uuid)[\\/]/,
           ),
         },
       ],

@@ -23,6 +23,7 @@ let transport: HttpTransport;
 function entraLike(
   tokenStatus = 200,
   tokenBody: unknown = { token_type: "Bearer", expires_in: 3599, access_token: "at-1" },
+  discovery: Record<string, unknown> = {},
 ) {
   server.setHandler((req, res) => {
     if (req.method === "GET" && req.url.startsWith(`/${TENANT}/v2.0/.well-known/openid-configuration`)) {
@@ -32,6 +33,7 @@ function entraLike(
         token_endpoint: `${server.origin}/${TENANT}/oauth2/v2.0/token`,
         jwks_uri: `${server.origin}/${TENANT}/discovery/v2.0/keys`,
         token_endpoint_auth_methods_supported: ["private_key_jwt"],
+        ...discovery,
       });
       return;
     }
@@ -117,6 +119,40 @@ describe("ClientCertificateTokenProvider (wire)", () => {
     expect(form.get("client_assertion_type")).toBe("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
     expect(form.has("client_secret")).toBe(false);
     checkAssertion(form.get("client_assertion")!);
+  });
+
+  it("reads the discovery document once (MSAL discovers nothing itself) and signs in with two requests", async () => {
+    entraLike();
+    const p = provider();
+    await p.getToken();
+    await p.getToken();
+    expect(server.requests.map((r) => `${r.method} ${r.url.split("?")[0]}`)).toEqual([
+      `GET /${TENANT}/v2.0/.well-known/openid-configuration`,
+      `POST /${TENANT}/oauth2/v2.0/token`,
+      `POST /${TENANT}/oauth2/v2.0/token`,
+    ]);
+  });
+
+  it("refuses a discovery document whose issuer is on another host, before any token request", async () => {
+    entraLike(200, undefined, { issuer: "https://evil.example/aaaaaaaa-0000-0000-0000-000000000001/v2.0" });
+    const error = await provider()
+      .getToken()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as Error).message).toContain("names an issuer on another host (https://evil.example/");
+    expect(server.requests.filter((r) => r.method === "POST")).toEqual([]);
+  });
+
+  it("never sends the assertion to a token endpoint on another origin", async () => {
+    entraLike(200, undefined, { token_endpoint: "https://evil.example/steal/oauth2/v2.0/token" });
+    const p = provider();
+    const error = await p.getToken().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(server.requests.filter((r) => r.method === "POST")).toEqual([]);
+    // Our network client refused it before any connection (MSAL then reports a generic failure).
+    expect(String(p.observer.lastFailure?.error)).toContain(
+      "Refusing an identity request to https://evil.example (only",
+    );
   });
 
   it("builds the same assertion through an external signer (non-exportable key)", async () => {

@@ -1,14 +1,15 @@
 import { constants, createHash, createPrivateKey, sign as cryptoSign, X509Certificate } from "node:crypto";
-import {
+import type {
   ConfidentialClientApplication,
-  type INetworkModule,
-  LogLevel,
-  type NetworkRequestOptions,
+  Configuration,
+  INetworkModule,
+  NetworkRequestOptions,
 } from "@azure/msal-node";
-import { UsageError } from "../errors.js";
+import { AuthenticationError, UsageError } from "../errors.js";
 import { parseRetryAfter, type RetryOptions, withRetry } from "../http/retry.js";
 import type { HttpTransport } from "../http/transport.js";
 import { buildClientAssertion } from "./assertion.js";
+import { authorityMetadataUrl, validateAuthorityMetadata } from "./authority-metadata.js";
 import { type IdentityFailure, IdentityNetworkObserver, mapIdentityError } from "./identity-errors.js";
 import { createMsalNetworkClient } from "./msal-network.js";
 import type { AccessToken, ExternalSigner, TokenProvider } from "./types.js";
@@ -135,11 +136,18 @@ function keyPairSigner(privateKeyPem: string): ExternalSigner {
  * App-only tokens with a certificate through MSAL (client credentials). The client assertion is ours
  * (src/auth/assertion.ts), signed by the certificate's key or by an external signer.
  * Caching is left to CachingTokenProvider (MSAL's cache is bypassed so every network call is counted).
+ *
+ * MSAL is imported on the first sign-in, not with this module, and the discovery document it would fetch
+ * first is fetched by us meanwhile (src/auth/authority-metadata.ts): the first request leaves before
+ * MSAL's ~230 KB are parsed (docs/architecture.md, "Start-up").
  */
 export class ClientCertificateTokenProvider implements TokenProvider {
   readonly kind: string;
   readonly observer: IdentityNetworkObserver;
-  private readonly app: ConfidentialClientApplication;
+  private app: Promise<ConfidentialClientApplication> | undefined;
+  private readonly auth: Configuration["auth"];
+  private readonly network: INetworkModule;
+  private readonly metadataUrl: string;
   private readonly scope: string;
   private readonly retry: RetryOptions;
   private readonly authorityHost: string;
@@ -150,8 +158,9 @@ export class ClientCertificateTokenProvider implements TokenProvider {
     this.scope = options.scope;
     this.retry = { maxAttempts: 3, baseDelayMs: 1000, ...options.retry };
     this.observer = options.observer ?? new IdentityNetworkObserver();
+    this.metadataUrl = authorityMetadataUrl(authorityOrigin, options.tenant);
     const credential = options.credential;
-    const auth: ConstructorParameters<typeof ConfidentialClientApplication>[0]["auth"] = {
+    this.auth = {
       clientId: options.appId,
       authority: `${authorityOrigin}/${options.tenant}`,
       // A known authority skips instance discovery, which would otherwise call login.microsoftonline.com
@@ -171,21 +180,48 @@ export class ClientCertificateTokenProvider implements TokenProvider {
       sign = keyPairSigner(credential.privateKeyPem);
     }
     const tokenEndpoint = `${authorityOrigin}/${options.tenant}/oauth2/v2.0/token`;
-    auth.clientAssertion = (config) =>
+    this.auth.clientAssertion = (config) =>
       buildClientAssertion({
         appId: options.appId,
         tokenEndpoint: config.tokenEndpoint ?? tokenEndpoint,
         certificatePem: credential.certificatePem,
         sign,
       });
-    this.app = new ConfidentialClientApplication({
-      auth,
-      system: {
-        networkClient: observedNetworkClient(options.transport, authorityOrigin, this.observer),
-        // Never let MSAL log PII or tokens; our errors carry what the user needs.
-        loggerOptions: { piiLoggingEnabled: false, logLevel: LogLevel.Error, loggerCallback: () => {} },
-      },
+    this.network = observedNetworkClient(options.transport, authorityOrigin, this.observer);
+  }
+
+  /**
+   * The MSAL application, made once: the discovery document (read by us, through the same observed
+   * network client MSAL uses) and MSAL's module load side by side. A failure is not kept, so the next
+   * attempt reads the document again.
+   */
+  private application(): Promise<ConfidentialClientApplication> {
+    this.app ??= (async () => {
+      const [metadata, msal] = await Promise.all([this.readAuthorityMetadata(), import("@azure/msal-node")]);
+      return new msal.ConfidentialClientApplication({
+        auth: { ...this.auth, authorityMetadata: JSON.stringify(metadata) },
+        system: {
+          networkClient: this.network,
+          // Never let MSAL log PII or tokens; our errors carry what the user needs.
+          loggerOptions: {
+            piiLoggingEnabled: false,
+            logLevel: msal.LogLevel.Error,
+            loggerCallback: () => {},
+          },
+        },
+      });
+    })();
+    this.app.catch(() => {
+      this.app = undefined;
     });
+    return this.app;
+  }
+
+  private async readAuthorityMetadata() {
+    const res = await this.network.sendGetRequestAsync<unknown>(this.metadataUrl);
+    // An error answer (unknown tenant: 400 with AADSTS90002) is in the observer; mapIdentityError reads it.
+    if (res.status >= 400) throw new Error(`identity configuration answered HTTP ${res.status}`);
+    return validateAuthorityMetadata(res.body, this.authorityHost);
   }
 
   async getToken(): Promise<AccessToken> {
@@ -193,8 +229,10 @@ export class ClientCertificateTokenProvider implements TokenProvider {
       this.observer.lastFailure = undefined;
       let result: Awaited<ReturnType<ConfidentialClientApplication["acquireTokenByClientCredential"]>>;
       try {
-        result = await this.app.acquireTokenByClientCredential({ scopes: [this.scope], skipCache: true });
+        const app = await this.application();
+        result = await app.acquireTokenByClientCredential({ scopes: [this.scope], skipCache: true });
       } catch (error) {
+        if (error instanceof AuthenticationError) throw error;
         throw mapIdentityError(error, this.observer, this.authorityHost);
       }
       if (!result?.accessToken) {
