@@ -82,7 +82,7 @@ await build({
         {
           name: "cli",
           test: grouped(
-            /[\\/]dist[\\/](cli[\\/](?!commands[\\/]|define-command|option-schemas|common-options|numbers|zod)|log[\\/](log|command-log|redact)\b|errors\b)|[\\/]commander[\\/]/,
+            /[\\/]dist[\\/](cli[\\/](?!commands[\\/]|define-command|option-schemas|common-options|numbers|zod|prompt)|log[\\/](log|command-log|redact)\b|errors\b)|[\\/]commander[\\/]/,
           ),
         },
         {
@@ -95,7 +95,7 @@ await build({
           name: "connect",
           // Our own dist/ only: MSAL's packages have dist/config/, dist/utils/… folders of their own.
           test: ours(
-            /[\\/]dist[\\/](exchange|auth|http|config|cloud|util)[\\/]|[\\/]dist[\\/]session[\\/]session\.js|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js/,
+            /[\\/]dist[\\/]((exchange|http|config|cloud|util)[\\/]|auth[\\/](?!admin\.js))|[\\/]dist[\\/]session[\\/]session\.js|[\\/]dist[\\/]cert[\\/](credential|store|inspect|keys|pem|types)\.js/,
           ),
         },
         // MSAL in a chunk of its own, imported on the first sign-in while the discovery document is already
