@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FAKE_MAILBOXES, FAKE_TOTALS, FakeExchange } from "../../test/helpers/report-fake.js";
 import { AuthenticationError } from "../errors.js";
+import { RetryableError, withRetry } from "../http/retry.js";
 import { runUsageReport, type TenantEndInfo, type TenantTarget } from "./usage-report.js";
 
 let dir: string;
@@ -153,6 +154,44 @@ describe("runUsageReport", () => {
       "usage-fabrikam.html",
       "usage-fabrikam.json",
     ]);
+  });
+
+  it("hands the client retry hooks under which an unlucky call's backoff stays short while faults are sparse", async () => {
+    const fake = new FakeExchange(FAKE_MAILBOXES);
+    const waits: number[] = [];
+    const unlucky: TenantTarget = {
+      name: "contoso",
+      organization: "contoso.onmicrosoft.com",
+      connect: async (retry) => {
+        const answer = fake.invoke.bind(fake);
+        let failures = 0;
+        // Like the Exchange client: g3's statistics meet three 503s in a row, each retried with our backoff.
+        fake.invoke = (name, params = {}) =>
+          withRetry(
+            async () => {
+              if (params.Identity === "g3" && failures < 3) {
+                failures++;
+                throw new RetryableError("service unavailable (HTTP 503)", { httpStatus: 503 });
+              }
+              return answer(name, params);
+            },
+            {
+              onRetry: (info) => {
+                waits.push(info.delayMs);
+                retry.onRetry(info);
+              },
+              escalate: retry.escalate,
+              random: () => 0.999,
+              sleep: async () => {},
+            },
+          );
+        return fake;
+      },
+    };
+    const r = await runUsageReport({ targets: [unlucky], historyPath: join(dir, "h.sqlite") });
+    expect(r.partial).toBe(false);
+    // Escalating, the three waits would be 1,998, 3,996 and 7,992 ms (2 s x 2^n ceilings).
+    expect(waits).toEqual([999, 999, 999]);
   });
 
   it("keeps the other tenants when one cannot sign in (partial), and fails with the cause when none can", async () => {
