@@ -53,8 +53,8 @@ export class ThrottleSignal {
   /**
    * Give this to the client as `retry.escalate`: a call's backoff grows (2, 4, 8 s ceilings) only while
    * faults are sustained over the recent calls. A 503 among hundreds of successes says nothing about the
-   * service, so the unlucky call that meets a second or third one waits a base delay again rather than
-   * holding up the end of the report for 8 or 16 s (measured: docs/report.md, BENCHMARKS.md).
+   * service, so the unlucky call that meets a second or third one waits under 1 s again rather than
+   * holding up the end of the report for 4, 8 or 16 s (measured: docs/report.md, BENCHMARKS.md).
    */
   readonly escalate = (): boolean => this.recentFaults.sustained;
 
