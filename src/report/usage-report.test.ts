@@ -194,6 +194,58 @@ describe("runUsageReport", () => {
     expect(waits).toEqual([999, 999, 999]);
   });
 
+  it("lets more than ten calls at once listen for Ctrl-C without Node's listener-leak warning, and still stops them", async () => {
+    const mailboxes = Array.from({ length: 60 }, (_, i) => ({
+      guid: `m${i}`,
+      upn: `u${i}@contoso.com`,
+      type: "UserMailbox" as const,
+      bytes: i,
+      items: 1,
+      deletedBytes: 0,
+      deletedItems: 0,
+    }));
+    const fake = new FakeExchange(mailboxes, 0, 0);
+    const answer = fake.invoke.bind(fake);
+    const interrupt = new AbortController();
+    let listening = 0;
+    let maxListening = 0;
+    // Like the Exchange client: every call in flight listens to the signal it was given until it ends.
+    fake.invoke = async (name, params = {}, options: { signal?: AbortSignal } = {}) => {
+      const onAbort = () => {};
+      options.signal?.addEventListener("abort", onAbort);
+      maxListening = Math.max(maxListening, ++listening);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (params.Identity === "m40") interrupt.abort();
+        return await answer(name, params);
+      } finally {
+        listening--;
+        options.signal?.removeEventListener("abort", onAbort);
+      }
+    };
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const r = await runUsageReport({
+        targets: [target("contoso", fake)],
+        historyPath: join(dir, "h.sqlite"),
+        concurrency: 16,
+        signal: interrupt.signal,
+      });
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(maxListening).toBeGreaterThan(10);
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+      // The interruption reached the collection: the run is partial, the rest listed as not fetched.
+      expect(r.partial).toBe(true);
+      expect(r.reports[0]!.failures.some((f) => f.error === "not fetched: the run was interrupted")).toBe(
+        true,
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("keeps the other tenants when one cannot sign in (partial), and fails with the cause when none can", async () => {
     const refusing: TenantTarget = {
       name: "broken",

@@ -3,6 +3,7 @@
  * collect, store in the history, aggregate and compute growth; then write the files. Returns data;
  * the CLI decides how to print it and which exit code a partial result gets.
  */
+import { setMaxListeners } from "node:events";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type ExoCbaError, UsageError } from "../errors.js";
@@ -127,10 +128,18 @@ export async function runUsageReport(options: UsageReportOptions): Promise<Usage
   const history = await UsageHistory.open(options.historyPath);
   const tenantErrors: TenantError[] = [];
   const reports: TenantReport[] = [];
+  const interruption = options.signal ? followSignal(options.signal) : undefined;
   try {
     const settled = await Promise.all(
       options.targets.map((target) =>
-        reportTenant(target, { ...options, now, concurrency, globalSlots, history }).then(
+        reportTenant(target, {
+          ...options,
+          ...(interruption ? { signal: interruption.signal } : {}),
+          now,
+          concurrency,
+          globalSlots,
+          history,
+        }).then(
           (report) => ({ report }),
           (error: unknown) => ({ error: error instanceof Error ? error : new Error(String(error)) }),
         ),
@@ -182,8 +191,24 @@ export async function runUsageReport(options: UsageReportOptions): Promise<Usage
         reports.some((r) => r.vb365?.status === "missing"),
     };
   } finally {
+    interruption?.detach();
     history.close();
   }
+}
+
+/**
+ * Our own signal that follows the caller's. Every call in flight listens for the interruption (hundreds at
+ * once when mailboxes wait before a retry), which made Node warn "Possible EventTarget memory leak
+ * detected. 11 abort listeners" on the user's terminal; the caller's signal gets one listener, and ours
+ * has no listener limit (each call removes its own when it ends).
+ */
+function followSignal(outer: AbortSignal): { signal: AbortSignal; detach(): void } {
+  const inner = new AbortController();
+  setMaxListeners(0, inner.signal);
+  const forward = () => inner.abort(outer.reason);
+  if (outer.aborted) forward();
+  else outer.addEventListener("abort", forward, { once: true });
+  return { signal: inner.signal, detach: () => outer.removeEventListener("abort", forward) };
 }
 
 interface TenantRunContext extends UsageReportOptions {
