@@ -133,6 +133,37 @@ describe("ClientCertificateTokenProvider (wire)", () => {
     ]);
   });
 
+  it("retries a discovery document the identity host answered with 503, honouring Retry-After, then signs in", async () => {
+    let failures = 1;
+    server.setHandler((req, res) => {
+      if (req.method === "GET" && failures > 0) {
+        failures--;
+        return sendJson(res, 503, { error: "temporarily_unavailable" }, { "retry-after": "2" });
+      }
+      if (req.method === "GET") {
+        return sendJson(res, 200, {
+          issuer: `${server.origin}/${TENANT}/v2.0`,
+          authorization_endpoint: `${server.origin}/${TENANT}/oauth2/v2.0/authorize`,
+          token_endpoint: `${server.origin}/${TENANT}/oauth2/v2.0/token`,
+          jwks_uri: `${server.origin}/${TENANT}/discovery/v2.0/keys`,
+        });
+      }
+      sendJson(res, 200, { token_type: "Bearer", expires_in: 3599, access_token: "after-discovery-retry" });
+    });
+    const waits: number[] = [];
+    const p = provider({
+      retry: {
+        maxAttempts: 3,
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      },
+    });
+    expect((await p.getToken()).token).toBe("after-discovery-retry");
+    expect(waits).toEqual([2000]);
+    expect(server.requests.map((r) => r.method)).toEqual(["GET", "GET", "POST"]);
+  });
+
   it("refuses a discovery document whose issuer is on another host, before any token request", async () => {
     entraLike(200, undefined, { issuer: "https://evil.example/aaaaaaaa-0000-0000-0000-000000000001/v2.0" });
     const error = await provider()
