@@ -26,6 +26,16 @@ const record = (benchmark, metric, value, goal, ok) =>
   rows.push({ benchmark, metric, value, goal, ok: ok === undefined ? "" : ok ? "yes" : "NO" });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** The flags that point `report usage` at the emulator's VB365 server (its password goes in VB365_PASSWORD). */
+const vb365Flags = (vb) => [
+  "--vb365-server",
+  vb.origin,
+  "--vb365-username",
+  vb.username,
+  "--vb365-certificate-fingerprint",
+  vb.fingerprintSha256,
+];
+
 /** Run the CLI as a user would; returns exit code, wall ms, peak RSS (MB) and stdout. */
 function cli(args, env) {
   return new Promise((resolve, reject) => {
@@ -444,18 +454,7 @@ if (want("report100k") || (want("report") && !quick)) {
     const base = ["report", "usage", "--format", "csv,json,html", "--concurrency", "16", "--output", "json"];
     const sides = [["without", ["--no-vb365"], big.env]];
     if (vb) {
-      sides.push([
-        "withVb365",
-        [
-          "--vb365-server",
-          vb.origin,
-          "--vb365-username",
-          vb.username,
-          "--vb365-certificate-fingerprint",
-          vb.fingerprintSha256,
-        ],
-        { ...big.env, VB365_PASSWORD: vb.password },
-      ]);
+      sides.push(["withVb365", vb365Flags(vb), { ...big.env, VB365_PASSWORD: vb.password }]);
     }
     results.report100k = { mailboxes: n, loadAverageBefore: loadavg().map((x) => round(x, 1)) };
     for (const [side, extra, env] of sides) {
@@ -525,18 +524,7 @@ if (want("vb365")) {
       "--output",
       "json",
     ];
-    const withVb = await cli(
-      [
-        ...base,
-        "--vb365-server",
-        vb.origin,
-        "--vb365-username",
-        vb.username,
-        "--vb365-certificate-fingerprint",
-        vb.fingerprintSha256,
-      ],
-      { ...t.env, VB365_PASSWORD: vb.password },
-    );
+    const withVb = await cli([...base, ...vb365Flags(vb)], { ...t.env, VB365_PASSWORD: vb.password });
     if (withVb.code !== 0)
       throw new Error(`report with VB365 failed (${withVb.code}): ${withVb.stderr.slice(-2000)}`);
     // --no-vb365: the tenant's environment names the emulator's VB365 server, which would otherwise apply

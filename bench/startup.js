@@ -76,27 +76,22 @@ export async function measureStartup({ rounds = 15, bin = defaultBin, against } 
   const relay = connectionRecorder();
   try {
     const env = { ...t.env };
+    /** `invoke` of the CLI at `cli`: spawn → its first request at the emulator. */
+    const untilFirstRequest = async (cli) => {
+      const arrival = relay.nextArrival();
+      const r = await run([cli, "invoke", "Get-OrganizationConfig", "--output", "json"], env, arrival);
+      if (r.firstMs === undefined) throw new Error("invoke made no request");
+      return r.firstMs;
+    };
     const cases = {
       bare: () => run(["-e", ""], env).then((r) => r.exitMs),
       version: () => run([bin, "--version"], env).then((r) => r.exitMs),
       help: () => run([bin, "--help"], env).then((r) => r.exitMs),
-      invoke: async () => {
-        const arrival = relay.nextArrival();
-        const r = await run([bin, "invoke", "Get-OrganizationConfig", "--output", "json"], env, arrival);
-        if (r.firstMs === undefined) throw new Error("invoke made no request");
-        return r.firstMs;
-      },
+      invoke: () => untilFirstRequest(bin),
     };
     // Another build (`--against=<bin>`, e.g. a worktree of the previous commit) side by side in the same
     // rounds: a change's effect without the drift between two separate runs.
-    if (against) {
-      cases.invokeAgainst = async () => {
-        const arrival = relay.nextArrival();
-        const r = await run([against, "invoke", "Get-OrganizationConfig", "--output", "json"], env, arrival);
-        if (r.firstMs === undefined) throw new Error("invoke made no request");
-        return r.firstMs;
-      };
-    }
+    if (against) cases.invokeAgainst = () => untilFirstRequest(against);
     // One warm-up of each (file cache), not counted.
     for (const fn of Object.values(cases)) await fn();
     const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));

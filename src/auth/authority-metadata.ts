@@ -58,14 +58,9 @@ export function validateAuthorityMetadata(body: unknown, authorityOrigin: string
     );
   }
   const authority = new URL(authorityOrigin);
-  let issuer: URL;
-  try {
-    issuer = new URL(doc.issuer as string);
-  } catch {
-    issuer = new URL("invalid:");
-  }
-  const sameHost = issuer.protocol === authority.protocol && issuer.host === authority.host;
-  const microsoft = issuer.protocol === "https:" && MICROSOFT_LOGIN_HOSTS.has(issuer.hostname);
+  const issuer = URL.canParse(doc.issuer as string) ? new URL(doc.issuer as string) : undefined;
+  const sameHost = issuer?.protocol === authority.protocol && issuer.host === authority.host;
+  const microsoft = issuer?.protocol === "https:" && MICROSOFT_LOGIN_HOSTS.has(issuer.hostname);
   if (!sameHost && !microsoft) {
     throw new AuthenticationError(
       `The identity configuration of ${authorityOrigin} names an issuer on another host (${String(doc.issuer)}).`,

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { FAKE_MAILBOXES, FAKE_TOTALS, FakeExchange } from "../../test/helpers/report-fake.js";
+import {
+  FAKE_MAILBOXES,
+  FAKE_TOTALS,
+  FakeExchange,
+  numberedMailboxes,
+} from "../../test/helpers/report-fake.js";
 import { AuthorizationError, ServerError } from "../errors.js";
 import { aggregateUsage } from "./aggregate.js";
 import { collectTenantUsage } from "./collect.js";
@@ -7,18 +12,6 @@ import { AimdLimiter } from "./limiter.js";
 import { ThrottleSignal } from "./throttle-signal.js";
 
 const limiter = (max = 4) => new AimdLimiter({ max });
-
-/** `n` user mailboxes m0…m(n-1), mailbox i holding i bytes in one item. */
-const numberedMailboxes = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    guid: `m${i}`,
-    upn: `u${i}@contoso.com`,
-    type: "UserMailbox" as const,
-    bytes: i,
-    items: 1,
-    deletedBytes: 0,
-    deletedItems: 0,
-  }));
 
 describe("collectTenantUsage", () => {
   it("counts recipients, types, inactive mailboxes and archives, and sums every figure", async () => {

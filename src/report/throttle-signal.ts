@@ -34,15 +34,13 @@ export class ThrottleSignal {
   private readonly current = new AsyncLocalStorage<CallHooks>();
   /** 429 retries seen across the connection (for progress lines and benchmarks) */
   throttled = 0;
-  /** retries for anything but a 429 (503/504, transient exceptions, dropped connections) */
-  faults = 0;
   /** faults against completed calls: are they sparse or sustained? */
   private readonly recentFaults = new RecentOutcomes();
 
   /** Give this to the client as `retry.onRetry`. */
   readonly onRetry = (info: RetryNotice): void => {
     if (!isThrottleNotice(info)) {
-      this.faults++;
+      // 503/504, transient exceptions, dropped connections
       this.recentFaults.record(true);
       return;
     }

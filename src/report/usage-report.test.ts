@@ -2,7 +2,12 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FAKE_MAILBOXES, FAKE_TOTALS, FakeExchange } from "../../test/helpers/report-fake.js";
+import {
+  FAKE_MAILBOXES,
+  FAKE_TOTALS,
+  FakeExchange,
+  numberedMailboxes,
+} from "../../test/helpers/report-fake.js";
 import { AuthenticationError } from "../errors.js";
 import { RetryableError, withRetry } from "../http/retry.js";
 import { runUsageReport, type TenantEndInfo, type TenantTarget } from "./usage-report.js";
@@ -195,16 +200,7 @@ describe("runUsageReport", () => {
   });
 
   it("lets more than ten calls at once listen for Ctrl-C without Node's listener-leak warning, and still stops them", async () => {
-    const mailboxes = Array.from({ length: 60 }, (_, i) => ({
-      guid: `m${i}`,
-      upn: `u${i}@contoso.com`,
-      type: "UserMailbox" as const,
-      bytes: i,
-      items: 1,
-      deletedBytes: 0,
-      deletedItems: 0,
-    }));
-    const fake = new FakeExchange(mailboxes, 0, 0);
+    const fake = new FakeExchange(numberedMailboxes(60), 0, 0);
     const answer = fake.invoke.bind(fake);
     const interrupt = new AbortController();
     let listening = 0;

@@ -133,6 +133,30 @@ export function withExchangePermission(existing: RequiredResourceAccess[] = []):
 
 type AdminTask = keyof typeof ADMIN_ROLE_NEEDED;
 
+/**
+ * A `waitFor` probe for an object that may exist already: create it, or, when Graph refuses the create as
+ * a duplicate (another run, the portal, a write of ours that replicated late), read the existing one
+ * (undefined until it is visible, so `waitFor` asks again). `made.created` says which the last try did.
+ */
+function createOrFind<T>(
+  create: () => Promise<T>,
+  isDuplicate: (error: GraphError) => boolean,
+  find: () => Promise<T | undefined>,
+  made: { created: boolean },
+): () => Promise<T | undefined> {
+  return async () => {
+    try {
+      const value = await create();
+      made.created = true;
+      return value;
+    } catch (error) {
+      if (!(error instanceof GraphError) || !isDuplicate(error)) throw error;
+      made.created = false;
+      return find();
+    }
+  };
+}
+
 /** Graph 403 during a step → the admin lacks a role or scope: say which. */
 export function adminRightsError(error: unknown, task: AdminTask, doing: string): unknown {
   if (error instanceof GraphError && error.status === 403) {
@@ -398,23 +422,21 @@ export async function applyServicePrincipal({
     ids.servicePrincipalId = state.servicePrincipal.id;
     return { action: "exists", objectId: state.servicePrincipal.id };
   }
-  let created = true;
+  const made = { created: false };
   const sp = await asAdmin("application", "create service principals", () =>
-    waitFor(async () => {
-      try {
-        return await api.createServicePrincipal(appId);
-      } catch (error) {
-        // 409: it exists already (another run, or created by the portal): read it instead.
-        if (error instanceof GraphError && error.status === 409) {
-          created = false;
-          return api.findServicePrincipalByAppId(appId);
-        }
-        throw error;
-      }
-    }, wait("the application to replicate")),
+    waitFor(
+      // 409: it exists already (another run, or created by the portal): read it instead.
+      createOrFind(
+        () => api.createServicePrincipal(appId),
+        (error) => error.status === 409,
+        () => api.findServicePrincipalByAppId(appId),
+        made,
+      ),
+      wait("the application to replicate"),
+    ),
   );
   ids.servicePrincipalId = sp.id;
-  return { action: created ? "created" : "exists", objectId: sp.id };
+  return { action: made.created ? "created" : "exists", objectId: sp.id };
 }
 
 /** Step 4: the Office 365 Exchange Online service principal, which must offer Exchange.ManageAsApp. */
@@ -425,22 +447,19 @@ export async function applyExchangeServicePrincipal({
   waitFor: wait,
 }: StepRun): Promise<StepOutcome> {
   const { api } = ctx;
-  let created = false;
+  const made = { created: false };
   let exo = state.exchangeServicePrincipal;
   if (!exo) {
     exo = await asAdmin("application", "create the Office 365 Exchange Online service principal", () =>
-      waitFor(async () => {
-        try {
-          const sp = await api.createServicePrincipal(EXCHANGE_RESOURCE_APP_ID);
-          created = true;
-          return sp;
-        } catch (error) {
-          if (error instanceof GraphError && error.status === 409) {
-            return api.findServicePrincipalByAppId(EXCHANGE_RESOURCE_APP_ID);
-          }
-          throw error;
-        }
-      }, wait("the Exchange Online service principal")),
+      waitFor(
+        createOrFind(
+          () => api.createServicePrincipal(EXCHANGE_RESOURCE_APP_ID),
+          (error) => error.status === 409,
+          () => api.findServicePrincipalByAppId(EXCHANGE_RESOURCE_APP_ID),
+          made,
+        ),
+        wait("the Exchange Online service principal"),
+      ),
     );
   }
   const roles = exo.appRoles ?? [];
@@ -451,7 +470,7 @@ export async function applyExchangeServicePrincipal({
     );
   }
   ids.exchangeServicePrincipalId = exo.id;
-  return { action: created ? "created" : "exists", objectId: exo.id };
+  return { action: made.created ? "created" : "exists", objectId: exo.id };
 }
 
 /** Step 5: admin consent for Exchange.ManageAsApp (an app role assignment to our service principal). */
@@ -467,22 +486,20 @@ export async function applyConsent({ ctx, state, ids, waitFor: wait }: StepRun):
     (await api.listAppRoleAssignments(spId)).find(
       (g) => g.appRoleId === EXCHANGE_MANAGE_AS_APP_ROLE_ID && g.resourceId === exoId,
     );
-  let created = true;
+  const made = { created: false };
   const grant = await asAdmin("consent", "grant admin consent (app role assignment)", () =>
-    waitFor(async () => {
-      try {
-        return await api.grantAppRole(spId, exoId, EXCHANGE_MANAGE_AS_APP_ROLE_ID);
-      } catch (error) {
-        if (error instanceof GraphError && error.matches(/already exists/i)) {
-          created = false;
-          return findGrant();
-        }
-        throw error;
-      }
-    }, wait("the service principal to replicate")),
+    waitFor(
+      createOrFind(
+        () => api.grantAppRole(spId, exoId, EXCHANGE_MANAGE_AS_APP_ROLE_ID),
+        (error) => error.matches(/already exists/i),
+        findGrant,
+        made,
+      ),
+      wait("the service principal to replicate"),
+    ),
   );
   ids.consentId = grant.id;
-  return { action: created ? "created" : "exists", objectId: grant.id };
+  return { action: made.created ? "created" : "exists", objectId: grant.id };
 }
 
 /** Step 6: the directory role, assigned to our service principal at tenant scope. */
@@ -498,22 +515,20 @@ export async function applyRole({ ctx, state, ids, waitFor: wait }: StepRun): Pr
     (await api.listRoleAssignments(spId)).find(
       (r) => r.roleDefinitionId === templateId && (r.directoryScopeId ?? "/") === "/",
     );
-  let created = true;
+  const made = { created: false };
   const assignment = await asAdmin("role", `assign the ${desired.role.displayName} role`, () =>
-    waitFor(async () => {
-      try {
-        return await api.createRoleAssignment(spId, templateId);
-      } catch (error) {
-        if (error instanceof GraphError && error.matches(/conflicting object/i)) {
-          created = false;
-          return findAssignment();
-        }
-        throw error;
-      }
-    }, wait("the service principal to replicate")),
+    waitFor(
+      createOrFind(
+        () => api.createRoleAssignment(spId, templateId),
+        (error) => error.matches(/conflicting object/i),
+        findAssignment,
+        made,
+      ),
+      wait("the service principal to replicate"),
+    ),
   );
   ids.roleAssignmentId = assignment.id;
-  return { action: created ? "created" : "exists", objectId: assignment.id };
+  return { action: made.created ? "created" : "exists", objectId: assignment.id };
 }
 
 /** The steps in the order they run (STEP_IDS); each reads the ids of the ones before it. */

@@ -193,3 +193,15 @@ export const FAKE_TOTALS = {
   archiveDeletedItems: 12,
   totalProtectedBytes: 6900 + 390 + 12000 + 1200, // 20490
 };
+
+/** `n` user mailboxes m0…m(n-1), mailbox i holding i bytes in one item. */
+export const numberedMailboxes = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    guid: `m${i}`,
+    upn: `u${i}@contoso.com`,
+    type: "UserMailbox" as const,
+    bytes: i,
+    items: 1,
+    deletedBytes: 0,
+    deletedItems: 0,
+  }));
