@@ -1,4 +1,11 @@
-import { constants, createHash, createPrivateKey, sign as cryptoSign, X509Certificate } from "node:crypto";
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  sign as cryptoSign,
+  type KeyObject,
+  X509Certificate,
+} from "node:crypto";
 import type {
   ConfidentialClientApplication,
   Configuration,
@@ -19,6 +26,8 @@ export interface CertificateKeyPair {
   certificatePem: string;
   /** Unencrypted PKCS#8 (or PKCS#1) PEM: MSAL cannot use an encrypted key. */
   privateKeyPem: string;
+  /** The same key already parsed (src/cert gives it): used instead of parsing the PEM again. */
+  privateKey?: KeyObject;
   /** SHA-256 thumbprint, hex; computed from the certificate when absent. */
   thumbprintSha256?: string;
 }
@@ -109,13 +118,13 @@ function observedNetworkClient(
  * i.e. JWS `PS256` (RFC 7518 §3.5), what Entra expects for `x5t#S256` assertions (docs/invoke.md, "Token").
  * The key is parsed once, here, so a bad or still encrypted key fails before any network request.
  */
-function keyPairSigner(privateKeyPem: string): ExternalSigner {
-  if (/ENCRYPTED PRIVATE KEY/.test(privateKeyPem)) {
+function keyPairSigner(privateKey: string | KeyObject): ExternalSigner {
+  if (typeof privateKey === "string" && /ENCRYPTED PRIVATE KEY/.test(privateKey)) {
     throw new UsageError("The private key is still encrypted.", {
       hint: "Give the certificate password (EXO_CERTIFICATE_PASSWORD or --certificate-password-file).",
     });
   }
-  const key = createPrivateKey(privateKeyPem);
+  const key = typeof privateKey === "string" ? createPrivateKey(privateKey) : privateKey;
   if (key.asymmetricKeyType !== "rsa") {
     throw new UsageError(
       `The certificate's key is ${key.asymmetricKeyType}; Entra app certificates need RSA.`,
@@ -177,7 +186,7 @@ export class ClientCertificateTokenProvider implements TokenProvider {
       sign = credential.sign;
     } else {
       this.kind = "certificate";
-      sign = keyPairSigner(credential.privateKeyPem);
+      sign = keyPairSigner(credential.privateKey ?? credential.privateKeyPem);
     }
     const tokenEndpoint = `${authorityOrigin}/${options.tenant}/oauth2/v2.0/token`;
     this.auth.clientAssertion = (config) =>

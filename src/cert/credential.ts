@@ -1,7 +1,7 @@
+import type { KeyObject } from "node:crypto";
 import type { CertificateReference } from "../config/connection.js";
 import { UsageError } from "../errors.js";
-import { parseCertificate } from "./inspect.js";
-import { assertUsableKey, keyIdOf, pkcs8Pem } from "./keys.js";
+import { assertUsableKey, keyIdOf, rsaBits, withPrivateKey } from "./keys.js";
 import { toPem } from "./pem.js";
 import { CertStore } from "./store.js";
 import type { CertificateCredential } from "./types.js";
@@ -20,7 +20,8 @@ export async function loadCertificateCredential(
   if (ref.kind === "thumbprint") {
     const store = await CertStore.open(options.home, options.env ?? process.env);
     const credential = await store.credential(ref.thumbprint);
-    assertUsableKey(parseCertificate(credential.certificatePem), `The certificate ${credential.thumbprint}`);
+    // The store has checked that the key is the certificate's: its size is the certificate's key size.
+    assertUsableKey(rsaBits(credential.privateKey as KeyObject), `The certificate ${credential.thumbprint}`);
     return credential;
   }
   const { pickLeaf, readCertificateMaterial, readFileBytes } = await import("./source.js");
@@ -45,15 +46,17 @@ export async function loadCertificateCredential(
     );
   }
   assertUsableKey(picked.parsed, `The certificate in ${ref.path}`);
-  const credential: CertificateCredential = {
-    certificatePem: toPem("CERTIFICATE", picked.leaf),
-    privateKeyPem: pkcs8Pem(material.key),
-    thumbprint: picked.parsed.thumbprint,
-    thumbprintSha256: picked.parsed.thumbprintSha256,
-    notBefore: picked.parsed.notBefore,
-    notAfter: picked.parsed.notAfter,
-    subject: picked.parsed.subject,
-  };
+  const credential: CertificateCredential = withPrivateKey(
+    {
+      certificatePem: toPem("CERTIFICATE", picked.leaf),
+      thumbprint: picked.parsed.thumbprint,
+      thumbprintSha256: picked.parsed.thumbprintSha256,
+      notBefore: picked.parsed.notBefore,
+      notAfter: picked.parsed.notAfter,
+      subject: picked.parsed.subject,
+    },
+    material.key,
+  );
   if (picked.chain.length) credential.chainPem = picked.chain.map((der) => toPem("CERTIFICATE", der));
   return credential;
 }

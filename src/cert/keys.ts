@@ -38,6 +38,21 @@ export async function generateRsaKeyPair(bits: number): Promise<GeneratedKeyPair
 
 export const pkcs8Der = (key: KeyObject): Buffer => key.export({ type: "pkcs8", format: "der" });
 export const pkcs8Pem = (key: KeyObject): string => toPem("PRIVATE KEY", pkcs8Der(key));
+/**
+ * `credential` with its key as `privateKey`, and as `privateKeyPem` exported only when something reads it:
+ * signing needs the KeyObject alone, and each export costs a PKCS#8 encoding on every connection.
+ */
+export function withPrivateKey<T extends object>(
+  credential: T,
+  key: KeyObject,
+): T & { privateKey: KeyObject; privateKeyPem: string } {
+  let pem: string | undefined;
+  return Object.defineProperties(credential, {
+    privateKey: { value: key, enumerable: true },
+    privateKeyPem: { get: () => (pem ??= pkcs8Pem(key)), enumerable: true },
+  }) as T & { privateKey: KeyObject; privateKeyPem: string };
+}
+
 export const spkiDer = (key: KeyObject): Buffer =>
   createPublicKey(key).export({ type: "spki", format: "der" }) as Buffer;
 export const keyIdOf = (key: KeyObject): string => keyIdOfSpki(spkiDer(key));

@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -132,6 +133,11 @@ describe("CertStore with EXO_CERT_STORE_PASSPHRASE", () => {
     const store = await CertStore.open(home, { EXO_CERT_STORE_PASSPHRASE: passphrase });
     const credential = await store.credential(thumbprint);
     expect(credential.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    // The parsed key travels with it (what signs); the PEM is its export, the same key.
+    expect(credential.privateKey?.asymmetricKeyType).toBe("rsa");
+    expect(createPrivateKey(credential.privateKeyPem).export({ type: "pkcs1", format: "pem" })).toBe(
+      credential.privateKey?.export({ type: "pkcs1", format: "pem" }),
+    );
   });
 
   it("refuses a missing or wrong passphrase with a hint", async () => {

@@ -24,7 +24,7 @@ import {
 } from "../util/fs.js";
 import { withFileLock } from "../util/lock.js";
 import { parseCertificate } from "./inspect.js";
-import { encryptedPkcs8Pem, keyIdOf, pkcs8Pem, readPrivateKey } from "./keys.js";
+import { encryptedPkcs8Pem, keyIdOf, pkcs8Pem, readPrivateKey, withPrivateKey } from "./keys.js";
 import { toPem } from "./pem.js";
 import type { CertificateCredential, CertificateInfo, CertificateOrigin } from "./types.js";
 
@@ -119,15 +119,17 @@ export class CertStore {
     const key = await this.loadKey(stored.keyId, stored.thumbprint);
     this.assertKeyMatches(key, stored.keyId, stored.thumbprint);
     const parsed = parseCertificate(stored.certificatePem, this.now());
-    const credential: CertificateCredential = {
-      certificatePem: stored.certificatePem,
-      privateKeyPem: pkcs8Pem(key),
-      thumbprint: parsed.thumbprint,
-      thumbprintSha256: parsed.thumbprintSha256,
-      notBefore: parsed.notBefore,
-      notAfter: parsed.notAfter,
-      subject: parsed.subject,
-    };
+    const credential: CertificateCredential = withPrivateKey(
+      {
+        certificatePem: stored.certificatePem,
+        thumbprint: parsed.thumbprint,
+        thumbprintSha256: parsed.thumbprintSha256,
+        notBefore: parsed.notBefore,
+        notAfter: parsed.notAfter,
+        subject: parsed.subject,
+      },
+      key,
+    );
     if (stored.chainPem.length) credential.chainPem = stored.chainPem;
     return credential;
   }

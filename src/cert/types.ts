@@ -1,7 +1,12 @@
-/** What auth needs to sign a client assertion. Keys are unencrypted PKCS#8 PEM, in memory only. */
+import type { KeyObject } from "node:crypto";
+
+/** What auth needs to sign a client assertion. Keys are unencrypted, in memory only. */
 export interface CertificateCredential {
   certificatePem: string;
+  /** Unencrypted PKCS#8 PEM (exported from `privateKey` when first read). */
   privateKeyPem: string;
+  /** The parsed key: what signs, without parsing the PEM again. */
+  privateKey?: KeyObject;
   /** SHA-1 of the DER, 40 upper-case hex (what the Azure portal shows). */
   thumbprint: string;
   /** SHA-256 of the DER, 64 upper-case hex (MSAL `thumbprintSha256` → PS256 + x5t#S256). */

@@ -270,11 +270,8 @@ export async function createTokenProvider(
     case "file": {
       const loaded = await loadFromStoreOrFile(c, connection.home, env);
       return {
-        provider: certificateProvider({
-          certificatePem: loaded.certificatePem,
-          privateKeyPem: loaded.privateKeyPem,
-          thumbprintSha256: loaded.thumbprintSha256,
-        }),
+        // The credential itself, not a copy: its PEM form is exported only if read, and signing uses the key.
+        provider: certificateProvider(loaded),
         certificate: {
           thumbprint: loaded.thumbprint,
           thumbprintSha256: loaded.thumbprintSha256,
