@@ -3,10 +3,16 @@
 //   invoke: process spawn → arrival of its first network request at the emulator (in this process): the
 //   moment its first connection (to the identity host, for sign-in) is accepted. Sign-in itself and the
 //   cmdlet call come after that instant and are not part of the figure; the command then completes.
+//   The CLI's compile cache (src/cli/compile-cache.ts) lives in a temporary folder that the warm-up run
+//   fills, as the first run of a scheduled job would; invokeCold is the same with the cache turned off
+//   (NODE_DISABLE_COMPILE_CACHE=1), i.e. a first run.
 // Run alone: `node bench/startup.js [rounds] [bin] [--against=<other bin>]` (after `npm run build`).
 import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
 import { Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { provisionedTenant } from "./fixture.js";
 import { now } from "./lib.js";
 
@@ -74,12 +80,14 @@ function run(args, env, arrival) {
 export async function measureStartup({ rounds = 15, bin = defaultBin, against } = {}) {
   const t = await provisionedTenant({ mailboxes: 10 });
   const relay = connectionRecorder();
+  const cacheHome = await mkdtemp(join(tmpdir(), "exo-bench-cache-"));
   try {
-    const env = { ...t.env };
+    const env = { ...t.env, XDG_CACHE_HOME: cacheHome };
     /** `invoke` of the CLI at `cli`: spawn → its first request at the emulator. */
-    const untilFirstRequest = async (cli) => {
+    const untilFirstRequest = async (cli, extraEnv = {}) => {
       const arrival = relay.nextArrival();
-      const r = await run([cli, "invoke", "Get-OrganizationConfig", "--output", "json"], env, arrival);
+      const args = [cli, "invoke", "Get-OrganizationConfig", "--output", "json"];
+      const r = await run(args, { ...env, ...extraEnv }, arrival);
       if (r.firstMs === undefined) throw new Error("invoke made no request");
       return r.firstMs;
     };
@@ -88,6 +96,7 @@ export async function measureStartup({ rounds = 15, bin = defaultBin, against } 
       version: () => run([bin, "--version"], env).then((r) => r.exitMs),
       help: () => run([bin, "--help"], env).then((r) => r.exitMs),
       invoke: () => untilFirstRequest(bin),
+      invokeCold: () => untilFirstRequest(bin, { NODE_DISABLE_COMPILE_CACHE: "1" }),
     };
     // Another build (`--against=<bin>`, e.g. a worktree of the previous commit) side by side in the same
     // rounds: a change's effect without the drift between two separate runs.
@@ -104,6 +113,7 @@ export async function measureStartup({ rounds = 15, bin = defaultBin, against } 
         version: med.version / med.bare,
         help: med.help / med.bare,
         invokeToFirstRequest: med.invoke / med.bare,
+        invokeToFirstRequestCold: med.invokeCold / med.bare,
         ...(against ? { invokeToFirstRequestAgainst: med.invokeAgainst / med.bare } : {}),
       },
     };
@@ -111,6 +121,7 @@ export async function measureStartup({ rounds = 15, bin = defaultBin, against } 
     relay.cancel();
     relay.close();
     await t.close();
+    await rm(cacheHome, { recursive: true, force: true });
   }
 }
 

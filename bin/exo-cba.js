@@ -1,12 +1,9 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm install` through the prepare script):
-// dist/bundle/main.js, the bundled form that starts faster, or the plain tsc output without it.
+// dist/bundle/main.cjs, the bundled form that starts faster, or the plain tsc output without it.
 import { existsSync } from "node:fs";
-import module from "node:module";
-
-// Node ≥ 22.1 can keep V8's compiled code between runs (in its own cache folder, checked against each
-// file's content; NODE_DISABLE_COMPILE_CACHE=1 turns it off). Node 20 has no such switch and skips this.
-module.enableCompileCache?.();
+import module, { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 // Record the NODE_EXTRA_CA_CERTS Node read at start-up (its default trust store holds it), before anything
 // can change the environment: the HTTPS transport then keeps Node's store instead of building its own
@@ -22,7 +19,17 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const bundled = new URL("../dist/bundle/main.js", import.meta.url);
-const { main } = await import(existsSync(bundled) ? bundled.href : "../dist/cli/main.js");
+const bundleDir = new URL("../dist/bundle/", import.meta.url);
+let main;
+if (existsSync(new URL("main.cjs", bundleDir))) {
+  // V8's compiled code of the bundle is kept between runs (src/cli/compile-cache.ts; Node's own cache on
+  // Node ≥ 22.1; NODE_DISABLE_COMPILE_CACHE=1 turns it off).
+  const { enableCompileCache } = await import("../dist/cli/compile-cache.js");
+  enableCompileCache(fileURLToPath(bundleDir));
+  ({ main } = createRequire(import.meta.url)(fileURLToPath(new URL("main.cjs", bundleDir))));
+} else {
+  module.enableCompileCache?.();
+  ({ main } = await import("../dist/cli/main.js"));
+}
 
 process.exitCode = await main(process.argv.slice(2));

@@ -48,11 +48,31 @@ export default {
   },
 };
 
+// commander requires node:child_process at load, for subcommands that are separate executables (we have
+// none). Loading it pulls in dgram and the process-spawning bindings: a few milliseconds of every start,
+// `--version` included. Its one use, `spawn`, now loads the module on first call.
+const LAZY_CHILD_PROCESS = "\0lazy-child-process";
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  resolveId(source, importer) {
+    if (source === "node:child_process" && importer && /[\\/]commander[\\/]/.test(importer)) {
+      return LAZY_CHILD_PROCESS;
+    }
+    return null;
+  },
+  load(id) {
+    if (id !== LAZY_CHILD_PROCESS) return null;
+    return `let real;
+module.exports = { spawn: (...args) => (real ??= require("node:child_process")).spawn(...args) };
+`;
+  },
+};
+
 await build({
   input: { main: new URL("dist/cli/main.js", root).pathname },
   platform: "node",
   external: ["better-sqlite3"],
-  plugins: [lazyJsonwebtoken],
+  plugins: [lazyJsonwebtoken, lazyChildProcess],
   logLevel: "warn",
   // Modules both imported lazily and statically end up in one chunk: expected here, not worth a warning.
   onLog(level, log, handler) {
@@ -65,12 +85,15 @@ await build({
     minify: true,
     keepNames: true,
     dir: outDir,
-    format: "esm",
+    // CommonJS: on Node 20, which has no compile cache of its own, a `require` hook can give V8 its cached
+    // code for these files (src/cli/compile-cache.ts); an ES module cannot be given any. It also links
+    // faster than the ES module loader. The sources stay ES modules; `import.meta.url` becomes the file's URL.
+    format: "cjs",
     // Chunks sit two levels below the package root like the tsc output's dist/<area>/*.js, so the
     // `new URL("../../package.json", import.meta.url)` of the sources resolves the same.
-    entryFileNames: "[name].js",
+    entryFileNames: "[name].cjs",
     // The emulator package's entry is packages/emulator/dist/index.js: its chunk would be called "dist".
-    chunkFileNames: (chunk) => (chunk.name === "dist" ? "emulator-[hash].js" : "[name]-[hash].js"),
+    chunkFileNames: (chunk) => (chunk.name === "dist" ? "emulator-[hash].cjs" : "[name]-[hash].cjs"),
     // Few, larger chunks: each file costs a resolve/read/link of its own. What every command line needs
     // (the CLI frame, commander) is one chunk; every command's declaration another (a bare `--version`
     // does not load it); what connecting needs (clients, auth, transport, config, certificate store,
