@@ -126,6 +126,9 @@ describe("normalizeRow with per-shape plans", () => {
       const want = referenceRow(r);
       // Same keys in the same order with the same values (what ndjson/CSV output and callers see).
       expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+      // Plain objects, also from the compiled plans (built by a constructor): lodash.isPlainObject, structuredClone…
+      expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+      expect(Object.getOwnPropertyNames(got)).toEqual(Object.keys(want));
     }
   });
 
