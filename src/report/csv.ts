@@ -4,6 +4,7 @@
  */
 import { csvField } from "../util/csv.js";
 import { protectedBytesOf } from "./aggregate.js";
+import { joinedInChunks } from "./chunks.js";
 import type { MailboxFailure, MailboxUsage } from "./types.js";
 
 export const MAILBOX_CSV_COLUMNS = [
@@ -50,9 +51,6 @@ function mailboxCells(tenant: string, m: MailboxUsage): unknown[] {
 
 const line = (cells: readonly unknown[]) => `${cells.map(csvField).join(",")}\r\n`;
 
-/** Rows per chunk handed to the file writer: big enough for few writes, small enough to stay lean. */
-const ROWS_PER_CHUNK = 1000;
-
 /** Added when a VB365 server was asked: empty cells mean "unknown" (the backup side failed). */
 export const BACKUP_CSV_COLUMNS = ["Protected", "ArchiveProtected", "LastBackup"] as const;
 
@@ -63,17 +61,16 @@ export function* mailboxCsvChunks(
   options: { backup?: boolean } = {},
 ): Generator<string> {
   const backup = options.backup === true;
-  let parts = [line(backup ? [...MAILBOX_CSV_COLUMNS, ...BACKUP_CSV_COLUMNS] : MAILBOX_CSV_COLUMNS)];
+  yield* joinedInChunks(csvLines(tenant, mailboxes, backup));
+}
+
+function* csvLines(tenant: string, mailboxes: Iterable<MailboxUsage>, backup: boolean): Generator<string> {
+  yield line(backup ? [...MAILBOX_CSV_COLUMNS, ...BACKUP_CSV_COLUMNS] : MAILBOX_CSV_COLUMNS);
   for (const m of mailboxes) {
     const cells = mailboxCells(tenant, m);
     if (backup) cells.push(m.protected, m.archiveProtected, m.lastBackup);
-    parts.push(line(cells));
-    if (parts.length >= ROWS_PER_CHUNK) {
-      yield parts.join("");
-      parts = [];
-    }
+    yield line(cells);
   }
-  if (parts.length > 0) yield parts.join("");
 }
 
 export function renderMailboxCsv(tenant: string, mailboxes: Iterable<MailboxUsage>): string {

@@ -5,6 +5,7 @@
  */
 import { FORMULAS } from "./aggregate.js";
 import { UNIT_NOTE } from "./bytes.js";
+import { joinedInChunks } from "./chunks.js";
 import { type CombinedSummary, REPORT_SCHEMA, REPORT_SOURCE, type TenantReport } from "./model.js";
 
 const header = (generatedAt: string) => ({
@@ -15,25 +16,17 @@ const header = (generatedAt: string) => ({
   formulas: FORMULAS,
 });
 
-const ROWS_PER_CHUNK = 1000;
-
 /** The tenant file in chunks, for `writeFileAtomic` to stream. */
 export function* tenantJsonChunks(report: TenantReport, generatedAt: string): Generator<string> {
   const { mailboxes, ...rest } = report;
   const head = JSON.stringify({ ...header(generatedAt), ...rest }, null, 2);
   // Splice the mailbox array in by hand: one compact object per line.
   yield `${head.slice(0, -2)},\n  "mailboxes": [`;
-  let parts: string[] = [];
   let written = 0;
-  for (const m of mailboxes) {
-    parts.push(`${written === 0 ? "\n" : ",\n"}    ${JSON.stringify(m)}`);
-    written++;
-    if (parts.length >= ROWS_PER_CHUNK) {
-      yield parts.join("");
-      parts = [];
-    }
-  }
-  if (parts.length > 0) yield parts.join("");
+  const rowLines = function* () {
+    for (const m of mailboxes) yield `${written++ === 0 ? "\n" : ",\n"}    ${JSON.stringify(m)}`;
+  };
+  yield* joinedInChunks(rowLines());
   yield `${written > 0 ? "\n  " : ""}]\n}\n`;
 }
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../util/fs.js";
 import { aggregateUsage } from "./aggregate.js";
+import { CHUNK_CHARS } from "./chunks.js";
 import { mailboxCsvChunks } from "./csv.js";
 import { tenantJsonChunks } from "./json.js";
 import type { TenantReport } from "./model.js";
@@ -83,16 +84,20 @@ describe("streamed report files", () => {
     expect(parsed.mailboxes).toEqual([]);
   });
 
-  it("streams the CSV in chunks of whole rows", () => {
-    const chunks = [
-      ...mailboxCsvChunks(
-        "contoso",
-        Array.from({ length: 2500 }, (_, i) => row(i)),
-      ),
-    ];
-    expect(chunks.length).toBe(3);
-    for (const chunk of chunks) expect(chunk.endsWith("\r\n")).toBe(true);
-    expect(chunks.join("").split("\r\n").length - 2).toBe(2500); // header + rows, trailing empty
+  it("streams the CSV and the JSON in chunks of whole rows, each small enough for V8's young generation", () => {
+    const rows = Array.from({ length: 2500 }, (_, i) => row(i));
+    const csv = [...mailboxCsvChunks("contoso", rows)];
+    expect(csv.length).toBeGreaterThan(3);
+    for (const chunk of csv) {
+      expect(chunk.endsWith("\r\n")).toBe(true);
+      // One row at most past the limit: never a string big enough for the large-object space (~128 KB).
+      expect(chunk.length).toBeLessThan(CHUNK_CHARS + 1000);
+    }
+    expect(csv.join("").split("\r\n").length - 2).toBe(2500); // header + rows, trailing empty
+    const json = [...tenantJsonChunks(report(rows), "2026-12-03T00:00:00Z")];
+    expect(json.length).toBeGreaterThan(3);
+    for (const chunk of json) expect(chunk.length).toBeLessThan(CHUNK_CHARS + 1000);
+    expect((JSON.parse(json.join("")) as { mailboxes: unknown[] }).mailboxes).toHaveLength(2500);
   });
 
   it("leaves neither the file nor a temp file when the chunk source fails", async () => {
