@@ -143,7 +143,7 @@ const strings = (v: unknown): string[] =>
 
 /**
  * The Exchange Online REST client: InvokeCommand for any cmdlet, following `@odata.nextLink` pages on the
- * same origin only. One page is in memory at a time whatever the row count; a retried page re-sends the
+ * same origin only. At most two pages are in memory whatever the row count; a retried page re-sends the
  * same request (same URL, body and client-request-id), so rows are neither lost nor duplicated.
  */
 export class ExchangeClient {
@@ -275,8 +275,14 @@ export class ExchangeClient {
           if (options.onError) options.onError(message);
           else cmdletErrors.push(message);
         }
-        for (const row of rows) {
+        for (let i = 0; i < rows.length; i++) {
           if (resultSize !== undefined && delivered >= resultSize) break;
+          const row = rows[i] as Record<string, unknown>;
+          // Let go of each row as it is handed out. Rows a page still references after two young-generation
+          // collections are promoted to the old generation and pile up there as garbage until a full one:
+          // measured over 300,000 normalised rows, ~800 MB promoted before, ~25 MB after, and peak RSS
+          // ~197 MB before, ~149 MB after (docs/architecture.md "Memory").
+          (rows as unknown[])[i] = undefined;
           delivered++;
           const shaped = select ? selectProperties(row, select) : row;
           yield options.raw ? shaped : normalizeRow(shaped);
@@ -298,7 +304,7 @@ export class ExchangeClient {
       throw error;
     } finally {
       options.signal?.removeEventListener("abort", onOuterAbort);
-      lookahead.abort(); // nothing is in flight after a complete read; after an early stop, the lookahead is
+      lookahead.abort(); // nothing is in flight after a complete read; after an early stop it is cancelled
       const onCallEnd = this.options.onCallEnd;
       if (onCallEnd) {
         const info: CmdletCallInfo = {
