@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import type { ServerResponse } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -14,6 +15,7 @@ import {
   TransientError,
   UsageError,
 } from "../errors.js";
+import { CircuitBreaker } from "../http/circuit-breaker.js";
 import { HttpTransport } from "../http/transport.js";
 import { type CmdletCallInfo, ExchangeClient, MAX_REPORTED_REQUEST_IDS } from "./client.js";
 
@@ -218,6 +220,83 @@ describe("paging", () => {
     expect((error as Error).message).toMatch(/evil\.example\.com/);
     expect(seen).toHaveLength(2);
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("cancellation", () => {
+  const listening = (signal: AbortSignal) => getEventListeners(signal, "abort").length;
+
+  it("a caller that stops early aborts the next page on its way; the pages it read are not asked again", async () => {
+    let arrived: () => void = () => undefined;
+    const secondPageArrived = new Promise<void>((resolve) => (arrived = resolve));
+    let closed: () => void = () => undefined;
+    const secondPageClosed = new Promise<void>((resolve) => (closed = resolve));
+    server.setHandler(
+      pagingHandler(3000, {
+        before: (req, res) => {
+          if (!req.url.includes("$skiptoken")) return false;
+          // Hold the lookahead: it is in flight when the caller stops.
+          res.on("close", closed);
+          arrived();
+          return true;
+        },
+      }),
+    );
+    let seen = 0;
+    for await (const _ of client().stream("Get-Mailbox", { ResultSize: "Unlimited" })) {
+      if (++seen === 3) {
+        await secondPageArrived;
+        break;
+      }
+    }
+    expect(server.requests.map((r) => r.url)).toEqual([PATH, `${PATH}?$skiptoken=1000`]);
+    await secondPageClosed; // the client closed the request it no longer needs (else this test times out)
+  });
+
+  it("the caller's signal and an opening breaker still stop a request in flight", async () => {
+    server.setHandler(() => undefined); // never answers
+    const breaker = new CircuitBreaker(3);
+    const c = new ExchangeClient({
+      exchangeEndpoint: server.origin,
+      organization: ORG,
+      tokenProvider: tokens,
+      transport,
+      breaker,
+    });
+    const interrupt = new AbortController();
+    const interrupted = c.invoke("Get-Mailbox", {}, { signal: interrupt.signal });
+    const cutOff = c.invoke("Get-Mailbox", {}, { signal: new AbortController().signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    interrupt.abort();
+    await expect(interrupted).rejects.toMatchObject({ name: "AbortError" });
+    const dropped = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    for (let i = 0; i < 3; i++) breaker.failure(dropped);
+    await expect(cutOff).rejects.toMatchObject({ name: "CircuitOpenError" });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("calls leave no listener behind on the caller's signal or the run's breaker", async () => {
+    server.setHandler(pagingHandler(2500));
+    const breaker = new CircuitBreaker();
+    const c = new ExchangeClient({
+      exchangeEndpoint: server.origin,
+      organization: ORG,
+      tokenProvider: tokens,
+      transport,
+      breaker,
+    });
+    const run = new AbortController();
+    const rowsRead = await Promise.all(
+      Array.from({ length: 12 }, () => c.invoke("Get-Mailbox", { ResultSize: 5 }, { signal: run.signal })),
+    );
+    expect(rowsRead.map((r) => r.length)).toEqual(Array(12).fill(5));
+    let streamed = 0;
+    for await (const _ of c.stream("Get-Mailbox", { ResultSize: "Unlimited" }, { signal: run.signal }))
+      streamed++;
+    expect(streamed).toBe(2500);
+    for await (const _ of c.stream("Get-Mailbox", { ResultSize: "Unlimited" }, { signal: run.signal })) break;
+    expect(listening(run.signal)).toBe(0);
+    expect(listening(breaker.signal)).toBe(0);
   });
 });
 

@@ -3,6 +3,7 @@ import type { TokenProvider } from "../auth/types.js";
 import { PartialResultError, ServerError, UsageError } from "../errors.js";
 import type { CircuitBreaker } from "../http/circuit-breaker.js";
 import { RetryableError, type RetryOptions, retryableResponse, withRetry } from "../http/retry.js";
+import { linkSignals } from "../http/signals.js";
 import type { HttpTransport } from "../http/transport.js";
 import { exchangeErrorFromResponse, mentionsTransientException } from "./errors.js";
 import { selectProperties, translateExoCmdlet } from "./exo-cmdlets.js";
@@ -194,19 +195,29 @@ export class ExchangeClient {
 
     // One page of lookahead: the next page is requested before this one's rows are handed out, so the
     // server works while the caller consumes. At most two pages are ever held, whatever the row count.
-    // When the caller stops early, the request in flight is aborted.
-    const lookahead = new AbortController();
-    const onOuterAbort = () => lookahead.abort(options.signal?.reason);
-    if (options.signal?.aborted) lookahead.abort(options.signal.reason);
-    else options.signal?.addEventListener("abort", onOuterAbort, { once: true });
-    const request = (pageUrl: string, wanted: number) => {
+    // When the caller stops early, the lookahead in flight is aborted. Only a lookahead can be in flight
+    // then (the caller is waiting while any other page is fetched), so its controller is made on the first
+    // one: a one-page answer, such as each statistics call of a report, makes and aborts none (an abort
+    // builds a DOMException; per call, that was a large share of a report's promoted garbage).
+    let lookahead: AbortController | undefined;
+    let aheadInFlight = false;
+    const onOuterAbort = () => lookahead?.abort(options.signal?.reason);
+    const lookaheadSignal = (): AbortSignal => {
+      if (!lookahead) {
+        lookahead = new AbortController();
+        if (options.signal?.aborted) lookahead.abort(options.signal.reason);
+        else options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+      }
+      return lookahead.signal;
+    };
+    const request = (pageUrl: string, wanted: number, ahead: boolean) => {
       const pending = this.fetchPage(
         pageUrl,
         body,
         cmdlet,
         clientRequestId,
         wanted,
-        lookahead.signal,
+        ahead ? lookaheadSignal() : options.signal,
         counters,
       );
       pending.catch(() => undefined); // surfaced when awaited; never an unhandled rejection meanwhile
@@ -229,9 +240,10 @@ export class ExchangeClient {
       );
     try {
       let wanted = resultSize === undefined ? pageLimit : Math.min(pageLimit, resultSize);
-      let pending = request(url, wanted);
+      let pending = request(url, wanted, false);
       for (;;) {
         const page = await pending;
+        aheadInFlight = false;
         pagesRead++;
         const rows = page.value;
         const next = typeof page["@odata.nextLink"] === "string" ? page["@odata.nextLink"] : undefined;
@@ -260,7 +272,8 @@ export class ExchangeClient {
               resultSize === undefined
                 ? pageLimit
                 : Math.min(pageLimit, resultSize - delivered - rows.length);
-            following = request(url, wanted);
+            following = request(url, wanted, true);
+            aheadInFlight = true;
           } catch (error) {
             refusedLink = error; // thrown after this page's rows, which are good
           }
@@ -303,8 +316,8 @@ export class ExchangeClient {
       failure = error;
       throw error;
     } finally {
-      options.signal?.removeEventListener("abort", onOuterAbort);
-      lookahead.abort(); // nothing is in flight after a complete read; after an early stop it is cancelled
+      if (lookahead) options.signal?.removeEventListener("abort", onOuterAbort);
+      if (aheadInFlight) lookahead?.abort(); // the caller stopped while the next page was on its way
       const onCallEnd = this.options.onCallEnd;
       if (onCallEnd) {
         const info: CmdletCallInfo = {
@@ -407,91 +420,97 @@ export class ExchangeClient {
       },
     };
     const breaker = this.options.breaker;
-    const signals = [signal, breaker?.signal].filter((s): s is AbortSignal => s !== undefined);
-    const combined = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const linked = linkSignals([signal, breaker?.signal]);
+    const combined = linked.signal;
     if (combined) retry.signal = combined;
     const now = this.options.retry?.now ?? Date.now;
     let refreshed = false;
     let redirects = 0;
-    for (;;) {
-      const forceRefresh = refreshed;
-      let firstAttempt = true;
-      try {
-        return await withRetry(async () => {
-          const refresh = forceRefresh && firstAttempt;
-          firstAttempt = false;
-          const { token } = await this.options.tokenProvider.getToken(refresh ? { forceRefresh: true } : {});
-          const headers = invokeHeaders({
-            token,
-            cmdlet,
-            clientRequestId,
-            connectionId: this.connectionId,
-            pageSize,
-            organization: this.options.organization,
-          });
-          breaker?.check();
-          this.stats.requests++;
-          call.requests++;
-          const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
-          if (combined) req.signal = combined;
-          if (this.options.timeoutMs !== undefined) req.timeoutMs = this.options.timeoutMs;
-          if (this.options.maxResponseBytes !== undefined)
-            req.maxResponseBytes = this.options.maxResponseBytes;
-          let res: Awaited<ReturnType<HttpTransport["request"]>>;
-          let text: string;
-          try {
-            res = await this.options.transport.request(req);
-            noteRequestId(call.requestIds, res.headers["request-id"]);
-            text = await res.text();
-          } catch (error) {
-            breaker?.failure(error);
-            // Aborted because the breaker opened: say why, not "the operation was aborted".
+    try {
+      for (;;) {
+        const forceRefresh = refreshed;
+        let firstAttempt = true;
+        try {
+          return await withRetry(async () => {
+            const refresh = forceRefresh && firstAttempt;
+            firstAttempt = false;
+            const { token } = await this.options.tokenProvider.getToken(
+              refresh ? { forceRefresh: true } : {},
+            );
+            const headers = invokeHeaders({
+              token,
+              cmdlet,
+              clientRequestId,
+              connectionId: this.connectionId,
+              pageSize,
+              organization: this.options.organization,
+            });
             breaker?.check();
-            throw error;
+            this.stats.requests++;
+            call.requests++;
+            const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
+            if (combined) req.signal = combined;
+            if (this.options.timeoutMs !== undefined) req.timeoutMs = this.options.timeoutMs;
+            if (this.options.maxResponseBytes !== undefined)
+              req.maxResponseBytes = this.options.maxResponseBytes;
+            let res: Awaited<ReturnType<HttpTransport["request"]>>;
+            let text: string;
+            try {
+              res = await this.options.transport.request(req);
+              noteRequestId(call.requestIds, res.headers["request-id"]);
+              text = await res.text();
+            } catch (error) {
+              breaker?.failure(error);
+              // Aborted because the breaker opened: say why, not "the operation was aborted".
+              breaker?.check();
+              throw error;
+            }
+            breaker?.success();
+            if (res.status >= 200 && res.status < 300) {
+              const page = readEnvelope(text, res.headers["content-type"], res.status);
+              call.pages++;
+              return page;
+            }
+            if ((res.status === 401 || res.status === 403) && !refreshed) throw new TokenRefused(res.status);
+            const location = this.followableRedirect(res.status, res.headers.location, url, redirects);
+            if (location) throw new Redirected(location);
+            const retryable = retryableResponse(
+              res.status,
+              res.headers,
+              text,
+              now(),
+              mentionsTransientException,
+            );
+            if (retryable) throw retryable;
+            throw exchangeErrorFromResponse({
+              status: res.status,
+              headers: res.headers,
+              bodyText: text,
+              cmdlet,
+              token,
+              refreshed,
+            });
+          }, retry);
+        } catch (error) {
+          if (error instanceof Redirected) {
+            // A regional redirect (docs/invoke.md): same body, a token for the same resource, new host.
+            redirects++;
+            if (url === this.invokeUrl) {
+              this.invokeUrl = error.location;
+              this.origin = new URL(error.location).origin;
+              this.origins.add(this.origin);
+            }
+            url = error.location;
+            continue;
           }
-          breaker?.success();
-          if (res.status >= 200 && res.status < 300) {
-            const page = readEnvelope(text, res.headers["content-type"], res.status);
-            call.pages++;
-            return page;
-          }
-          if ((res.status === 401 || res.status === 403) && !refreshed) throw new TokenRefused(res.status);
-          const location = this.followableRedirect(res.status, res.headers.location, url, redirects);
-          if (location) throw new Redirected(location);
-          const retryable = retryableResponse(
-            res.status,
-            res.headers,
-            text,
-            now(),
-            mentionsTransientException,
-          );
-          if (retryable) throw retryable;
-          throw exchangeErrorFromResponse({
-            status: res.status,
-            headers: res.headers,
-            bodyText: text,
-            cmdlet,
-            token,
-            refreshed,
-          });
-        }, retry);
-      } catch (error) {
-        if (error instanceof Redirected) {
-          // A regional redirect (docs/invoke.md): same body, a token for the same resource, new host.
-          redirects++;
-          if (url === this.invokeUrl) {
-            this.invokeUrl = error.location;
-            this.origin = new URL(error.location).origin;
-            this.origins.add(this.origin);
-          }
-          url = error.location;
-          continue;
+          if (!(error instanceof TokenRefused)) throw error;
+          refreshed = true;
+          this.stats.retries++;
+          call.retries++;
         }
-        if (!(error instanceof TokenRefused)) throw error;
-        refreshed = true;
-        this.stats.retries++;
-        call.retries++;
       }
+    } finally {
+      linked.release();
     }
   }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { TransientError } from "../errors.js";
 import { isTransientNetworkError } from "./transport.js";
 
@@ -21,7 +22,10 @@ export class CircuitBreaker {
   constructor(
     readonly threshold = DEFAULT_BREAKER_THRESHOLD,
     private readonly hint = "Nothing measured so far is lost: once the endpoint answers again, run the same command with --resume.",
-  ) {}
+  ) {
+    // Every request in flight listens to it (src/http/signals.ts): hundreds at once are expected, not a leak.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   /** Aborted (with the CircuitOpenError as reason) when the breaker opens. */
   get signal(): AbortSignal {
