@@ -1,6 +1,7 @@
 import type { RunningEmulator } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type RecordingServer, startRecordingServer } from "../../test/helpers/invoke-wire.js";
 import { HttpTransport, STARTUP_EXTRA_CA } from "./transport.js";
 
 /**
@@ -45,5 +46,64 @@ describe("HttpTransport trust", () => {
     globals[STARTUP_EXTRA_CA] = "";
     delete process.env.NODE_EXTRA_CA_CERTS;
     await expect(get(new HttpTransport())).rejects.toThrow(/certificate/i);
+  });
+});
+
+/**
+ * Kept-alive sockets are closed before the server would close them, so a request never races the
+ * server's close (ECONNRESET on a reused socket).
+ */
+describe("HttpTransport keep-alive", () => {
+  let server: RecordingServer;
+  const clientPorts: number[] = [];
+  let hint: string | undefined;
+  beforeAll(async () => {
+    server = await startRecordingServer();
+    server.setHandler((_req, res, socket) => {
+      clientPorts.push(socket.remotePort ?? -1);
+      if (hint) {
+        // Setting Connection ourselves keeps Node from adding its own Keep-Alive (timeout=5).
+        res.setHeader("Connection", "keep-alive");
+        res.setHeader("Keep-Alive", hint);
+      }
+      res.end("{}");
+    });
+  });
+  afterAll(() => server.close());
+  afterEach(() => {
+    clientPorts.length = 0;
+    hint = undefined;
+  });
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const get = async (t: HttpTransport) =>
+    (await t.request({ method: "GET", url: `${server.origin}/` })).text();
+
+  it("reuses a socket while it is fresh and closes it once idle for idleSocketMs", async () => {
+    const t = new HttpTransport({ caPem: [server.caPem], idleSocketMs: 300 });
+    try {
+      await get(t);
+      await get(t);
+      await sleep(600);
+      await get(t);
+    } finally {
+      t.close();
+    }
+    expect(clientPorts[1]).toBe(clientPorts[0]);
+    expect(clientPorts[2]).not.toBe(clientPorts[0]);
+  });
+
+  it("closes an idle socket a second before the server's Keep-Alive hint, even when its own limit is longer", async () => {
+    hint = "timeout=2";
+    const t = new HttpTransport({ caPem: [server.caPem] }); // default idle limit: 4 s
+    try {
+      await get(t);
+      await sleep(1300); // past the hint minus a second, well before the server's own 5 s close
+      await get(t);
+    } finally {
+      t.close();
+    }
+    expect(clientPorts).toHaveLength(2);
+    expect(clientPorts[1]).not.toBe(clientPorts[0]);
   });
 });

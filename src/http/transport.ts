@@ -43,6 +43,8 @@ export interface HttpTransportOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep-alive sockets per origin. */
   maxSockets?: number;
+  /** Close a kept-alive socket idle this long (default IDLE_SOCKET_MS; a server's shorter hint wins). */
+  idleSocketMs?: number;
 }
 
 /**
@@ -52,6 +54,15 @@ export interface HttpTransportOptions {
 export const STARTUP_EXTRA_CA = Symbol.for("exo-cba.startup-node-extra-ca-certs");
 
 export const DEFAULT_TIMEOUT_MS = 16 * 60_000;
+/**
+ * How long an unused kept-alive socket stays open. A server closes idle connections after its own limit;
+ * a request sent on the socket as it closes fails with ECONNRESET (seen as "retrying: endpoint
+ * unreachable" in a 100,000-mailbox report, where sockets idle while the listing runs). Node's agent
+ * only closes idle sockets when it has a timeout of its own: then it also honours a server's
+ * `Keep-Alive: timeout=N` hint, closing a second early. 4 s is the idle limit of undici (Node's fetch)
+ * when a server gives no hint; a new TLS connection after 4 idle seconds costs little.
+ */
+export const IDLE_SOCKET_MS = 4_000;
 /**
  * The largest body any client reads (docs/invoke.md "Limits"): a full page of 1000 Get-Mailbox rows is
  * about 15 MB, so 100 MiB leaves room while keeping a hostile endless body far from V8's string limit.
@@ -65,6 +76,8 @@ export class HttpTransport {
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: options.maxSockets ?? 64,
+      // The agent's `timeout` is the idle limit of pooled sockets; each request sets its own (timeoutMs).
+      timeout: options.idleSocketMs ?? IDLE_SOCKET_MS,
       ...trustOptions(options),
       rejectUnauthorized: true,
     });

@@ -16,6 +16,7 @@ import { Agent, type AgentOptions } from "node:https";
 import type { Duplex } from "node:stream";
 import { type ConnectionOptions, connect, rootCertificates, type TLSSocket } from "node:tls";
 import { UsageError } from "../errors.js";
+import { IDLE_SOCKET_MS } from "../http/transport.js";
 
 export interface Vb365TrustOptions {
   /** PEM text of extra trusted CAs (the --vb365-ca-file content, or an in-process emulator's CA). */
@@ -170,6 +171,8 @@ export function createVb365Agent(trust: Vb365TrustOptions, agentOptions: AgentOp
   return new VerifyingAgent({
     keepAlive: true,
     maxSockets: 8,
+    // Idle sockets closed before the server closes them (see IDLE_SOCKET_MS in src/http/transport.ts).
+    timeout: IDLE_SOCKET_MS,
     // No TLS session resumption: every connection presents (and we check) the certificate.
     maxCachedSessions: 0,
     ...agentOptions,
