@@ -225,6 +225,14 @@ describe("paging", () => {
 
 describe("cancellation", () => {
   const listening = (signal: AbortSignal) => getEventListeners(signal, "abort").length;
+  const clientWith = (breaker: CircuitBreaker) =>
+    new ExchangeClient({
+      exchangeEndpoint: server.origin,
+      organization: ORG,
+      tokenProvider: tokens,
+      transport,
+      breaker,
+    });
 
   it("a caller that stops early aborts the next page on its way; the pages it read are not asked again", async () => {
     let arrived: () => void = () => undefined;
@@ -256,13 +264,7 @@ describe("cancellation", () => {
   it("the caller's signal and an opening breaker still stop a request in flight", async () => {
     server.setHandler(() => undefined); // never answers
     const breaker = new CircuitBreaker(3);
-    const c = new ExchangeClient({
-      exchangeEndpoint: server.origin,
-      organization: ORG,
-      tokenProvider: tokens,
-      transport,
-      breaker,
-    });
+    const c = clientWith(breaker);
     const interrupt = new AbortController();
     const interrupted = c.invoke("Get-Mailbox", {}, { signal: interrupt.signal });
     const cutOff = c.invoke("Get-Mailbox", {}, { signal: new AbortController().signal });
@@ -278,13 +280,7 @@ describe("cancellation", () => {
   it("calls leave no listener behind on the caller's signal or the run's breaker", async () => {
     server.setHandler(pagingHandler(2500));
     const breaker = new CircuitBreaker();
-    const c = new ExchangeClient({
-      exchangeEndpoint: server.origin,
-      organization: ORG,
-      tokenProvider: tokens,
-      transport,
-      breaker,
-    });
+    const c = clientWith(breaker);
     const run = new AbortController();
     const rowsRead = await Promise.all(
       Array.from({ length: 12 }, () => c.invoke("Get-Mailbox", { ResultSize: 5 }, { signal: run.signal })),
