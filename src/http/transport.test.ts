@@ -1,7 +1,7 @@
 import type { RunningEmulator } from "@exo-cba/emulator";
 import { startEmulator } from "@exo-cba/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type RecordingServer, startRecordingServer } from "../../test/helpers/invoke-wire.js";
+import { type Handler, type RecordingServer, startRecordingServer } from "../../test/helpers/invoke-wire.js";
 import { HttpTransport, STARTUP_EXTRA_CA } from "./transport.js";
 
 /**
@@ -57,17 +57,18 @@ describe("HttpTransport keep-alive", () => {
   let server: RecordingServer;
   const clientPorts: number[] = [];
   let hint: string | undefined;
+  const answer: Handler = (_req, res, socket) => {
+    clientPorts.push(socket.remotePort ?? -1);
+    if (hint) {
+      // Setting Connection ourselves keeps Node from adding its own Keep-Alive (timeout=5).
+      res.setHeader("Connection", "keep-alive");
+      res.setHeader("Keep-Alive", hint);
+    }
+    res.end("{}");
+  };
   beforeAll(async () => {
     server = await startRecordingServer();
-    server.setHandler((_req, res, socket) => {
-      clientPorts.push(socket.remotePort ?? -1);
-      if (hint) {
-        // Setting Connection ourselves keeps Node from adding its own Keep-Alive (timeout=5).
-        res.setHeader("Connection", "keep-alive");
-        res.setHeader("Keep-Alive", hint);
-      }
-      res.end("{}");
-    });
+    server.setHandler(answer);
   });
   afterAll(() => server.close());
   afterEach(() => {
@@ -91,6 +92,26 @@ describe("HttpTransport keep-alive", () => {
     }
     expect(clientPorts[1]).toBe(clientPorts[0]);
     expect(clientPorts[2]).not.toBe(clientPorts[0]);
+  });
+
+  it("the idle limit is not a request timeout: an answer slower than it still arrives, on a new or reused socket", async () => {
+    const t = new HttpTransport({ caPem: [server.caPem], idleSocketMs: 200 });
+    const slow = async () => {
+      const res = await t.request({ method: "GET", url: `${server.origin}/slow` });
+      return res.text();
+    };
+    server.setHandler((_req, res, socket) => {
+      clientPorts.push(socket.remotePort ?? -1);
+      setTimeout(() => res.end("late"), 500);
+    });
+    try {
+      expect(await slow()).toBe("late");
+      expect(await slow()).toBe("late"); // on the kept socket, whose idle timer was armed in between
+    } finally {
+      t.close();
+      server.setHandler(answer);
+    }
+    expect(clientPorts[1]).toBe(clientPorts[0]);
   });
 
   it("closes an idle socket a second before the server's Keep-Alive hint, even when its own limit is longer", async () => {
