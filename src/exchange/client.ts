@@ -395,13 +395,7 @@ export class ExchangeClient {
     return allowed ? target.toString() : undefined;
   }
 
-  /**
-   * POST one page, with retries. A 401 or 403 gets one fresh token and an immediate second try outside the
-   * retry budget, so even a caller allowing a single attempt gets the refusal diagnosed, not "gave up".
-   * The 403 matters as much as the 401: Exchange configures a session's RBAC from the roles in the token,
-   * so a token minted before a role reached Exchange stays refused for its whole lifetime while a new one
-   * works (docs/setup.md "Verification while roles propagate").
-   */
+  /** One page under the caller's signal and the run's breaker, linked for as long as the page takes. */
   private async fetchPage(
     url: string,
     body: string,
@@ -409,6 +403,30 @@ export class ExchangeClient {
     clientRequestId: string,
     pageSize: number,
     signal: AbortSignal | undefined,
+    call: CallCounters,
+  ): Promise<Page> {
+    const linked = linkSignals([signal, this.options.breaker?.signal]);
+    try {
+      return await this.postPage(url, body, cmdlet, clientRequestId, pageSize, linked.signal, call);
+    } finally {
+      linked.release();
+    }
+  }
+
+  /**
+   * POST one page, with retries. A 401 or 403 gets one fresh token and an immediate second try outside the
+   * retry budget, so even a caller allowing a single attempt gets the refusal diagnosed, not "gave up".
+   * The 403 matters as much as the 401: Exchange configures a session's RBAC from the roles in the token,
+   * so a token minted before a role reached Exchange stays refused for its whole lifetime while a new one
+   * works (docs/setup.md "Verification while roles propagate").
+   */
+  private async postPage(
+    url: string,
+    body: string,
+    cmdlet: string,
+    clientRequestId: string,
+    pageSize: number,
+    combined: AbortSignal | undefined,
     call: CallCounters,
   ): Promise<Page> {
     const retry: RetryOptions = {
@@ -420,97 +438,89 @@ export class ExchangeClient {
       },
     };
     const breaker = this.options.breaker;
-    const linked = linkSignals([signal, breaker?.signal]);
-    const combined = linked.signal;
     if (combined) retry.signal = combined;
     const now = this.options.retry?.now ?? Date.now;
     let refreshed = false;
     let redirects = 0;
-    try {
-      for (;;) {
-        const forceRefresh = refreshed;
-        let firstAttempt = true;
-        try {
-          return await withRetry(async () => {
-            const refresh = forceRefresh && firstAttempt;
-            firstAttempt = false;
-            const { token } = await this.options.tokenProvider.getToken(
-              refresh ? { forceRefresh: true } : {},
-            );
-            const headers = invokeHeaders({
-              token,
-              cmdlet,
-              clientRequestId,
-              connectionId: this.connectionId,
-              pageSize,
-              organization: this.options.organization,
-            });
+    for (;;) {
+      const forceRefresh = refreshed;
+      let firstAttempt = true;
+      try {
+        return await withRetry(async () => {
+          const refresh = forceRefresh && firstAttempt;
+          firstAttempt = false;
+          const { token } = await this.options.tokenProvider.getToken(refresh ? { forceRefresh: true } : {});
+          const headers = invokeHeaders({
+            token,
+            cmdlet,
+            clientRequestId,
+            connectionId: this.connectionId,
+            pageSize,
+            organization: this.options.organization,
+          });
+          breaker?.check();
+          this.stats.requests++;
+          call.requests++;
+          const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
+          if (combined) req.signal = combined;
+          if (this.options.timeoutMs !== undefined) req.timeoutMs = this.options.timeoutMs;
+          if (this.options.maxResponseBytes !== undefined)
+            req.maxResponseBytes = this.options.maxResponseBytes;
+          let res: Awaited<ReturnType<HttpTransport["request"]>>;
+          let text: string;
+          try {
+            res = await this.options.transport.request(req);
+            noteRequestId(call.requestIds, res.headers["request-id"]);
+            text = await res.text();
+          } catch (error) {
+            breaker?.failure(error);
+            // Aborted because the breaker opened: say why, not "the operation was aborted".
             breaker?.check();
-            this.stats.requests++;
-            call.requests++;
-            const req: Parameters<HttpTransport["request"]>[0] = { method: "POST", url, headers, body };
-            if (combined) req.signal = combined;
-            if (this.options.timeoutMs !== undefined) req.timeoutMs = this.options.timeoutMs;
-            if (this.options.maxResponseBytes !== undefined)
-              req.maxResponseBytes = this.options.maxResponseBytes;
-            let res: Awaited<ReturnType<HttpTransport["request"]>>;
-            let text: string;
-            try {
-              res = await this.options.transport.request(req);
-              noteRequestId(call.requestIds, res.headers["request-id"]);
-              text = await res.text();
-            } catch (error) {
-              breaker?.failure(error);
-              // Aborted because the breaker opened: say why, not "the operation was aborted".
-              breaker?.check();
-              throw error;
-            }
-            breaker?.success();
-            if (res.status >= 200 && res.status < 300) {
-              const page = readEnvelope(text, res.headers["content-type"], res.status);
-              call.pages++;
-              return page;
-            }
-            if ((res.status === 401 || res.status === 403) && !refreshed) throw new TokenRefused(res.status);
-            const location = this.followableRedirect(res.status, res.headers.location, url, redirects);
-            if (location) throw new Redirected(location);
-            const retryable = retryableResponse(
-              res.status,
-              res.headers,
-              text,
-              now(),
-              mentionsTransientException,
-            );
-            if (retryable) throw retryable;
-            throw exchangeErrorFromResponse({
-              status: res.status,
-              headers: res.headers,
-              bodyText: text,
-              cmdlet,
-              token,
-              refreshed,
-            });
-          }, retry);
-        } catch (error) {
-          if (error instanceof Redirected) {
-            // A regional redirect (docs/invoke.md): same body, a token for the same resource, new host.
-            redirects++;
-            if (url === this.invokeUrl) {
-              this.invokeUrl = error.location;
-              this.origin = new URL(error.location).origin;
-              this.origins.add(this.origin);
-            }
-            url = error.location;
-            continue;
+            throw error;
           }
-          if (!(error instanceof TokenRefused)) throw error;
-          refreshed = true;
-          this.stats.retries++;
-          call.retries++;
+          breaker?.success();
+          if (res.status >= 200 && res.status < 300) {
+            const page = readEnvelope(text, res.headers["content-type"], res.status);
+            call.pages++;
+            return page;
+          }
+          if ((res.status === 401 || res.status === 403) && !refreshed) throw new TokenRefused(res.status);
+          const location = this.followableRedirect(res.status, res.headers.location, url, redirects);
+          if (location) throw new Redirected(location);
+          const retryable = retryableResponse(
+            res.status,
+            res.headers,
+            text,
+            now(),
+            mentionsTransientException,
+          );
+          if (retryable) throw retryable;
+          throw exchangeErrorFromResponse({
+            status: res.status,
+            headers: res.headers,
+            bodyText: text,
+            cmdlet,
+            token,
+            refreshed,
+          });
+        }, retry);
+      } catch (error) {
+        if (error instanceof Redirected) {
+          // A regional redirect (docs/invoke.md): same body, a token for the same resource, new host.
+          redirects++;
+          if (url === this.invokeUrl) {
+            this.invokeUrl = error.location;
+            this.origin = new URL(error.location).origin;
+            this.origins.add(this.origin);
+          }
+          url = error.location;
+          continue;
         }
+        if (!(error instanceof TokenRefused)) throw error;
+        refreshed = true;
+        this.stats.retries++;
+        call.retries++;
       }
-    } finally {
-      linked.release();
     }
   }
 }
